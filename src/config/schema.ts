@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+// the cell config is the contract between the experiment file and the stages; defaults follow the official
+// SwiftBrush code and README (train_swiftbrush.py @ 686c231), see ../shared/reference/swiftbrush.md §1.3–1.5
+
+const backend = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).describe('tensor backend');
+const positiveInt = z.number().int().positive();
+const probability = z.number().min(0).max(1);
+
+/** A path to a file or folder whose content (sha256) is part of the run id. */
+const asset = (description: string) => z.string().min(1).meta({ asset: true, description });
+/** Fields that change how a run is done but not what it computes: left out of the run id. */
+const operational = { identity: false } as const;
+
+export const adamSchema = z.strictObject({
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  epsilon: z.number().positive().default(1e-8),
+  weight_decay: z.number().min(0).default(0),
+});
+
+export const teacherSchema = z.strictObject({
+  model: asset('teacher weights: a folder or file path').default('models/embedded-teacher'),
+  prediction: z.enum(['eps', 'v']).default('eps').describe('what the teacher network predicts'),
+});
+
+export const loraTeacherSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('true = VSD (LoRA teacher), false = SDS (injected noise instead)'),
+  rank: positiveInt.default(64),
+  alpha: z.number().positive().default(108),
+  targets: z.array(z.enum(['q', 'k', 'v', 'out'])).min(1).default(['q', 'v']),
+  learning_rate: z.number().positive().default(1e-3),
+  null_prompt_prob: probability.default(0.1).describe('chance per iteration that the LoRA step uses the null text'),
+  t_min: z.number().int().min(0).default(0),
+  t_max: z.number().int().min(0).default(999),
+});
+
+export const studentSchema = z.strictObject({
+  parameterization: z.enum(['eps', 'x0', 'v']).default('eps').describe('eps: x0 = (z - σ_T ε̂)/α_T at t = T-1 (paper)'),
+  init: z.enum(['teacher', 'random']).default('teacher'),
+  learning_rate: z.number().positive().default(1e-6),
+  ema_decay: z.number().min(0).lt(1).default(0.9999),
+  input_timestep: z.number().int().min(0).default(999),
+});
+
+export const distillSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('false = evaluate the teacher itself (no student)'),
+  steps: positiveInt.default(1000),
+  batch_size: positiveInt.default(16),
+  guidance_scale: z.number().min(0).default(4.5).describe('CFG scale of the frozen and the LoRA teacher'),
+  t_min: z.number().int().min(0).default(20),
+  t_max: z.number().int().min(0).default(980),
+  grad_clip: z.number().positive().default(1.0),
+  adam: adamSchema.prefault({}),
+  lora_teacher: loraTeacherSchema.prefault({}),
+  student: studentSchema.prefault({}),
+  checkpoint_every: positiveInt.default(500).meta(operational),
+  log_every: positiveInt.default(10).meta(operational),
+  backend: backend.default('auto'),
+});
+
+export const generateSchema = z.strictObject({
+  sampler: z.enum(['one-step', 'ddim', 'ddpm', 'dpm-solver++']).default('one-step'),
+  steps: positiveInt.default(1),
+  guidance_scale: z.number().min(0).default(4.5),
+  num_samples: positiveInt.default(30000).describe('number of captions to generate for'),
+  batch_size: positiveInt.default(16),
+  use_ema: z.boolean().default(true),
+});
+
+const captionsSchema = z.strictObject({
+  annotations: asset('COCO-format captions JSON'),
+  protocol: z.enum(['first-caption-per-image', 'gigagan-random-30k', 'sbv2-first-30k', 'random-n']).default('gigagan-random-30k'),
+  caption_list: asset('file with the exact caption list a protocol names').optional(),
+  count: positiveInt.default(30000),
+  prompt_prefix: z.string().default(''),
+});
+
+const fidMetric = z.strictObject({
+  name: z.literal('fid'),
+  mode: z.enum(['clean', 'legacy-pytorch', 'legacy-tensorflow']).default('clean'),
+  extractor: asset('ONNX feature extractor'),
+  reference: asset('reference image folder or .npz statistics'),
+  dims: positiveInt.default(2048),
+  resolution: positiveInt.optional().describe('resize generated images to this size first (e.g. 256)'),
+});
+const kidMetric = z.strictObject({
+  name: z.literal('kid'),
+  mode: z.enum(['clean', 'legacy-pytorch', 'legacy-tensorflow']).default('clean'),
+  extractor: asset('ONNX feature extractor'),
+  reference: asset('reference image folder or .npz statistics'),
+  subsets: positiveInt.default(100),
+  subset_size: positiveInt.default(1000),
+});
+const prMetric = z.strictObject({
+  name: z.literal('precision-recall'),
+  extractor: asset('ONNX feature extractor'),
+  reference: asset('reference image folder or .npz statistics'),
+  k: positiveInt.default(3),
+});
+const clipMetric = z.strictObject({
+  name: z.literal('clip-score'),
+  convention: z.enum(['cosine-mean', 'torchmetrics']).default('cosine-mean'),
+  image_encoder: asset('ONNX image tower'),
+  text_encoder: asset('ONNX text tower'),
+  tokenizer: asset('tokenizer.json'),
+  prefix: z.string().default('A photo depicts '),
+});
+const faithfulnessMetric = z.strictObject({
+  name: z.literal('faithfulness'),
+  classifier: asset('ONNX attribute classifier'),
+});
+
+export const metricSchema = z.discriminatedUnion('name', [fidMetric, kidMetric, prMetric, clipMetric, faithfulnessMetric]);
+
+export const evaluateSchema = z.strictObject({
+  captions: captionsSchema.optional(),
+  metrics: z.array(metricSchema).default([]),
+  batch_size: positiveInt.default(32).meta(operational),
+});
+
+export const cellSchema = z.strictObject({
+  seed: z.number().int().min(0).default(0),
+  teacher: teacherSchema.prefault({}),
+  distill: distillSchema.prefault({}),
+  generate: generateSchema.prefault({}),
+  evaluate: evaluateSchema.prefault({}),
+  // comment-like fields: kept in the resolved config, never part of the run id (see tracking/identity.ts)
+  notes: z.string().optional().meta(operational),
+  tags: z.array(z.string()).optional().meta(operational),
+});
+
+/** A fully resolved cell: every default filled in. */
+export type CellConfig = z.output<typeof cellSchema>;
+/** What a user may write for a cell (every field optional). */
+export type CellInput = z.input<typeof cellSchema>;
+
+const dottedKey = z.string().regex(/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$/i, 'must be a dotted key like distill.steps');
+const scalarOrObject = z.unknown();
+
+/** The experiment file. Cell values are checked after expansion against `cellSchema`. */
+export const experimentSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-"'),
+  description: z.string().optional(),
+  extends: z.string().min(1).optional().describe('another experiment file whose values this one overrides'),
+  base: z.record(z.string(), scalarOrObject).optional().describe('fields every cell starts from'),
+  matrix: z.record(dottedKey, z.array(scalarOrObject)).optional().describe('dotted key → values; Cartesian product'),
+  zip: z
+    .record(z.string().min(1), z.record(dottedKey, z.array(scalarOrObject)))
+    .optional()
+    .describe('named groups of dotted keys whose lists vary together'),
+  exclude: z.array(z.record(dottedKey, scalarOrObject)).optional().describe('partial assignments; matching cells are dropped'),
+  include: z.array(z.record(dottedKey, scalarOrObject)).optional().describe('extra cells (dotted assignments over base)'),
+  seeds: z.array(z.number().int().min(0)).optional().describe('one more dimension, aggregated over in reports'),
+  slug: z.array(dottedKey).optional().describe('keys used for readable cell names (default: the varying keys)'),
+});
+
+export type ExperimentFile = z.output<typeof experimentSchema>;

@@ -1,0 +1,208 @@
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Cell, Plan } from '../plan/plan.js';
+import { VsdlabError } from '../errors.js';
+import { readJsonIfExists, publishDir, writeJsonAtomically } from '../tracking/atomic.js';
+import { tryLock, waitForLock, type Lock } from '../tracking/lock.js';
+import { collectProvenance } from '../tracking/provenance.js';
+import { RunStore, type RunStatus } from '../tracking/run-store.js';
+import type { Stage, StageName, StageOutput } from '../tracking/stage.js';
+import { stageKey } from '../tracking/stage-key.js';
+import type { CellSummary, Reporter } from './reporter.js';
+
+export interface RunOptions {
+  store: RunStore;
+  stages: readonly Stage[];
+  reporter?: Reporter;
+  /** run only cells whose slug or name is listed */
+  only?: readonly string[];
+  /** re-run completed cells and their stages instead of using the cache */
+  force?: boolean;
+  signal?: AbortSignal;
+  heartbeatMs?: number;
+  staleMs?: number;
+}
+
+/**
+ * Runs every cell of the plan that is not complete: completed cells are skipped, interrupted ones resume
+ * from their stages' work folders, failed ones are retried. A cell another runner holds is left to it.
+ */
+export async function runPlan(plan: Plan, options: RunOptions): Promise<CellSummary[]> {
+  const { store, reporter = {} } = options;
+  const cells = selectCells(plan, options.only);
+  await writeJsonAtomically(join(store.experimentDir(plan.experiment), 'manifest.json'), {
+    experiment: plan.experiment,
+    file: plan.file,
+    varying_keys: plan.varyingKeys,
+    cells: plan.cells.map((c) => ({ name: c.name, id: c.id, slug: c.slug, varying: c.varying })),
+  });
+  reporter.onRunStart?.(plan, cells);
+  const summaries: CellSummary[] = [];
+  for (const cell of cells) {
+    if (options.signal?.aborted) break;
+    const summary = await runCell(plan, cell, options);
+    summaries.push(summary);
+    reporter.onCellEnd?.(summary);
+  }
+  reporter.onRunEnd?.(summaries);
+  return summaries;
+}
+
+function selectCells(plan: Plan, only: readonly string[] | undefined): Cell[] {
+  if (!only || only.length === 0) return plan.cells;
+  const unknown = only.filter((o) => !plan.cells.some((c) => c.slug === o || c.name === o));
+  if (unknown.length > 0) {
+    throw new VsdlabError('RUN_UNKNOWN_CELL', `--only ${unknown.join(', ')}: no such cell in ${plan.experiment} (cells: ${plan.cells.map((c) => c.slug).join(', ')})`, 2);
+  }
+  return plan.cells.filter((c) => only.includes(c.slug) || only.includes(c.name));
+}
+
+async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<CellSummary> {
+  const { store, reporter = {} } = options;
+  const runDir = store.runDir(plan.experiment, cell);
+  const t0 = Date.now();
+  const previous = store.readStatus(runDir);
+  if (previous?.state === 'completed' && !options.force) {
+    return { cell, outcome: 'cached', runDir, seconds: 0 };
+  }
+  mkdirSync(runDir, { recursive: true });
+  const lock = tryLock(store.cellLockPath(runDir), { staleMs: options.staleMs });
+  if (!lock) return { cell, outcome: 'skipped-running-elsewhere', runDir, seconds: 0 };
+
+  const status: RunStatus = {
+    state: 'running',
+    stage: null,
+    progress: null,
+    heartbeat: new Date().toISOString(),
+    started: new Date().toISOString(),
+    ended: null,
+    attempts: (previous?.attempts ?? 0) + 1,
+    pid: process.pid,
+    host: hostname(),
+    error: null,
+  };
+  const beat = heartbeat(store, runDir, status, lock, options.heartbeatMs ?? 5000);
+  try {
+    await writeJsonAtomically(join(runDir, 'config.json'), {
+      experiment: plan.experiment,
+      id: cell.id,
+      slug: cell.slug,
+      varying: cell.varying,
+      assets: cell.assets,
+      config: cell.config,
+    });
+    await writeJsonAtomically(join(runDir, 'provenance.json'), { ...collectProvenance(), seed: cell.config.seed, started: status.started });
+    await store.writeStatus(runDir, status);
+    reporter.onCellStart?.(cell, runDir, status.attempts);
+
+    const upstream: Partial<Record<StageName, StageOutput>> = {};
+    const keys: string[] = [];
+    for (const stage of options.stages) {
+      const key = stageKey(stage, cell, keys);
+      status.stage = stage.name;
+      status.progress = null;
+      const output = await runStage(stage, key, cell, runDir, upstream, status, options);
+      upstream[stage.name] = output;
+      keys.push(key);
+    }
+    const last = options.stages.at(-1);
+    const metrics = last ? upstream[last.name]?.result.metrics : undefined;
+    if (metrics !== undefined) await writeJsonAtomically(join(runDir, 'metrics.json'), metrics);
+    Object.assign(status, { state: 'completed', stage: null, ended: new Date().toISOString() });
+    await store.writeStatus(runDir, status);
+    return { cell, outcome: 'completed', runDir, seconds: (Date.now() - t0) / 1000 };
+  } catch (e) {
+    const interrupted = options.signal?.aborted === true;
+    const error = e instanceof Error ? e : new Error(String(e));
+    Object.assign(status, {
+      state: interrupted ? 'interrupted' : 'failed',
+      ended: new Date().toISOString(),
+      error: { code: error instanceof VsdlabError ? error.code : 'STAGE_FAILED', message: error.message, stage: status.stage },
+    });
+    await store.writeStatus(runDir, status);
+    appendFileSync(join(runDir, 'errors.log'), `${status.ended} [${status.stage ?? '-'}] ${error.stack ?? error.message}\n`);
+    return { cell, outcome: interrupted ? 'interrupted' : 'failed', runDir, seconds: (Date.now() - t0) / 1000, error: error.message };
+  } finally {
+    beat.stop();
+    lock.release();
+  }
+}
+
+async function runStage(
+  stage: Stage,
+  key: string,
+  cell: Cell,
+  runDir: string,
+  upstream: Partial<Record<StageName, StageOutput>>,
+  status: RunStatus,
+  options: RunOptions,
+): Promise<StageOutput> {
+  const { store, reporter = {} } = options;
+  const dir = store.stageDir(stage.name, key);
+  const cachedResult = (): Record<string, unknown> | undefined =>
+    options.force ? undefined : readJsonIfExists<Record<string, unknown>>(join(dir, 'result.json'));
+  const t0 = Date.now();
+  const finish = async (result: Record<string, unknown>, cached: boolean): Promise<StageOutput> => {
+    const seconds = (Date.now() - t0) / 1000;
+    await store.recordStage(runDir, stage.name, { key, dir, cached, seconds, result });
+    reporter.onStageEnd?.(cell, stage.name, seconds, cached);
+    return { stage: stage.name, key, dir, result };
+  };
+
+  const hit = cachedResult();
+  if (hit) {
+    reporter.onStageStart?.(cell, stage.name, true);
+    return finish(hit, true);
+  }
+  // another cell may share this stage (same inputs): wait for it rather than compute twice
+  const lock = await waitForLock(store.stageLockPath(stage.name, key), { staleMs: options.staleMs, signal: options.signal });
+  try {
+    const hitAfterWait = cachedResult();
+    if (hitAfterWait) {
+      reporter.onStageStart?.(cell, stage.name, true);
+      return finish(hitAfterWait, true);
+    }
+    reporter.onStageStart?.(cell, stage.name, false);
+    const workDir = store.stageWorkDir(stage.name, key);
+    if (options.force) rmSync(workDir, { recursive: true, force: true });
+    mkdirSync(workDir, { recursive: true });
+    const touch = setInterval(() => lock.touch(), Math.max(1000, (options.heartbeatMs ?? 5000) / 2));
+    touch.unref();
+    let result: Record<string, unknown>;
+    try {
+      result = await stage.run({
+        cell,
+        workDir,
+        upstream,
+        signal: options.signal ?? new AbortController().signal,
+        log: (entry) => appendFileSync(join(workDir, 'history.jsonl'), `${JSON.stringify({ time: Date.now() / 1000, ...entry })}\n`),
+        progress: (done, total) => {
+          status.progress = { done, total };
+          reporter.onProgress?.(cell, stage.name, done, total);
+        },
+      });
+    } finally {
+      clearInterval(touch);
+    }
+    await writeJsonAtomically(join(workDir, 'result.json'), result);
+    publishDir(workDir, dir);
+    return finish(result, false);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Refreshes the status heartbeat and the cell lock while the cell runs. */
+function heartbeat(store: RunStore, runDir: string, status: RunStatus, lock: Lock, everyMs: number): { stop(): void } {
+  let writing = false;
+  const timer = setInterval(() => {
+    lock.touch();
+    if (writing) return;
+    writing = true;
+    status.heartbeat = new Date().toISOString();
+    store.writeStatus(runDir, status).finally(() => (writing = false));
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { cellSchema, type CellConfig } from '../config/schema.js';
+import { loadExperiment } from '../config/load-experiment.js';
+import { applyOverrides, type Override } from '../config/overrides.js';
+import { expandGrid } from '../config/expand.js';
+import { ConfigError, dedupeIssues, type ConfigIssue } from '../config/issues.js';
+import { cellIssues } from '../config/zod-issues.js';
+import { setPath, splitKey } from '../config/dotted.js';
+import type { OriginMap } from '../config/origin.js';
+import { assetPaths, runId, type AssetRef } from '../tracking/identity.js';
+import { sha256Path } from '../tracking/hash.js';
+import { slugOf } from '../tracking/slug.js';
+
+export interface Cell {
+  index: number;
+  /** full sha256 content hash */
+  id: string;
+  /** readable name from the varying keys, e.g. `vsd-eps-s0` */
+  slug: string;
+  /** `<slug>-<id8>`: the run directory's name */
+  name: string;
+  /** the values of the keys that vary across the plan */
+  varying: Record<string, unknown>;
+  config: CellConfig;
+  assets: AssetRef[];
+}
+
+export interface Plan {
+  experiment: string;
+  description?: string;
+  file: string;
+  files: string[];
+  varyingKeys: string[];
+  cells: Cell[];
+}
+
+export interface PlanOptions {
+  overrides?: readonly Override[];
+  /** hashes an asset path; defaults to sha256 of the file or folder relative to the working directory */
+  hashAsset?: (path: string) => Promise<string | null>;
+}
+
+const hashFromDisk = async (path: string): Promise<string | null> => {
+  const abs = resolve(path);
+  return existsSync(abs) ? sha256Path(abs) : null;
+};
+
+/** Experiment file → validated, identified cells. Throws ConfigError listing every problem. */
+export async function planExperiment(file: string, options: PlanOptions = {}): Promise<Plan> {
+  const loaded = loadExperiment(file);
+  const { experiment: exp, issues: overrideIssues } = applyOverrides(loaded, options.overrides ?? []);
+  const grid = expandGrid(exp.dimensions, exp.exclude, exp.include);
+  const issues: ConfigIssue[] = [...overrideIssues, ...grid.issues];
+
+  const configs: Array<{ values: Record<string, unknown>; config: CellConfig }> = [];
+  for (const point of grid.points) {
+    let raw = exp.base;
+    const origins: OriginMap = new Map(exp.baseOrigins);
+    for (const [key, value] of Object.entries(point.values)) {
+      raw = setPath(raw, splitKey(key), value);
+      for (const k of [...origins.keys()]) if (k === key || k.startsWith(`${key}.`)) origins.delete(k);
+      const origin = point.origins[key];
+      if (origin) origins.set(key, origin);
+    }
+    const parsed = cellSchema.safeParse(raw, { reportInput: true });
+    if (parsed.success) configs.push({ values: point.values, config: parsed.data });
+    else issues.push(...cellIssues(parsed.error, origins));
+  }
+  if (issues.length > 0) throw new ConfigError(dedupeIssues(issues));
+
+  const varyingKeys = exp.slugKeys ?? varying(configs.map((c) => c.values));
+  const hashAsset = options.hashAsset ?? hashFromDisk;
+  const hashes = new Map<string, string | null>();
+  const cells: Cell[] = [];
+  for (const [index, { values, config }] of configs.entries()) {
+    const assets: AssetRef[] = [];
+    for (const { key, path } of assetPaths(config)) {
+      if (!hashes.has(path)) hashes.set(path, await hashAsset(path));
+      assets.push({ key, path, sha256: hashes.get(path) ?? null });
+    }
+    const id = runId(config, assets);
+    const slug = slugOf(values, varyingKeys);
+    cells.push({ index, id, slug, name: `${slug}-${id.slice(0, 8)}`, varying: pick(values, varyingKeys), config, assets });
+  }
+  const dup = duplicates(cells);
+  if (dup.length > 0) throw new ConfigError(dup);
+  return {
+    experiment: exp.name,
+    ...(exp.description === undefined ? {} : { description: exp.description }),
+    file: exp.file,
+    files: exp.files,
+    varyingKeys,
+    cells,
+  };
+}
+
+/** Keys whose value differs between at least two cells, in first-seen order. */
+function varying(points: ReadonlyArray<Record<string, unknown>>): string[] {
+  const keys = [...new Set(points.flatMap((p) => Object.keys(p)))];
+  return keys.filter((k) => new Set(points.map((p) => JSON.stringify(p[k]))).size > 1);
+}
+
+const pick = (values: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> =>
+  Object.fromEntries(keys.filter((k) => k in values).map((k) => [k, values[k]]));
+
+function duplicates(cells: readonly Cell[]): ConfigIssue[] {
+  const byId = new Map<string, Cell>();
+  const issues: ConfigIssue[] = [];
+  for (const c of cells) {
+    const first = byId.get(c.id);
+    if (first) issues.push({ code: 'duplicate_cell', path: c.slug, message: `cell ${c.index + 1} resolves to the same config as cell ${first.index + 1} (${first.slug}); drop one (include/exclude)` });
+    else byId.set(c.id, c);
+  }
+  return issues;
+}

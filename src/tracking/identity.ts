@@ -1,0 +1,48 @@
+import { cellSchema, type CellConfig } from '../config/schema.js';
+import { walkWithSchema } from '../config/schema-walk.js';
+import { toDotPath } from '../config/dotted.js';
+import { hashValue } from './hash.js';
+
+/** Declared per algorithm change, not per commit: a README edit must not invalidate every cached result. */
+export const CODE_VERSION = 'vsdlab-1';
+
+export interface AssetRef {
+  /** dotted key in the cell config */
+  key: string;
+  /** the path as written */
+  path: string;
+  /** sha256 of the file or folder; null when it does not exist (yet) */
+  sha256: string | null;
+}
+
+/** The config with operational fields (logging cadence, notes, tags) removed: what determines the results. */
+export function identityConfig(config: CellConfig): unknown {
+  const drop: PropertyKey[][] = [];
+  walkWithSchema(cellSchema, config, (path, _value, meta) => {
+    if (meta.identity === false) drop.push(path);
+  });
+  const copy = structuredClone(config) as unknown as Record<string, unknown>;
+  for (const path of drop) {
+    const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k as string], copy);
+    if (parent && typeof parent === 'object') delete (parent as Record<PropertyKey, unknown>)[path.at(-1) as string];
+  }
+  return copy;
+}
+
+/** Every asset path a cell names, in schema order. */
+export function assetPaths(config: CellConfig): Array<{ key: string; path: string }> {
+  const out: Array<{ key: string; path: string }> = [];
+  walkWithSchema(cellSchema, config, (path, value, meta) => {
+    if (meta.asset && typeof value === 'string') out.push({ key: toDotPath(path), path: value });
+  });
+  return out;
+}
+
+/** Content hash of what determines a cell's results: config, code version and asset contents. */
+export function runId(config: CellConfig, assets: readonly AssetRef[], codeVersion = CODE_VERSION): string {
+  return hashValue({
+    config: identityConfig(config),
+    code: codeVersion,
+    assets: assets.map((a) => [a.key, a.sha256]),
+  });
+}

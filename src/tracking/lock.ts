@@ -1,0 +1,129 @@
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  token: string;
+  since: string;
+}
+
+export interface Lock {
+  readonly path: string;
+  readonly token: string;
+  /** refreshes the lock's mtime: a lock not refreshed for `staleMs` may be taken over */
+  touch(): void;
+  release(): void;
+}
+
+export interface LockOptions {
+  /** a lock whose file was not touched for this long is considered abandoned */
+  staleMs?: number;
+}
+
+/**
+ * An exclusive lock file (O_EXCL create). One runner per cell and per stage key, across processes and, on a
+ * shared file system, across Slurm nodes. A lock is abandoned when its process is gone (same host) or it has
+ * not been touched for `staleMs`; an abandoned lock is taken over by renaming it away first, so of two
+ * runners that both saw it abandoned only one wins.
+ */
+export function tryLock(path: string, options: LockOptions = {}): Lock | undefined {
+  const staleMs = options.staleMs ?? 30_000;
+  const info: LockInfo = { pid: process.pid, host: hostname(), token: randomUUID(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (create(path, info)) return handle(path, info.token);
+    const holder = readLock(path);
+    if (!holder || !abandoned(path, holder, staleMs)) return undefined;
+    const aside = `${path}.stale-${info.token}`;
+    try {
+      renameSync(path, aside);
+    } catch {
+      continue;
+    }
+    const moved = readLock(aside);
+    if (moved && moved.token !== holder.token) {
+      // we moved a fresh lock that replaced the abandoned one in between: put it back
+      try {
+        linkSync(aside, path);
+      } catch {
+        /* its owner will notice on release */
+      }
+      rmSync(aside, { force: true });
+      return undefined;
+    }
+    rmSync(aside, { force: true });
+  }
+  return undefined;
+}
+
+/** Waits for a lock, polling; for work that another runner is doing right now (a shared stage). */
+export async function waitForLock(path: string, options: LockOptions & { pollMs?: number; signal?: AbortSignal } = {}): Promise<Lock> {
+  for (;;) {
+    const lock = tryLock(path, options);
+    if (lock) return lock;
+    if (options.signal?.aborted) throw options.signal.reason;
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
+  }
+}
+
+export function readLock(path: string): LockInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isLockLive(path: string, staleMs = 30_000): boolean {
+  const holder = readLock(path);
+  return holder !== undefined && !abandoned(path, holder, staleMs);
+}
+
+function abandoned(path: string, holder: LockInfo, staleMs: number): boolean {
+  if (holder.host === hostname() && !processAlive(holder.pid)) return true;
+  try {
+    return Date.now() - statSync(path).mtimeMs > staleMs;
+  } catch {
+    return true;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function create(path: string, info: LockInfo): boolean {
+  let fd: number;
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    fd = openSync(path, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  writeSync(fd, JSON.stringify(info));
+  closeSync(fd);
+  return true;
+}
+
+function handle(path: string, token: string): Lock {
+  const owned = (): boolean => readLock(path)?.token === token;
+  return {
+    path,
+    token,
+    touch() {
+      const now = new Date();
+      if (owned()) utimesSync(path, now, now);
+    },
+    release() {
+      if (owned()) rmSync(path, { force: true });
+    },
+  };
+}
