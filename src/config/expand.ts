@@ -17,7 +17,13 @@ export interface GridResult {
  * Cartesian product of the dimensions (the first declared varies slowest, seeds fastest), minus `exclude`,
  * plus `include`. Pure: the same dimensions always give the same points in the same order.
  */
-export function expandGrid(dimensions: readonly Dimension[], exclude: readonly Assignment[], include: readonly Assignment[]): GridResult {
+export function expandGrid(
+  dimensions: readonly Dimension[],
+  exclude: readonly Assignment[],
+  include: readonly Assignment[],
+  /** keys pinned by --set: an exclude over them may legitimately match nothing */
+  pinned: ReadonlySet<string> = new Set(),
+): GridResult {
   const issues = checkDimensions(dimensions);
   if (issues.length > 0) return { points: [], issues };
 
@@ -44,7 +50,8 @@ export function expandGrid(dimensions: readonly Dimension[], exclude: readonly A
     return hit < 0;
   });
   exclude.forEach((e, i) => {
-    if (!used.has(i)) issues.push(issueAt(e.origin, [], 'exclude_unmatched', 'matches no cell (a typo in a key or value?)'));
+    const pinnedAway = Object.keys(e.values).some((k) => pinned.has(k));
+    if (!used.has(i) && !pinnedAway) issues.push(issueAt(e.origin, [], 'exclude_unmatched', 'matches no cell (a typo in a key or value?)'));
   });
 
   const seedDim = dimensions.find((d) => d.kind === 'seeds');

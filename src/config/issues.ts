@@ -12,9 +12,12 @@ export interface ConfigIssue {
 
 /** Carries every issue at once, so the user fixes the file in one pass. */
 export class ConfigError extends BadInputError {
-  constructor(public readonly issues: readonly ConfigIssue[]) {
-    super('CONFIG_INVALID', formatIssues(issues), 'fix the listed keys; `vsdlab schema` prints the accepted fields');
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: readonly ConfigIssue[]) {
+    super('CONFIG_INVALID', formatIssues(normaliseIssues(issues)), 'fix the listed keys; `vsdlab schema` prints the accepted fields');
     this.name = 'ConfigError';
+    this.issues = normaliseIssues(issues);
   }
 }
 
@@ -28,13 +31,22 @@ export function formatIssues(issues: readonly ConfigIssue[]): string {
   return [`${n} problem${n === 1 ? '' : 's'} in the experiment:`, ...issues.map((i) => `  ${formatIssue(i)}`)].join('\n');
 }
 
-/** Same file, line, path and message count once (a bad base value shows up in every cell). */
-export function dedupeIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+/** Same file, line, path and message count once (a bad base value shows up in every cell); sorted by place. */
+export function normaliseIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>();
-  return issues.filter((i) => {
+  const unique = issues.filter((i) => {
     const key = `${i.file}|${i.line}|${i.path}|${i.message}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+  const place = (i: ConfigIssue): [string, number] => [i.file ?? '\uffff', i.line ?? Number.MAX_SAFE_INTEGER];
+  return unique
+    .map((issue, order) => ({ issue, order }))
+    .sort((a, b) => {
+      const [fa, la] = place(a.issue);
+      const [fb, lb] = place(b.issue);
+      return fa < fb ? -1 : fa > fb ? 1 : la - lb || a.order - b.order;
+    })
+    .map((x) => x.issue);
 }

@@ -69,6 +69,11 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
   mkdirSync(runDir, { recursive: true });
   const lock = tryLock(store.cellLockPath(runDir), { staleMs: options.staleMs });
   if (!lock) return { cell, outcome: 'skipped-running-elsewhere', runDir, seconds: 0 };
+  // another runner may have finished the cell between our first look and taking the lock
+  if (!options.force && store.readStatus(runDir)?.state === 'completed') {
+    lock.release();
+    return { cell, outcome: 'cached', runDir, seconds: 0 };
+  }
 
   const status: RunStatus = {
     state: 'running',

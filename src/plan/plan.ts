@@ -4,7 +4,7 @@ import { cellSchema, type CellConfig } from '../config/schema.js';
 import { loadExperiment } from '../config/load-experiment.js';
 import { applyOverrides, type Override } from '../config/overrides.js';
 import { expandGrid } from '../config/expand.js';
-import { ConfigError, dedupeIssues, type ConfigIssue } from '../config/issues.js';
+import { ConfigError, type ConfigIssue } from '../config/issues.js';
 import { cellIssues } from '../config/zod-issues.js';
 import { setPath, splitKey } from '../config/dotted.js';
 import type { OriginMap } from '../config/origin.js';
@@ -50,7 +50,8 @@ const hashFromDisk = async (path: string): Promise<string | null> => {
 export async function planExperiment(file: string, options: PlanOptions = {}): Promise<Plan> {
   const loaded = loadExperiment(file);
   const { experiment: exp, issues: overrideIssues } = applyOverrides(loaded, options.overrides ?? []);
-  const grid = expandGrid(exp.dimensions, exp.exclude, exp.include);
+  const pinned = new Set((options.overrides ?? []).map((o) => o.key));
+  const grid = expandGrid(exp.dimensions, exp.exclude, exp.include, pinned);
   const issues: ConfigIssue[] = [...overrideIssues, ...grid.issues];
 
   const configs: Array<{ values: Record<string, unknown>; config: CellConfig }> = [];
@@ -67,7 +68,7 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
     if (parsed.success) configs.push({ values: point.values, config: parsed.data });
     else issues.push(...cellIssues(parsed.error, origins));
   }
-  if (issues.length > 0) throw new ConfigError(dedupeIssues(issues));
+  if (issues.length > 0) throw new ConfigError(issues);
 
   const varyingKeys = exp.slugKeys ?? varying(configs.map((c) => c.values));
   const hashAsset = options.hashAsset ?? hashFromDisk;
