@@ -9,6 +9,7 @@ import { collectProvenance } from '../tracking/provenance.js';
 import { RunStore, type RunStatus } from '../tracking/run-store.js';
 import type { Stage, StageName, StageOutput } from '../tracking/stage.js';
 import { stageKey } from '../tracking/stage-key.js';
+import { metricsFileSchema } from '../tracking/results.js';
 import type { CellSummary, Reporter } from './reporter.js';
 
 export interface RunOptions {
@@ -113,7 +114,7 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
     }
     const last = options.stages.at(-1);
     const metrics = last ? upstream[last.name]?.result.metrics : undefined;
-    if (metrics !== undefined) await writeJsonAtomically(join(runDir, 'metrics.json'), metrics);
+    if (metrics !== undefined) await writeJsonAtomically(join(runDir, 'metrics.json'), metricsFileSchema.parse({ metrics }));
     Object.assign(status, { state: 'completed', stage: null, ended: new Date().toISOString() });
     await store.writeStatus(runDir, status);
     return { cell, outcome: 'completed', runDir, seconds: (Date.now() - t0) / 1000 };

@@ -40,7 +40,9 @@ test('a run completes every cell with config, provenance, status, stage records 
   assert.ok('commit' in prov.git && 'dirty' in prov.git);
   assert.equal(prov.seed, 0);
   assert.equal(JSON.parse(readFileSync(join(runDir, 'status.json'), 'utf8')).state, 'completed');
-  assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8')), { fid: 25, metric_count: 0 });
+  const metrics = JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8')).metrics as Array<{ name: string; value: number; fingerprint: string }>;
+  assert.deepEqual(metrics.map((m) => [m.name, m.value]), [['fid', 25], ['clip-score', 0.3]]);
+  assert.match(metrics[0]?.fingerprint ?? '', /^[0-9a-f]{64}$/);
   assert.ok(readlinkSync(join(runDir, 'artifacts', 'distill')).includes('.cache/distill/'));
   const history = readFileSync(join(runDir, 'artifacts', 'distill', 'history.jsonl'), 'utf8').trim().split('\n');
   assert.deepEqual(history.map((l) => JSON.parse(l).step), [1, 2, 3]);

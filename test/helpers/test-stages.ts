@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Stage, StageName } from '../../src/tracking/stage.js';
+import { metricRecord } from '../../src/tracking/results.js';
 
 export interface TestStageOptions {
   /** every execution appends `<stage> <cell slug>` here, so tests can count what really ran */
@@ -61,7 +62,8 @@ export function testStages(o: TestStageOptions): Stage[] {
         note('evaluate', ctx.cell.slug);
         if (o.failFlag && existsSync(o.failFlag)) throw new Error('evaluation failed on purpose');
         const weight = Number(ctx.upstream.distill?.result.weight);
-        return { metrics: { fid: 100 / (1 + weight), metric_count: ctx.cell.config.evaluate.metrics.length } };
+        const protocol = { dataset: 'test', n_samples: 1, metric_count: ctx.cell.config.evaluate.metrics.length };
+        return { metrics: [metricRecord('fid', 100 / (1 + weight), 'lower', protocol), metricRecord('clip-score', weight / 10, 'higher', protocol)] };
       },
     },
   ];
