@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { BadInputError, VsdlabError } from '../errors.js';
+import { jsonPath } from './coco-load.js';
+import { SyntheticSetOptionsSchema, generateSyntheticSet, type ResolvedSyntheticSetOptions } from './synthetic-set.js';
+import { writeSyntheticSet, type SyntheticDatasetManifest, type WriteOptions } from './synthetic-write.js';
+
+/** a dataset recipe file (datasets/*.yaml): the generator options, and optionally the fingerprint they must give */
+export const SyntheticRecipeSchema = z.strictObject({
+  kind: z.literal('synthetic-shapes'),
+  description: z.string().optional(),
+  options: SyntheticSetOptionsSchema,
+  /** the expected SyntheticSetFingerprint.set, so a build can check it made the recorded dataset */
+  expectedFingerprint: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+});
+export type SyntheticRecipe = z.output<typeof SyntheticRecipeSchema> & { options: ResolvedSyntheticSetOptions };
+
+export async function readSyntheticRecipe(path: string): Promise<SyntheticRecipe> {
+  let value: unknown;
+  try {
+    value = parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new BadInputError('E_RECIPE', `${path}: cannot read recipe (${(e as Error).message})`);
+  }
+  const parsed = SyntheticRecipeSchema.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new BadInputError('E_RECIPE', `${path}: ${first ? jsonPath(first.path) : '(root)'}: ${first?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Builds a recipe into `outDir`: generates, checks the content fingerprint against `expectedFingerprint` when the
+ * recipe has one (a mismatch means this code no longer makes the recorded dataset), then writes atomically.
+ */
+export async function buildSyntheticDataset(recipePath: string, outDir: string, opts: WriteOptions = {}): Promise<SyntheticDatasetManifest> {
+  const recipe = await readSyntheticRecipe(recipePath);
+  const set = generateSyntheticSet(recipe.options);
+  if (recipe.expectedFingerprint !== undefined && recipe.expectedFingerprint !== set.fingerprint.set) {
+    throw new VsdlabError(
+      'E_FINGERPRINT',
+      `${recipePath}: generated fingerprint ${set.fingerprint.set} differs from expectedFingerprint ${recipe.expectedFingerprint}`,
+      1,
+      `the generator (${set.generator}) no longer reproduces this recipe; bump SYNTHETIC_GENERATOR and record the new fingerprint deliberately`,
+    );
+  }
+  return writeSyntheticSet(outDir, set, opts);
+}
