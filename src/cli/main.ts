@@ -5,6 +5,7 @@ import * as plan from './commands/plan.js';
 import * as run from './commands/run.js';
 import * as status from './commands/status.js';
 import * as schema from './commands/schema.js';
+import * as datasets from './commands/datasets.js';
 
 interface CommandModule {
   command: string;
@@ -14,7 +15,7 @@ interface CommandModule {
   handler: (args: never, io: Io, signal: AbortSignal) => Promise<number>;
 }
 
-const commands: CommandModule[] = [plan, run, status, schema];
+const commands: CommandModule[] = [plan, run, status, schema, datasets];
 
 /** The CLI entry: parses argv, runs one command, and is the only place errors become exit codes. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {

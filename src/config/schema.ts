@@ -73,6 +73,7 @@ const captionsSchema = z.strictObject({
   protocol: z.enum(['first-caption-per-image', 'gigagan-random-30k', 'sbv2-first-30k', 'random-n']).default('gigagan-random-30k'),
   caption_list: asset('file with the exact caption list a protocol names').optional(),
   count: positiveInt.default(30000),
+  seed: z.number().int().min(0).default(0).describe('caption draw seed for random-n (fixed across cells, not the cell seed)'),
   prompt_prefix: z.string().default(''),
 });
 
