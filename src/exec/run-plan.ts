@@ -32,12 +32,7 @@ export interface RunOptions {
 export async function runPlan(plan: Plan, options: RunOptions): Promise<CellSummary[]> {
   const { store, reporter = {} } = options;
   const cells = selectCells(plan, options.only);
-  await writeJsonAtomically(join(store.experimentDir(plan.experiment), 'manifest.json'), {
-    experiment: plan.experiment,
-    file: plan.file,
-    varying_keys: plan.varyingKeys,
-    cells: plan.cells.map((c) => ({ name: c.name, id: c.id, slug: c.slug, varying: c.varying })),
-  });
+  await writeManifest(plan, store);
   reporter.onRunStart?.(plan, cells);
   const summaries: CellSummary[] = [];
   for (const cell of cells) {
@@ -50,7 +45,18 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<CellSumm
   return summaries;
 }
 
-function selectCells(plan: Plan, only: readonly string[] | undefined): Cell[] {
+/** The plan's cells as the store knows them: lets `status` and reports find cells without the YAML. */
+export async function writeManifest(plan: Plan, store: RunStore): Promise<void> {
+  await writeJsonAtomically(join(store.experimentDir(plan.experiment), 'manifest.json'), {
+    experiment: plan.experiment,
+    file: plan.file,
+    varying_keys: plan.varyingKeys,
+    cells: plan.cells.map((c) => ({ name: c.name, id: c.id, slug: c.slug, varying: c.varying })),
+  });
+}
+
+/** The cells `--only` names (all when it names none); an unknown name is a usage error. */
+export function selectCells(plan: Plan, only: readonly string[] | undefined): Cell[] {
   if (!only || only.length === 0) return plan.cells;
   const unknown = only.filter((o) => !plan.cells.some((c) => c.slug === o || c.name === o));
   if (unknown.length > 0) {

@@ -3,14 +3,18 @@ import { planExperiment } from '../../src/plan/plan.js';
 import { runPlan } from '../../src/exec/run-plan.js';
 import { RunStore } from '../../src/tracking/run-store.js';
 import { testStages } from './test-stages.js';
+import { jsonReporter } from '../../src/exec/reporters/json.js';
 
-const [file, store, journal, steps, stepMs] = process.argv.slice(2);
+const [file, store, journal, steps, stepMs, mode] = process.argv.slice(2);
 if (!file || !store || !journal) throw new Error('usage: run-with-test-stages FILE STORE JOURNAL [STEPS] [STEP_MS]');
 const plan = await planExperiment(file, { hashAsset: async () => 'h' });
 const summaries = await runPlan(plan, {
   store: new RunStore(store),
   stages: testStages({ journal, steps: Number(steps ?? 3), stepMs: Number(stepMs ?? 0) }),
   heartbeatMs: 200,
-  reporter: { onProgress: (cell, stage, done) => process.stdout.write(`progress ${cell.slug} ${stage} ${done}\n`) },
+  reporter:
+    mode === 'json'
+      ? jsonReporter((line) => process.stdout.write(`${line}\n`), 0)
+      : { onProgress: (cell, stage, done) => process.stdout.write(`progress ${cell.slug} ${stage} ${done}\n`) },
 });
-process.stdout.write(`${JSON.stringify(summaries.map((s) => [s.cell.slug, s.outcome]))}\n`);
+if (mode !== 'json') process.stdout.write(`${JSON.stringify(summaries.map((s) => [s.cell.slug, s.outcome]))}\n`);

@@ -1,8 +1,14 @@
 import type { Argv } from 'yargs';
-import { planExperiment } from '../../plan/plan.js';
-import { runPlan } from '../../exec/run-plan.js';
+import { join, resolve } from 'node:path';
+import { planExperiment, type Plan } from '../../plan/plan.js';
+import { runPlan, selectCells, writeManifest } from '../../exec/run-plan.js';
+import { runPool } from '../../exec/local-pool.js';
+import { submitSlurm } from '../../exec/slurm.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
+import type { CellSummary } from '../../exec/reporter.js';
 import { defaultStages } from '../../stages/index.js';
+import { packageRoot } from '../../tracking/provenance.js';
+import type { RunStore } from '../../tracking/run-store.js';
 import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import type { Io } from '../io.js';
 
@@ -16,9 +22,25 @@ export const builder = (y: Argv) =>
     .option('force', { type: 'boolean', default: false, description: 're-run completed cells and recompute their stages' })
     .option('set', setOption)
     .option('store', storeOption)
+    .option('jobs', { alias: 'j', type: 'number', default: 1, description: 'local worker processes; cells are shared out by their locks' })
+    .option('executor', { choices: ['local', 'slurm'] as const, default: 'local' as const, description: 'where cells run' })
+    .option('dry-run', { type: 'boolean', default: false, description: 'slurm: write the array script and cell list, do not submit' })
+    .option('slurm-partition', { type: 'string', group: 'Slurm:' })
+    .option('slurm-time', { type: 'string', group: 'Slurm:', description: 'e.g. 04:00:00' })
+    .option('slurm-cpus', { type: 'number', group: 'Slurm:' })
+    .option('slurm-gpus', { type: 'number', group: 'Slurm:' })
+    .option('slurm-mem', { type: 'string', group: 'Slurm:', description: 'e.g. 32G' })
+    .option('slurm-max-parallel', { type: 'number', group: 'Slurm:', description: 'array tasks at once (%N)' })
+    .option('slurm-extra', { type: 'string', array: true, group: 'Slurm:', description: 'extra #SBATCH lines, e.g. --account=abc' })
     .option('reporter', { choices: Object.keys(reporters) as ReporterName[], description: 'progress output (default: tty bar on a terminal, plain lines otherwise)' })
     .option('json', { ...jsonOption, description: 'NDJSON events on stdout (same as --reporter json)' })
+    .check((a) => {
+      if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a whole number ≥ 1');
+      return true;
+    })
     .example('$0 run experiments/embedded-ablation.yaml', 'run the whole ablation')
+    .example('$0 run exp.yaml -j 2', 'two local worker processes')
+    .example('$0 run exp.yaml --executor slurm --slurm-gpus 1 --slurm-time 08:00:00', 'one Slurm array task per cell')
     .example('$0 run exp.yaml --only vsd-eps-s0 --force', 'recompute one cell');
 
 interface RunArgs {
@@ -27,21 +49,66 @@ interface RunArgs {
   force: boolean;
   set?: string[];
   store?: string;
+  jobs: number;
+  executor: 'local' | 'slurm';
+  dryRun: boolean;
+  slurmPartition?: string;
+  slurmTime?: string;
+  slurmCpus?: number;
+  slurmGpus?: number;
+  slurmMem?: string;
+  slurmMaxParallel?: number;
+  slurmExtra?: string[];
   reporter?: ReporterName;
   json: boolean;
 }
 
-export async function handler(args: RunArgs, _io: Io, signal: AbortSignal): Promise<number> {
+export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promise<number> {
   const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set) });
+  const store = openStore(args.store);
   const reporter = reporters[args.json ? 'json' : (args.reporter ?? defaultReporterName())]();
-  const summaries = await runPlan(plan, {
-    store: openStore(args.store),
-    stages: defaultStages(),
-    reporter,
-    force: args.force,
-    signal,
-    ...(args.only ? { only: args.only } : {}),
-  });
+  if (args.executor === 'slurm') return submit(plan, store, args, io);
+  let summaries: CellSummary[];
+  if (args.jobs > 1) {
+    const cells = selectCells(plan, args.only);
+    await writeManifest(plan, store);
+    // with --force each worker gets its own share, or two workers would both recompute every cell
+    const shares = args.force ? Array.from({ length: args.jobs }, (_, w) => cells.filter((_, i) => i % args.jobs === w)).filter((s) => s.length > 0) : [];
+    const workerArgv = (w: number): string[] => [
+      join(packageRoot, 'bin', 'vsdlab.js'),
+      ...baseArgv(args, store),
+      ...(args.force ? ['--force', '--only', ...(shares[w] ?? []).map((c) => c.name)] : args.only ? ['--only', ...args.only] : []),
+      '--reporter',
+      'json',
+    ];
+    const jobs = args.force ? shares.length : args.jobs;
+    summaries = await runPool(plan, cells, { jobs, workerArgv, reporter, signal });
+  } else {
+    summaries = await runPlan(plan, { store, stages: defaultStages(), reporter, force: args.force, signal, ...(args.only ? { only: args.only } : {}) });
+  }
   if (summaries.some((s) => s.outcome === 'interrupted') || signal.aborted) return 130;
   return summaries.some((s) => s.outcome === 'failed') ? 1 : 0;
+}
+
+/** `run FILE --store ABS --set ...`: what every worker or array task repeats. */
+const baseArgv = (args: RunArgs, store: RunStore): string[] => ['run', resolve(args.file), '--store', store.root, ...(args.set ?? []).flatMap((s) => ['--set', s])];
+
+async function submit(plan: Plan, store: RunStore, args: RunArgs, io: Io): Promise<number> {
+  const pending = selectCells(plan, args.only).filter((c) => args.force || store.readStatus(store.runDir(plan.experiment, c))?.state !== 'completed');
+  await writeManifest(plan, store);
+  const result = await submitSlurm(plan, pending, {
+    dir: join(store.experimentDir(plan.experiment), 'slurm'),
+    runArgv: [process.execPath, join(packageRoot, 'bin', 'vsdlab.js'), ...baseArgv(args, store), ...(args.force ? ['--force'] : [])],
+    dryRun: args.dryRun,
+    ...(args.slurmPartition ? { partition: args.slurmPartition } : {}),
+    ...(args.slurmTime ? { time: args.slurmTime } : {}),
+    ...(args.slurmCpus ? { cpus: args.slurmCpus } : {}),
+    ...(args.slurmGpus ? { gpus: args.slurmGpus } : {}),
+    ...(args.slurmMem ? { mem: args.slurmMem } : {}),
+    ...(args.slurmMaxParallel ? { maxParallel: args.slurmMaxParallel } : {}),
+    ...(args.slurmExtra ? { extra: args.slurmExtra } : {}),
+  });
+  const what = `${pending.length} cell${pending.length === 1 ? '' : 's'}: ${result.script}`;
+  io.out(result.jobId ? `submitted Slurm array job ${result.jobId} (${what}); follow it with \`vsdlab status ${args.file}\`` : `wrote ${what} (not submitted: --dry-run)`);
+  return 0;
 }

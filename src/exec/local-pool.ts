@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Cell, Plan } from '../plan/plan.js';
+import type { CellOutcome, CellSummary, Reporter } from './reporter.js';
+import type { StageName } from '../tracking/stage.js';
+
+export interface PoolOptions {
+  jobs: number;
+  /** argv of worker w (after the node binary): a `vsdlab run` of the same plan printing NDJSON events */
+  workerArgv: (worker: number) => readonly string[];
+  reporter: Reporter;
+  signal?: AbortSignal;
+}
+
+type WorkerEvent =
+  | { event: 'cell-start'; cell: string; run_dir: string; attempt: number }
+  | { event: 'stage-start'; cell: string; stage: StageName; cached: boolean }
+  | { event: 'progress'; cell: string; stage: StageName; done: number; total: number }
+  | { event: 'stage-end'; cell: string; stage: StageName; seconds: number; cached: boolean }
+  | { event: 'cell-end'; cell: string; outcome: CellOutcome; run_dir: string; seconds: number; error?: string }
+  | { event: 'run-start' | 'run-end' };
+
+/**
+ * A local process pool: N workers run the same plan; the cell locks share the cells out between them,
+ * so no cell runs twice and a worker that dies leaves its cell to be resumed. Events from the workers
+ * are forwarded to one reporter.
+ */
+export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolOptions): Promise<CellSummary[]> {
+  const byName = new Map(cells.map((c) => [c.name, c]));
+  const results = new Map<string, CellSummary>();
+  const { reporter } = options;
+  reporter.onRunStart?.(plan, cells);
+  const workers = Array.from({ length: options.jobs }, (_, w) =>
+    new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, [...options.workerArgv(w)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VSDLAB_WORKER: String(w + 1) } });
+      options.signal?.addEventListener('abort', () => child.kill('SIGINT'), { once: true });
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const event = parse(line);
+        const cell = event && 'cell' in event ? byName.get(event.cell) : undefined;
+        if (!event || !cell) return;
+        forward(event, cell, reporter, results);
+      });
+      child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+      child.on('exit', () => resolve());
+    }),
+  );
+  await Promise.all(workers);
+  // a cell every worker skipped as "running elsewhere" was run by one of them: keep the best outcome
+  const summaries = cells.map((c) => results.get(c.name) ?? { cell: c, outcome: 'interrupted' as const, runDir: '', seconds: 0 });
+  reporter.onRunEnd?.(summaries);
+  return summaries;
+}
+
+const rank: Record<CellOutcome, number> = { 'skipped-running-elsewhere': 0, interrupted: 1, cached: 2, failed: 3, completed: 4 };
+
+function forward(event: WorkerEvent, cell: Cell, reporter: Reporter, results: Map<string, CellSummary>): void {
+  switch (event.event) {
+    case 'cell-start':
+      return reporter.onCellStart?.(cell, event.run_dir, event.attempt);
+    case 'stage-start':
+      return reporter.onStageStart?.(cell, event.stage, event.cached);
+    case 'progress':
+      return reporter.onProgress?.(cell, event.stage, event.done, event.total);
+    case 'stage-end':
+      return reporter.onStageEnd?.(cell, event.stage, event.seconds, event.cached);
+    case 'cell-end': {
+      const summary: CellSummary = { cell, outcome: event.outcome, runDir: event.run_dir, seconds: event.seconds, ...(event.error ? { error: event.error } : {}) };
+      const previous = results.get(cell.name);
+      if (!previous || rank[summary.outcome] > rank[previous.outcome]) results.set(cell.name, summary);
+      // report each cell once: the worker that ran it, not the ones that found it taken or done
+      const firstReal = summary.outcome !== 'skipped-running-elsewhere' && (!previous || previous.outcome === 'skipped-running-elsewhere');
+      if (firstReal) reporter.onCellEnd?.(summary);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function parse(line: string): WorkerEvent | undefined {
+  try {
+    return JSON.parse(line) as WorkerEvent;
+  } catch {
+    return undefined;
+  }
+}
