@@ -7,4 +7,4 @@ export function textTable(rows: ReadonlyArray<readonly string[]>): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-export const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+export const show = (value: unknown): string => (value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value));

@@ -96,10 +96,11 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
   };
 }
 
-/** Keys whose value differs between at least two cells, in first-seen order. */
+/** Keys whose value differs between at least two cells, in first-seen order, the seed last. */
 function varying(points: ReadonlyArray<Record<string, unknown>>): string[] {
   const keys = [...new Set(points.flatMap((p) => Object.keys(p)))];
-  return keys.filter((k) => new Set(points.map((p) => JSON.stringify(p[k]))).size > 1);
+  const varies = keys.filter((k) => new Set(points.map((p) => JSON.stringify(p[k]))).size > 1);
+  return [...varies.filter((k) => k !== 'seed'), ...varies.filter((k) => k === 'seed')];
 }
 
 const pick = (values: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> =>
