@@ -6,6 +6,8 @@ import * as run from './commands/run.js';
 import * as status from './commands/status.js';
 import * as schema from './commands/schema.js';
 import * as datasets from './commands/datasets.js';
+import * as report from './commands/report.js';
+import * as compare from './commands/compare.js';
 
 interface CommandModule {
   command: string;
@@ -15,7 +17,7 @@ interface CommandModule {
   handler: (args: never, io: Io, signal: AbortSignal) => Promise<number>;
 }
 
-const commands: CommandModule[] = [plan, run, status, schema, datasets];
+const commands: CommandModule[] = [plan, run, status, schema, datasets, report, compare];
 
 /** The CLI entry: parses argv, runs one command, and is the only place errors become exit codes. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {

@@ -1,0 +1,46 @@
+import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import type { ChartConfiguration } from 'chart.js';
+import type { RenderedFile, Renderer } from '../renderers/renderer.js';
+import type { Figure, Report } from '../types.js';
+import { barsChart, trainingChart, tradeoffChart } from './chart-configs.js';
+import { errorBarsPlugin } from './error-bars.js';
+
+let canvas: ChartJSNodeCanvas | undefined;
+// one canvas service per process: each one loads a fresh copy of chart.js
+const chartCanvas = (): ChartJSNodeCanvas =>
+  (canvas ??= new ChartJSNodeCanvas({ width: 800, height: 480, backgroundColour: 'white', plugins: { modern: [errorBarsPlugin] } }));
+
+const indexOf = (figure: Figure, prefix: string): number => Number(figure.id.slice(prefix.length)) - 1;
+
+function configFor(report: Report, figure: Figure): ChartConfiguration | undefined {
+  if (figure.kind === 'tradeoff') {
+    const fid = report.columns.find((c) => c.name === 'fid');
+    const clip = report.columns.find((c) => c.name === 'clip-score');
+    return fid && clip ? tradeoffChart(report, fid, clip) : undefined;
+  }
+  if (figure.kind === 'bars') {
+    const column = report.columns[indexOf(figure, 'bars-')];
+    return column ? barsChart(report, column) : undefined;
+  }
+  if (figure.kind === 'training') {
+    const curves = report.curves[indexOf(figure, 'training-')];
+    return curves ? trainingChart(curves) : undefined;
+  }
+  return undefined;
+}
+
+/** every chart the report lists, as PNG */
+export async function renderCharts(report: Report): Promise<RenderedFile[]> {
+  const files: RenderedFile[] = [];
+  for (const figure of report.figures) {
+    const config = configFor(report, figure);
+    if (config) files.push({ path: figure.file, content: await chartCanvas().renderToBuffer(config, 'image/png') });
+  }
+  return files;
+}
+
+export const chartsRenderer: Renderer = {
+  name: 'charts',
+  describe: 'charts/*.png: FID vs CLIP trade-off, metric bars with error bars, training curves (chart.js)',
+  render: renderCharts,
+};
