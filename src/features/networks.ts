@@ -52,7 +52,7 @@ export function perceptionToOnnx(params: ParamMap, spec: PerceptionSpec): Uint8A
   const pool = trunkToOnnx(g, params, 'trunk', x, spec.trunk, spec.size);
   g.node('Identity', [pool], {}, ['pool']);
   g.node('Identity', [linearToOnnx(g, params, 'head', pool)], {}, ['logits']);
-  g.output('pool', 'float32', ['N', spec.trunk.channels.at(-1) ?? 0]);
+  g.output('pool', 'float32', ['N', spec.trunk.features]);
   g.output('logits', 'float32', ['N', spec.logits]);
   return g.encode();
 }

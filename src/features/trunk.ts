@@ -1,24 +1,29 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv, type LayerContext } from '../diffusion/unet/layers.js';
+import { conv, linear, type LayerContext } from '../diffusion/unet/layers.js';
 import type { ParamMap } from '../diffusion/unet/weights.js';
 import type { OnnxGraphBuilder } from '../onnx/graph-builder.js';
-import { convToOnnx, samePads } from './onnx-layers.js';
+import { convToOnnx, linearToOnnx, samePads } from './onnx-layers.js';
 
-/** A small all-convolutional image trunk: 3×3 convs with ReLU, global average pooling. */
+/**
+ * A small all-convolutional image trunk: 3×3 convs with ReLU, then the last map flattened (position matters
+ * in this world: global average pooling would throw away where a shape is) and projected with ReLU.
+ */
 export interface TrunkSpec {
   channels: readonly number[];
   strides: readonly number[];
+  /** width of the projected features */
+  features: number;
 }
 
-export const EMBEDDED_TRUNK: TrunkSpec = { channels: [32, 48, 48, 96, 96], strides: [1, 2, 1, 2, 1] };
+export const EMBEDDED_TRUNK: TrunkSpec = { channels: [32, 48, 48, 96, 96, 64], strides: [1, 2, 1, 2, 1, 2], features: 128 };
 
-/** NHWC images in, pooled [N, C] features out. */
+/** NHWC images in, [N, features] out. */
 export function trunkForward(ctx: LayerContext, prefix: string, x: tf.Tensor4D, spec: TrunkSpec): tf.Tensor2D {
   let h = x;
   spec.channels.forEach((c, i) => {
     h = tf.relu(conv(ctx, `${prefix}.conv${i}`, h, c, 3, { stride: spec.strides[i] ?? 1 }));
   });
-  return tf.mean(h, [1, 2]) as tf.Tensor2D;
+  return tf.relu(linear(ctx, `${prefix}.fc`, h.reshape([h.shape[0], -1]), spec.features)) as tf.Tensor2D;
 }
 
 /** The same trunk as ONNX nodes over an NCHW input of side `size`; returns the pooled [N, C] value. */
@@ -30,5 +35,7 @@ export function trunkToOnnx(g: OnnxGraphBuilder, params: ParamMap, prefix: strin
     h = g.node('Relu', [convToOnnx(g, params, `${prefix}.conv${i}`, h, stride, samePads(side, 3, stride))]);
     side = Math.ceil(side / stride);
   });
-  return g.node('Flatten', [g.node('GlobalAveragePool', [h])], { axis: 1 });
+  // tfjs flattens (h, w, c); ONNX maps are (c, h, w): go to NHWC first so the fc weights line up
+  const flat = g.node('Flatten', [g.node('Transpose', [h], { perm: [0, 2, 3, 1] })], { axis: 1 });
+  return g.node('Relu', [linearToOnnx(g, params, `${prefix}.fc`, flat)]);
 }

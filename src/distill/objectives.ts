@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import type { NoiseSchedule } from '../diffusion/schedule.js';
+
+// The SwiftBrush losses, as train_swiftbrush.py computes them (../shared/reference/swiftbrush.md §1.3–1.4).
+
+/** w(t) = σ_t² = 1 − ᾱ_t per sample, shaped [B, 1, 1, 1]. */
+export function weightW(schedule: NoiseSchedule, t: readonly number[]): tf.Tensor4D {
+  return tf.tensor4d(t.map((ti) => 1 - (schedule.alphasCumprod[ti] as number)), [t.length, 1, 1, 1]);
+}
+
+/**
+ * The score gradient on x̂0: w(t)(ε_teacher − ε_other), with NaN/±Inf replaced as torch.nan_to_num does
+ * (NaN → 0, ±Inf → ±float32 max). ε_other is the LoRA teacher's prediction (VSD) or the injected noise (SDS).
+ */
+export function scoreGradient(schedule: NoiseSchedule, t: readonly number[], teacherEps: tf.Tensor, otherEps: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => nanToNum(tf.mul(weightW(schedule, t), tf.sub(teacherEps, otherEps))));
+}
+
+const F32_MAX = 3.4028234663852886e38;
+
+export function nanToNum(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.clipByValue(tf.where(tf.isNaN(x), tf.zerosLike(x), x), -F32_MAX, F32_MAX));
+}
+
+/**
+ * 0.5 · mean((x̂0 − sg(x̂0 − g))²): its gradient with respect to x̂0 is g / N. Written as the equivalent
+ * 0.5 · mean(g²) for the value and sum(x̂0 · sg(g)) / N for the gradient, so no second student pass is needed.
+ */
+export function vsdSurrogate(x0: tf.Tensor, grad: tf.Tensor): tf.Scalar {
+  return tf.div(tf.sum(tf.mul(x0, grad)), x0.size) as tf.Scalar;
+}
+
+export const vsdLossValue = (grad: tf.Tensor): tf.Scalar => tf.tidy(() => tf.mul(0.5, tf.mean(tf.square(grad))) as tf.Scalar);
+
+/** The LoRA teacher's loss: mse(√ᾱ_t · ε̂, √ᾱ_t · ε), i.e. the ε-MSE weighted by ᾱ_t. */
+export function loraLoss(schedule: NoiseSchedule, t: readonly number[], pred: tf.Tensor, noise: tf.Tensor): tf.Scalar {
+  const a = tf.tensor4d(t.map((ti) => Math.sqrt(schedule.alphasCumprod[ti] as number)), [t.length, 1, 1, 1]);
+  return tf.losses.meanSquaredError(tf.mul(a, noise), tf.mul(a, pred)) as tf.Scalar;
+}
+
+/** Scales gradients so their global L2 norm is at most `maxNorm` (torch clip_grad_norm_); returns the norm before. */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+  const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0] as number), 0));
+  // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when < 1
+  const coef = maxNorm / (norm + 1e-6);
+  if (!(coef < 1)) return { grads, norm };
+  const scaled: Record<string, tf.Tensor> = {};
+  for (const [k, g] of Object.entries(grads)) {
+    scaled[k] = tf.mul(g, coef);
+    g.dispose();
+  }
+  return { grads: scaled, norm };
+}

@@ -1,0 +1,230 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { deriveSeed, Xoshiro128ss } from '../data/random.js';
+import { addNoise } from '../diffusion/parameterization.js';
+import { guided } from '../diffusion/guidance.js';
+import type { NoiseSchedule } from '../diffusion/schedule.js';
+import { unetDenoiser, unetForward, type UNet } from '../diffusion/unet/unet.js';
+import { initLora, withLora, type LoraAdapter } from '../diffusion/lora.js';
+import type { ParamMap } from '../diffusion/unet/weights.js';
+import { VsdlabError } from '../errors.js';
+import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
+import { Adam, emaDecay, emaUpdate } from './adam.js';
+import { clipByGlobalNorm, loraLoss, scoreGradient, vsdLossValue, vsdSurrogate } from './objectives.js';
+import { studentX0, type StudentParameterization } from './student-output.js';
+
+/** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
+export interface DistillSettings {
+  seed: number;
+  steps: number;
+  batchSize: number;
+  guidanceScale: number;
+  tMin: number;
+  tMax: number;
+  gradClip: number;
+  adam: { beta1: number; beta2: number; epsilon: number; weightDecay: number };
+  studentParameterization: StudentParameterization;
+  studentInit: 'teacher' | 'random';
+  studentLr: number;
+  emaDecay: number;
+  inputTimestep: number;
+  lora: { enabled: boolean; rank: number; alpha: number; targets: string[]; lr: number; nullPromptProb: number; tMin: number; tMax: number };
+  checkpointEvery: number;
+  logEvery: number;
+}
+
+export interface DistillModels {
+  schedule: NoiseSchedule;
+  /** the frozen teacher; with a LoRA adapter on top it is the LoRA teacher (one network, as the official code) */
+  teacher: UNet;
+  /** a fresh network of the teacher's architecture for `init: random` */
+  initRandom(seed: number): UNet;
+  /** frozen text encoder: captions → [B, L, D] */
+  encodeText(captions: readonly string[]): tf.Tensor3D;
+  /** the encoding of the empty caption, [1, L, D] */
+  nullText: tf.Tensor3D;
+  /** image shape the student generates, [H, W, C] */
+  imageShape: readonly [number, number, number];
+}
+
+export interface StepRecord {
+  step: number;
+  loss_vsd: number;
+  grad_norm: number;
+  loss_lora?: number;
+  grad_norm_lora?: number;
+  t_mean: number;
+  [key: string]: number | undefined;
+}
+
+export interface TrainerHooks {
+  log?(record: StepRecord): void;
+  progress?(done: number, total: number): void;
+  /** called after each checkpoint is written (e.g. to save sample images) */
+  onCheckpoint?(step: number, student: UNet, ema: UNet): void;
+  signal?: AbortSignal;
+}
+
+export interface DistillResult {
+  student: UNet;
+  ema: UNet;
+  lora?: LoraAdapter;
+  startedFrom: number;
+}
+
+/** Per-step randomness derived from (seed, step, purpose): a resumed run draws exactly what it would have. */
+const streamFor = (seed: number, step: number, purpose: number): Xoshiro128ss => Xoshiro128ss.fromSeed(deriveSeed(seed, step, purpose));
+const tfSeed = (seed: number, step: number, purpose: number): number => Number(deriveSeed(seed, step, purpose) & 0x7fffffffn);
+const randomInts = (rng: Xoshiro128ss, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + (rng.nextUint32() % (hi - lo + 1)));
+
+/**
+ * SwiftBrush distillation: one student step then one LoRA-teacher step per iteration (VSD), or the student
+ * step alone with the injected noise in place of the LoRA teacher (SDS). Checkpoints to `workDir` and resumes
+ * from the newest one bit for bit.
+ */
+export async function distill(models: DistillModels, s: DistillSettings, prompts: (step: number, batch: number) => string[], workDir: string, hooks: TrainerHooks = {}): Promise<DistillResult> {
+  const { schedule } = models;
+  const student: UNet = s.studentInit === 'teacher' ? cloneNet(models.teacher) : models.initRandom(s.seed);
+  const ema: UNet = cloneNet(student);
+  const lora = s.lora.enabled ? initLora(models.teacher.params, { rank: s.lora.rank, alpha: s.lora.alpha, targets: s.lora.targets }, s.seed) : undefined;
+  const adamStudent = new Adam(s.studentLr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
+  const adamLora = new Adam(s.lora.lr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
+
+  let start = 0;
+  const latest = latestCheckpoint(workDir);
+  if (latest) {
+    start = restore(latest, student, ema, lora, adamStudent, adamLora);
+  }
+  const [h, w, c] = models.imageShape;
+  const teacherEps = unetDenoiser(models.teacher);
+  for (let step = start + 1; step <= s.steps; step++) {
+    if (hooks.signal?.aborted) throw hooks.signal.reason;
+    const captions = prompts(step, s.batchSize);
+    const record = tf.tidy(() => {
+      const cond = models.encodeText(captions);
+      const z = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 1));
+      const t = randomInts(streamFor(s.seed, step, 2), s.batchSize, s.tMin, s.tMax);
+      const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 3));
+      let x0Value: tf.Tensor | undefined;
+      let lossValue = 0;
+      const { grads } = tf.variableGrads(() => {
+        const out = unetForward(student, z as tf.Tensor4D, s.inputTimestep, cond);
+        const x0 = studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out);
+        // the teachers see a copy: no gradient flows through them or the noising step (torch.no_grad)
+        const x0d = tf.tensor(x0.dataSync(), x0.shape);
+        x0Value = tf.keep(x0d);
+        const xt = addNoise(schedule, x0d, noise, t);
+        const nullCond = models.nullText;
+        // the frozen teacher is the same network with the adapter left out; both use CFG at the same scale
+        const teacher = guided(teacherEps, { scale: s.guidanceScale, nullCond })(xt, t, cond);
+        const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.guidanceScale, nullCond })(xt, t, cond)) : noise;
+        const g = scoreGradient(schedule, t, teacher, other);
+        lossValue = vsdLossValue(g).dataSync()[0] as number;
+        return vsdSurrogate(x0, g);
+      }, Object.values(student.params));
+      const named = byParamName(student.params, grads);
+      const clipped = clipByGlobalNorm(named, s.gradClip);
+      checkFinite(step, 'student gradient norm', clipped.norm);
+      checkFinite(step, 'VSD loss', lossValue);
+      adamStudent.apply(student.params, clipped.grads);
+      emaUpdate(ema.params, student.params, emaDecay(step, s.emaDecay));
+      const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
+
+      if (lora && x0Value) {
+        const tl = randomInts(streamFor(s.seed, step, 4), s.batchSize, s.lora.tMin, s.lora.tMax);
+        const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 5));
+        const useNull = streamFor(s.seed, step, 6).nextFloat() < s.lora.nullPromptProb;
+        const xtL = addNoise(schedule, x0Value, noiseL, tl);
+        const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
+        let loraValue = 0;
+        const { grads: gl } = tf.variableGrads(() => {
+          const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL);
+          loraValue = l.dataSync()[0] as number;
+          return l;
+        }, Object.values(lora.params));
+        const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
+        checkFinite(step, 'LoRA loss', loraValue);
+        checkFinite(step, 'LoRA gradient norm', clippedL.norm);
+        adamLora.apply(lora.params, clippedL.grads);
+        rec.loss_lora = loraValue;
+        rec.grad_norm_lora = clippedL.norm;
+      }
+      x0Value?.dispose();
+      return rec;
+    });
+    if (step % s.logEvery === 0 || step === s.steps || step === start + 1) hooks.log?.(record);
+    hooks.progress?.(step, s.steps);
+    if (step % s.checkpointEvery === 0 || step === s.steps) {
+      await saveCheckpoint(workDir, step, student, ema, lora, adamStudent, adamLora);
+      hooks.onCheckpoint?.(step, student, ema);
+    }
+    await new Promise((r) => setImmediate(r)); // let heartbeats and signals through
+  }
+  adamStudent.dispose();
+  adamLora.dispose();
+  return { student, ema, ...(lora ? { lora } : {}), startedFrom: start };
+}
+
+function checkFinite(step: number, what: string, value: number): void {
+  if (!Number.isFinite(value)) {
+    throw new VsdlabError('DISTILL_NON_FINITE', `step ${step}: ${what} is ${value}; training stopped (lower the learning rate or check the teacher)`);
+  }
+}
+
+/** tfjs returns gradients under process-global variable names; map them back to parameter names. */
+function byParamName(params: ParamMap, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(params)) {
+    const g = grads[v.name];
+    if (g) out[name] = g;
+  }
+  return out;
+}
+
+export function cloneNet(net: UNet): UNet {
+  const params: ParamMap = {};
+  for (const [name, p] of Object.entries(net.params)) params[name] = tf.variable(p.clone(), true);
+  return { config: net.config, params };
+}
+
+const CHECKPOINT = /^checkpoint-(\d+)\.safetensors$/;
+
+export function latestCheckpoint(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const steps = readdirSync(dir)
+    .map((f) => CHECKPOINT.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  return steps[0] === undefined ? undefined : join(dir, `checkpoint-${steps[0]}.safetensors`);
+}
+
+async function saveCheckpoint(dir: string, step: number, student: UNet, ema: UNet, lora: LoraAdapter | undefined, a: Adam, b: Adam): Promise<void> {
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(student.params)) tensors[`student/${k}`] = v;
+  for (const [k, v] of Object.entries(ema.params)) tensors[`ema/${k}`] = v;
+  for (const [k, v] of Object.entries(lora?.params ?? {})) tensors[`lora/${k}`] = v;
+  const sa = a.state('adam_student/');
+  const sb = b.state('adam_lora/');
+  Object.assign(tensors, sa.tensors, sb.tensors);
+  await saveSafetensors(join(dir, `checkpoint-${step}.safetensors`), tensors, { step: String(step), adam_student_step: String(sa.step), adam_lora_step: String(sb.step) });
+}
+
+function restore(path: string, student: UNet, ema: UNet, lora: LoraAdapter | undefined, a: Adam, b: Adam): number {
+  const { tensors, metadata } = loadSafetensors(path);
+  const assign = (params: ParamMap, prefix: string): void => {
+    for (const [k, v] of Object.entries(params)) {
+      const t = tensors[`${prefix}${k}`];
+      if (!t) throw new VsdlabError('CHECKPOINT_MISMATCH', `${path}: no ${prefix}${k}; the checkpoint belongs to another configuration`);
+      v.assign(t);
+    }
+  };
+  assign(student.params, 'student/');
+  assign(ema.params, 'ema/');
+  if (lora) assign(lora.params, 'lora/');
+  a.restore('adam_student/', tensors, Number(metadata.adam_student_step ?? 0));
+  b.restore('adam_lora/', tensors, Number(metadata.adam_lora_step ?? 0));
+  for (const t of Object.values(tensors)) t.dispose();
+  return Number(metadata.step ?? 0);
+}

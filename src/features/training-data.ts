@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs';
+import { Xoshiro128ss } from '../data/random.js';
+import type { SyntheticImage } from '../data/synthetic-set.js';
+
+/** A split as one NHWC float tensor, normalised as the extractors see images: (x − 128) / 128. */
+export function imagesTensor(images: readonly SyntheticImage[]): tf.Tensor4D {
+  const first = images[0];
+  if (!first) throw new Error('no images');
+  const { width, height } = first;
+  const data = new Float32Array(images.length * width * height * 3);
+  images.forEach((img, i) => {
+    const base = i * width * height * 3;
+    for (let j = 0; j < img.pixels.length; j++) data[base + j] = ((img.pixels[j] as number) - 128) / 128;
+  });
+  return tf.tensor4d(data, [images.length, height, width, 3]);
+}
+
+/** Epoch after epoch of shuffled index batches (the last short batch dropped), from a seeded generator. */
+export function* shuffledBatches(n: number, batchSize: number, epochs: number, seed: number): Generator<{ epoch: number; indices: Int32Array }> {
+  const rng = Xoshiro128ss.fromSeed(seed);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (let i = n - 1; i > 0; i--) {
+      const j = rng.nextUint32() % (i + 1);
+      const t = order[i] as number;
+      order[i] = order[j] as number;
+      order[j] = t;
+    }
+    for (let start = 0; start + batchSize <= n; start += batchSize) yield { epoch, indices: order.slice(start, start + batchSize) };
+  }
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { readdirSync } from 'node:fs';
+import { distill, type StepRecord } from '../../src/distill/trainer.js';
+import { VsdlabError } from '../../src/errors.js';
+import { tempDir } from '../helpers/temp.js';
+import { prompts, tinyModels, tinySettings } from './tiny-models.js';
+
+await tf.setBackend('cpu');
+
+const weights = (params: Record<string, tf.Variable>): number[] => Object.keys(params).sort().flatMap((k) => Array.from(params[k]!.dataSync()));
+
+test('VSD: the fresh LoRA teacher equals the teacher, so the first score gradient is exactly zero; SDS is not', async () => {
+  const logs: StepRecord[] = [];
+  await distill(tinyModels(), tinySettings({ steps: 1 }), prompts, tempDir(), { log: (r) => logs.push(r) });
+  assert.equal(logs[0]?.loss_vsd, 0);
+  assert.equal(logs[0]?.grad_norm, 0);
+  assert.ok((logs[0]?.loss_lora ?? 0) > 0);
+  const sds: StepRecord[] = [];
+  await distill(tinyModels(), tinySettings({ steps: 1, lora: { ...tinySettings().lora, enabled: false } }), prompts, tempDir(), { log: (r) => sds.push(r) });
+  assert.ok((sds[0]?.loss_vsd ?? 0) > 0);
+  assert.equal(sds[0]?.loss_lora, undefined);
+});
+
+test('the same seed gives the same weights; resuming from a checkpoint equals training straight through', async () => {
+  const straightDir = tempDir();
+  const a = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, straightDir);
+  const b = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, tempDir());
+  assert.deepEqual(weights(a.student.params), weights(b.student.params));
+  assert.ok(readdirSync(straightDir).includes('checkpoint-4.safetensors'));
+
+  const resumedDir = tempDir();
+  await distill(tinyModels(), tinySettings({ steps: 2 }), prompts, resumedDir); // "killed" after step 2
+  const resumed = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, resumedDir);
+  assert.equal(resumed.startedFrom, 2);
+  assert.deepEqual(weights(resumed.student.params), weights(a.student.params));
+  assert.deepEqual(weights(resumed.ema.params), weights(a.ema.params));
+  assert.deepEqual(weights(resumed.lora!.params), weights(a.lora!.params));
+  assert.notDeepEqual(weights(a.student.params), weights(tinyModels().teacher.params), 'training moved the student');
+});
+
+test('a non-finite loss stops training and names the step and the quantity', async () => {
+  await assert.rejects(
+    distill(tinyModels({ nanText: true }), tinySettings({ steps: 3, lora: { ...tinySettings().lora, enabled: false } }), prompts, tempDir()),
+    (e: unknown) => e instanceof VsdlabError && /^step 1: (student gradient norm|VSD loss) is NaN/.test(e.message),
+  );
+});
