@@ -1,0 +1,35 @@
+// diffusion core: SD's scaled-linear schedule (ᾱ accumulated in float64, used as float32 like CompVis'
+// training code; within 1e-6 relative of diffusers' float32 values), ε/x0/v conversions, DDPM / DDIM /
+// DPM-Solver++(2M) samplers that match diffusers' schedulers (SD 2.1-base config: leading spacing,
+// steps_offset 1, set_alpha_to_one false, clip_sample false; DPM-Solver uses its own 'linspace' default),
+// classifier-free guidance, and a small text-conditioned UNet with LoRA on to_q / to_v.
+export { scaledLinearSchedule, alphaBar, alphaSigma, checkTimestep } from './schedule.js';
+export type { NoiseSchedule, ScheduleOptions } from './schedule.js';
+export { inferenceTimesteps, dpmSolverTimesteps, SD_DDIM_SPACING, SD_DPM_SPACING } from './timesteps.js';
+export type { TimestepSpacing, SpacingOptions } from './timesteps.js';
+export {
+  addNoise,
+  velocity,
+  coefficients,
+  epsToX0,
+  x0ToEps,
+  vToX0,
+  vToEps,
+  epsToV,
+  x0ToV,
+  toEpsAndX0,
+} from './parameterization.js';
+export type { PredictionType, Timesteps } from './parameterization.js';
+export type { DenoiserFn } from './denoiser.js';
+export { classifierFreeGuidance, guided } from './guidance.js';
+export type { GuidanceOptions } from './guidance.js';
+export type { SamplerOptions } from './samplers/common.js';
+export { ddimSample } from './samplers/ddim.js';
+export type { DdimOptions } from './samplers/ddim.js';
+export { ddpmSample } from './samplers/ddpm.js';
+export type { DdpmOptions } from './samplers/ddpm.js';
+export { dpmSolverPlusPlus2M } from './samplers/dpm-solver.js';
+export { initUNet, unetForward, unetDenoiser, parameterCount, disposeParams, validateUNetConfig, levelChannels } from './unet/index.js';
+export type { UNet, UNetConfig, ParamMap } from './unet/index.js';
+export { initLora, loraDelta, loraTargetsOf, withLora, SWIFTBRUSH_LORA_TARGETS } from './lora.js';
+export type { LoraConfig, LoraAdapter } from './lora.js';

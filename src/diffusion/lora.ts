@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ParamMap } from './unet/weights.js';
+
+// LoRA (Hu et al. 2021) as PEFT applies it: y = x W + (alpha / rank) · (x A) B, A kaiming-uniform, B zero,
+// so a fresh adapter changes nothing. SwiftBrush targets to_q and to_v (rank 64, alpha 108 at SD scale).
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  /** a base linear weight is adapted when its name ends with `.<target>.w` */
+  targets: string[];
+}
+
+export const SWIFTBRUSH_LORA_TARGETS = ['to_q', 'to_v'];
+
+export interface LoraAdapter {
+  config: LoraConfig;
+  /** per adapted base weight name: A [in, rank] and B [rank, out] */
+  params: ParamMap;
+  /** adapters on by default; off makes every layer compute exactly the base network */
+  enabled: boolean;
+}
+
+export const loraTargetsOf = (baseParams: ParamMap, config: LoraConfig): string[] =>
+  Object.keys(baseParams)
+    .filter((name) => config.targets.some((t) => name.endsWith(`.${t}.w`)))
+    .sort();
+
+/** creates an adapter for every targeted 2-D weight of a network */
+export const initLora = (baseParams: ParamMap, config: LoraConfig, seed: number): LoraAdapter => {
+  if (!Number.isInteger(config.rank) || config.rank < 1) throw new Error(`lora rank must be a positive integer, got ${config.rank}`);
+  const params: ParamMap = {};
+  loraTargetsOf(baseParams, config).forEach((name, i) => {
+    const w = baseParams[name];
+    if (w === undefined || w.shape.length !== 2) throw new Error(`lora target ${name} is not a linear weight`);
+    const [fanIn, fanOut] = w.shape as [number, number];
+    const bound = 1 / Math.sqrt(fanIn);
+    const a = tf.randomUniform([fanIn, config.rank], -bound, bound, 'float32', seed * 104729 + i);
+    const b = tf.zeros([config.rank, fanOut]);
+    params[`${name}.lora_a`] = tf.variable(a, true);
+    params[`${name}.lora_b`] = tf.variable(b, true);
+    tf.dispose([a, b]);
+  });
+  if (Object.keys(params).length === 0) throw new Error(`no weight matches lora targets ${config.targets.join(', ')}`);
+  return { config, params, enabled: true };
+};
+
+/** the low-rank update for a base weight, or undefined when the adapter is off or does not target it */
+export const loraDelta = (adapter: LoraAdapter | undefined, name: string, x2d: tf.Tensor2D): tf.Tensor2D | undefined => {
+  if (adapter === undefined || !adapter.enabled) return undefined;
+  const a = adapter.params[`${name}.lora_a`];
+  const b = adapter.params[`${name}.lora_b`];
+  if (a === undefined || b === undefined) return undefined;
+  return tf.mul(tf.matMul(tf.matMul(x2d, a as tf.Tensor2D), b as tf.Tensor2D), adapter.config.alpha / adapter.config.rank) as tf.Tensor2D;
+};
+
+/** runs fn with the adapter switched on or off, restoring its state after (the frozen teacher is the LoRA teacher with adapters off) */
+export const withLora = <T>(adapter: LoraAdapter, enabled: boolean, fn: () => T): T => {
+  const before = adapter.enabled;
+  adapter.enabled = enabled;
+  try {
+    return fn();
+  } finally {
+    adapter.enabled = before;
+  }
+};

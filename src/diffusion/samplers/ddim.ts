@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+import { type SamplerOptions, advance, alphaBarOrFinal, predict, stepNoise } from './common.js';
+import { SD_DDIM_SPACING, inferenceTimesteps } from '../timesteps.js';
+
+export interface DdimOptions<C> extends SamplerOptions<C> {
+  /** 0 = deterministic DDIM (default); 1 = DDPM-like variance */
+  eta?: number;
+  /** ᾱ used past the last step: 1 if true, else ᾱ_0 (SD: false) */
+  setAlphaToOne?: boolean;
+  /** noise seed, needed only when eta > 0 */
+  seed?: number;
+}
+
+/**
+ * DDIM (Song et al. 2021) as diffusers' DDIMScheduler.step computes it: prev_t = t − T/N (floored),
+ * x0 = (x − √(1−ᾱ_t) ε)/√ᾱ_t, x_prev = √ᾱ_prev x0 + √(1−ᾱ_prev − σ²) ε + σ z; no clipping (SD's clip_sample is false).
+ */
+export const ddimSample = <C>(options: DdimOptions<C>): tf.Tensor => {
+  const { schedule, steps } = options;
+  const T = schedule.numTrainTimesteps;
+  const timesteps = inferenceTimesteps(T, steps, options.spacing ?? SD_DDIM_SPACING);
+  const ratio = Math.floor(T / steps);
+  const final = options.setAlphaToOne === true ? 1 : (schedule.alphasCumprod[0] as number);
+  const eta = options.eta ?? 0;
+  let x = options.xT;
+  timesteps.forEach((t, i) => {
+    x = advance(x, options.xT, () => {
+      const abar = schedule.alphasCumprod[t] as number;
+      const abarPrev = alphaBarOrFinal(schedule, t - ratio, final);
+      const { eps, x0 } = predict(options, x, t);
+      const variance = ((1 - abarPrev) / (1 - abar)) * (1 - abar / abarPrev);
+      const sigma = eta * Math.sqrt(variance);
+      const direction = tf.mul(Math.sqrt(1 - abarPrev - sigma * sigma), eps);
+      const mean = tf.add(tf.mul(Math.sqrt(abarPrev), x0), direction);
+      return sigma > 0 ? tf.add(mean, tf.mul(sigma, stepNoise(x.shape, options.seed ?? 0, i))) : mean;
+    });
+    options.onStep?.(i, t);
+  });
+  return x === options.xT ? x.clone() : x;
+};

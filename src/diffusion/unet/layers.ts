@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs';
+import type { WeightSource } from './weights.js';
+import { type LoraAdapter, loraDelta } from '../lora.js';
+
+/** what every layer needs: where its weights come from, and the LoRA adapter if any */
+export interface LayerContext {
+  weights: WeightSource;
+  lora?: LoraAdapter | undefined;
+}
+
+const dimOf = (x: tf.Tensor, axis: number): number => {
+  const d = x.shape[axis < 0 ? x.shape.length + axis : axis];
+  if (d === undefined) throw new Error(`tensor of shape [${x.shape.join(', ')}] has no axis ${axis}`);
+  return d;
+};
+
+/** y = x W + b over the last axis; LoRA-adapted when the context's adapter targets `name` */
+export const linear = (ctx: LayerContext, name: string, x: tf.Tensor, outDim: number, options: { bias?: boolean; init?: 'fanIn' | 'zeros' } = {}): tf.Tensor => {
+  const inDim = dimOf(x, -1);
+  const w = ctx.weights.get(`${name}.w`, [inDim, outDim], options.init ?? 'fanIn') as tf.Tensor2D;
+  const x2d = x.reshape([-1, inDim]) as tf.Tensor2D;
+  let y: tf.Tensor = tf.matMul(x2d, w);
+  const delta = loraDelta(ctx.lora, `${name}.w`, x2d);
+  if (delta !== undefined) y = tf.add(y, delta);
+  if (options.bias !== false) y = tf.add(y, ctx.weights.get(`${name}.b`, [outDim], 'zeros'));
+  return y.reshape([...x.shape.slice(0, -1), outDim]);
+};
+
+/** NHWC conv with bias, 'same' padding */
+export const conv = (ctx: LayerContext, name: string, x: tf.Tensor4D, outChannels: number, kernel: number, options: { stride?: number; init?: 'fanIn' | 'zeros' } = {}): tf.Tensor4D => {
+  const w = ctx.weights.get(`${name}.w`, [kernel, kernel, dimOf(x, 3), outChannels], options.init ?? 'fanIn') as tf.Tensor4D;
+  const b = ctx.weights.get(`${name}.b`, [outChannels], 'zeros');
+  return tf.add(tf.conv2d(x, w, options.stride ?? 1, 'same'), b);
+};
+
+/** group normalisation over (H, W, channels of the group), eps 1e-5 as torch */
+export const groupNorm = (ctx: LayerContext, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D => {
+  const [b, h, w, c] = x.shape;
+  const grouped = x.reshape([b, h, w, groups, c / groups]);
+  const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+  const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([b, h, w, c]);
+  return tf.add(tf.mul(normed, ctx.weights.get(`${name}.gamma`, [c], 'ones')), ctx.weights.get(`${name}.beta`, [c], 'zeros')) as tf.Tensor4D;
+};
+
+/** layer normalisation over the last axis, eps 1e-5 */
+export const layerNorm = (ctx: LayerContext, name: string, x: tf.Tensor): tf.Tensor => {
+  const c = dimOf(x, -1);
+  const { mean, variance } = tf.moments(x, -1, true);
+  const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
+  return tf.add(tf.mul(normed, ctx.weights.get(`${name}.gamma`, [c], 'ones')), ctx.weights.get(`${name}.beta`, [c], 'zeros'));
+};
+
+export const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
+
+/** GELU, tanh approximation (tfjs has no erf-based gelu op with a gradient on every backend) */
+export const gelu = (x: tf.Tensor): tf.Tensor =>
+  tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x))))))));
+
+/** nearest-neighbour 2x upsampling from reshapes and concats, whose gradients exist on every backend (wasm lacks ResizeNearestNeighborGrad) */
+export const upsampleNearest2x = (x: tf.Tensor4D): tf.Tensor4D => {
+  const [b, h, w, c] = x.shape;
+  const cols = x.reshape([b * h, w, 1, c]);
+  const wide = tf.concat([cols, cols], 2).reshape([b, h, 1, 2 * w * c]);
+  return tf.concat([wide, wide], 2).reshape([b, 2 * h, 2 * w, c]) as tf.Tensor4D;
+};
+
+/**
+ * sinusoidal timestep features as diffusers' Timesteps(flip_sin_to_cos=True, downscale_freq_shift=0):
+ * [cos(t f_i), sin(t f_i)] with f_i = 10000^(−i/half)
+ */
+export const timestepFeatures = (t: readonly number[], dim: number): tf.Tensor2D => {
+  const half = Math.floor(dim / 2);
+  const data = new Float32Array(t.length * dim);
+  t.forEach((ti, row) => {
+    for (let i = 0; i < half; i++) {
+      const angle = ti * Math.exp((-Math.log(10000) * i) / half);
+      data[row * dim + i] = Math.cos(angle);
+      data[row * dim + half + i] = Math.sin(angle);
+    }
+  });
+  return tf.tensor2d(data, [t.length, dim]);
+};

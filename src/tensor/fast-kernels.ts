@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { type KernelCall, captureKernel } from './kernel-calls.js';
+import { routeMatMul, routeTransposedMatMul } from './fast-matmul.js';
+import { conv2dFilterGradViaForward, conv2dInputGradViaForward } from './fast-conv2d.js';
+
+// kernel-level replacement makes routing transparent: tf.matMul(a, b, true), every built-in gradient,
+// tf.conv2dTranspose and fused ops all land on the fast forward kernels without model code knowing.
+
+/** the kernels this module replaces (or adds, for Conv2DBackpropFilter which wasm lacks) */
+export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter] as const;
+
+type RawKernelFunc = tf.KernelConfig['kernelFunc'];
+
+interface Saved {
+  original: tf.KernelConfig | undefined;
+}
+
+const saved = new Map<string, Map<string, Saved>>();
+
+const toKernelFunc = (call: KernelCall): RawKernelFunc =>
+  ((args: { inputs: Record<string, tf.TensorInfo>; backend: tf.KernelBackend; attrs?: Record<string, unknown> }) =>
+    call(args.inputs, args.attrs ?? {}, args.backend)) as unknown as RawKernelFunc;
+
+const replace = (kernelName: string, backendName: string, routed: KernelCall): void => {
+  const original = tf.getKernel(kernelName, backendName);
+  const byBackend = saved.get(backendName) ?? new Map<string, Saved>();
+  saved.set(backendName, byBackend);
+  byBackend.set(kernelName, { original });
+  if (original !== undefined) tf.unregisterKernel(kernelName, backendName);
+  const config: tf.KernelConfig = { kernelName, backendName, kernelFunc: toKernelFunc(routed) };
+  // the original's setup (wasm cwrap binding) must still run when the backend initialises after us
+  if (original?.setupFunc !== undefined) config.setupFunc = original.setupFunc;
+  if (original?.disposeFunc !== undefined) config.disposeFunc = original.disposeFunc;
+  tf.registerKernel(config);
+};
+
+/** whether the fast kernels are currently registered for a backend */
+export const fastKernelsRegistered = (backendName = 'wasm'): boolean => saved.has(backendName);
+
+/**
+ * routes transposed matMuls and both conv2d gradients of `backendName` through its forward kernels.
+ * idempotent; returns the names of the kernels that are routed.
+ */
+export const registerFastKernels = (backendName = 'wasm'): string[] => {
+  if (saved.has(backendName)) return [...ROUTED_KERNELS];
+  const originals = new Map<string, KernelCall | undefined>();
+  for (const name of ROUTED_KERNELS) originals.set(name, captureKernel(name, backendName));
+  const need = (name: string): KernelCall => {
+    const call = originals.get(name);
+    if (call === undefined) throw new Error(`backend ${backendName} has no ${name} kernel to route`);
+    return call;
+  };
+  replace(tf.BatchMatMul, backendName, routeMatMul(need(tf.BatchMatMul), backendName));
+  replace(tf._FusedMatMul, backendName, routeTransposedMatMul(need(tf._FusedMatMul), backendName));
+  replace(tf.Conv2DBackpropInput, backendName, conv2dInputGradViaForward(backendName, originals.get(tf.Conv2DBackpropInput)));
+  replace(tf.Conv2DBackpropFilter, backendName, conv2dFilterGradViaForward(backendName, originals.get(tf.Conv2DBackpropFilter)));
+  return [...ROUTED_KERNELS];
+};
+
+/** puts the original kernels back (benchmarks compare before/after; tests compare against the originals) */
+export const unregisterFastKernels = (backendName = 'wasm'): void => {
+  const byBackend = saved.get(backendName);
+  if (byBackend === undefined) return;
+  for (const [kernelName, { original }] of byBackend) {
+    tf.unregisterKernel(kernelName, backendName);
+    if (original !== undefined) tf.registerKernel(original);
+  }
+  saved.delete(backendName);
+};

@@ -1,0 +1,174 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/tensor/index.js';
+import {
+  initUNet,
+  unetForward,
+  unetDenoiser,
+  parameterCount,
+  disposeParams,
+  initLora,
+  withLora,
+  loraTargetsOf,
+  SWIFTBRUSH_LORA_TARGETS,
+  ddimSample,
+  guided,
+  scaledLinearSchedule,
+  type UNetConfig,
+} from '../../src/diffusion/index.js';
+
+const config: UNetConfig = {
+  inChannels: 3,
+  outChannels: 3,
+  baseChannels: 8,
+  channelMults: [1, 2],
+  resBlocksPerLevel: 1,
+  attentionLevels: [false, true],
+  heads: 2,
+  condDim: 12,
+  groups: 4,
+  zeroInit: false,
+};
+
+const inputs = (): { x: tf.Tensor4D; cond: tf.Tensor3D } => ({
+  x: tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
+  cond: tf.randomNormal([2, 5, 12], 0, 1, 'float32', 2) as tf.Tensor3D,
+});
+
+const maxAbs = async (a: tf.Tensor, b: tf.Tensor): Promise<number> => {
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))));
+  const v = (await d.data())[0] ?? NaN;
+  d.dispose();
+  return v;
+};
+
+test('unet: output shape, dependence on t and text, deterministic init', async () => {
+  await tf.setBackend('cpu');
+  const net = initUNet(config, 3);
+  const again = initUNet(config, 3);
+  assert.deepEqual(Object.keys(net.params).sort(), Object.keys(again.params).sort());
+  assert.ok(parameterCount(net.params) > 10000);
+  assert.ok(Object.keys(net.params).some((k) => k.endsWith('.attn2.to_q.w')), 'cross-attention present');
+  const { x, cond } = inputs();
+  const y = unetForward(net, x, 500, cond);
+  assert.deepEqual(y.shape, [2, 8, 8, 3]);
+  assert.equal(await maxAbs(y, unetForward(again, x, 500, cond)), 0, 'same seed, same network');
+  assert.ok((await maxAbs(y, unetForward(net, x, 100, cond))) > 1e-3, 'depends on t');
+  assert.ok((await maxAbs(y, unetForward(net, x, [500, 501], cond))) > 0, 'per-sample t');
+  assert.ok((await maxAbs(y, unetForward(net, x, 500, tf.randomNormal([2, 5, 12], 0, 1, 'float32', 99) as tf.Tensor3D))) > 1e-3, 'depends on the text');
+  // cross-attention has no positions: permuting the text tokens changes nothing beyond rounding
+  assert.ok((await maxAbs(y, unetForward(net, x, 500, tf.reverse(cond, 1) as tf.Tensor3D))) < 1e-5, 'token order is irrelevant');
+  assert.throws(() => unetForward(net, tf.zeros([1, 7, 8, 3]) as tf.Tensor4D, 1, tf.zeros([1, 5, 12]) as tf.Tensor3D), /must divide by 2/);
+  assert.throws(() => initUNet({ ...config, groups: 3 }, 1), /not divisible by 3 groups/);
+  // the default init zeroes residual closers and the output: a fresh network predicts exactly zero
+  const zeroed = initUNet({ ...config, zeroInit: true }, 3);
+  assert.equal((await unetForward(zeroed, x, 500, cond).abs().max().data())[0], 0);
+  disposeParams(again.params);
+  disposeParams(zeroed.params);
+  disposeParams(net.params);
+});
+
+test('lora on q and v: off is exactly the base network, on changes it, fresh adapters change nothing', async () => {
+  await tf.setBackend('cpu');
+  const net = initUNet(config, 5);
+  const { x, cond } = inputs();
+  const lora = initLora(net.params, { rank: 4, alpha: 6.75, targets: SWIFTBRUSH_LORA_TARGETS }, 9);
+  const targets = loraTargetsOf(net.params, lora.config);
+  assert.ok(targets.length >= 8 && targets.every((n) => /\.to_[qv]\.w$/.test(n)), targets.join(','));
+  const base = unetForward(net, x, 300, cond);
+  assert.equal(await maxAbs(unetForward(net, x, 300, cond, lora), base), 0, 'B = 0: no change');
+  // give the adapters a non-zero B, as after training
+  for (const [name, p] of Object.entries(lora.params)) if (name.endsWith('lora_b')) p.assign(tf.randomNormal(p.shape, 0, 0.3, 'float32', 4));
+  const adapted = unetForward(net, x, 300, cond, lora);
+  assert.ok((await maxAbs(adapted, base)) > 1e-3, 'adapters on change the output');
+  const off = withLora(lora, false, () => unetForward(net, x, 300, cond, lora));
+  assert.equal(await maxAbs(off, base), 0, 'adapters off == base network, exactly');
+  assert.equal(lora.enabled, true, 'withLora restores the state');
+  disposeParams(lora.params);
+  disposeParams(net.params);
+});
+
+test('unet gradients on wasm (routed kernels) match the cpu backend, LoRA-only training leaves the base untouched', async () => {
+  const net = initUNet(config, 7);
+  const lora = initLora(net.params, { rank: 2, alpha: 2, targets: SWIFTBRUSH_LORA_TARGETS }, 1);
+  for (const [name, p] of Object.entries(lora.params)) if (name.endsWith('lora_b')) p.assign(tf.randomNormal(p.shape, 0, 0.3, 'float32', 8));
+  const xData = await tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 11).data();
+  const cData = await tf.randomNormal([2, 5, 12], 0, 1, 'float32', 12).data();
+  const gradsOn = async (backend: 'cpu' | 'wasm'): Promise<Record<string, Float32Array>> => {
+    if (backend === 'wasm') await selectBackend('wasm');
+    else await tf.setBackend('cpu');
+    const { value, grads } = tf.variableGrads(() =>
+      tf.tidy(() => unetForward(net, tf.tensor4d(xData, [2, 8, 8, 3]), [10, 900], tf.tensor3d(cData, [2, 5, 12]), lora).square().mean() as tf.Scalar),
+    );
+    const out: Record<string, Float32Array> = {};
+    for (const [name, g] of Object.entries(grads)) out[name] = (await g.data()) as Float32Array;
+    tf.dispose([value, ...Object.values(grads)]);
+    return out;
+  };
+  const cpu = await gradsOn('cpu');
+  const wasm = await gradsOn('wasm');
+  const names = Object.keys(cpu);
+  assert.equal(names.length, Object.keys(net.params).length + Object.keys(lora.params).length, 'every weight gets a gradient');
+  let worst = 0;
+  for (const name of names) {
+    const a = cpu[name] as Float32Array;
+    const b = wasm[name] as Float32Array;
+    let scale = 0;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) {
+      scale = Math.max(scale, Math.abs(a[i] as number));
+      diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
+    }
+    assert.ok(scale > 0, `${name} has a zero gradient`);
+    worst = Math.max(worst, diff / scale);
+  }
+  assert.ok(worst < 2e-3, `worst relative gradient difference cpu vs wasm ${worst}`);
+  // training only the adapters: gradients restricted to the LoRA variables
+  const loraOnly = tf.variableGrads(
+    () => tf.tidy(() => unetForward(net, tf.tensor4d(xData, [2, 8, 8, 3]), 500, tf.tensor3d(cData, [2, 5, 12]), lora).square().mean() as tf.Scalar),
+    Object.values(lora.params),
+  );
+  // variableGrads keys by tfjs' own variable names
+  assert.deepEqual(Object.keys(loraOnly.grads).sort(), Object.values(lora.params).map((v) => v.name).sort());
+  tf.dispose([loraOnly.value, ...Object.values(loraOnly.grads)]);
+  disposeParams(lora.params);
+  disposeParams(net.params);
+});
+
+test('unet plugs into the samplers with classifier-free guidance', async () => {
+  await tf.setBackend('cpu');
+  const net = initUNet(config, 2);
+  const xT = tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', 3);
+  const cond = tf.randomNormal([1, 5, 12], 0, 1, 'float32', 4);
+  const model = guided(unetDenoiser(net), { scale: 4.5, nullCond: tf.zeros([1, 5, 12]) });
+  const out = ddimSample({ model, cond, schedule: scaledLinearSchedule(), steps: 3, xT });
+  assert.deepEqual(out.shape, [1, 8, 8, 3]);
+  assert.ok(Number.isFinite((await out.sum().data())[0]));
+  tf.dispose([xT, cond, out]);
+  disposeParams(net.params);
+});
+
+test('a few Adam steps on wasm lower the ε-prediction loss of a fixed batch', async () => {
+  await selectBackend('wasm');
+  const net = initUNet({ ...config, zeroInit: true }, 4);
+  const schedule = scaledLinearSchedule();
+  const x0 = tf.tidy(() => tf.randomUniform([4, 8, 8, 3], -1, 1, 'float32', 5).round().mul(0.8)) as tf.Tensor4D;
+  const noise = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 6);
+  const cond = tf.randomNormal([4, 5, 12], 0, 1, 'float32', 7) as tf.Tensor3D;
+  const t = [100, 300, 600, 900];
+  const xt = tf.tidy(() => {
+    const a = tf.tensor(t.map((ti) => Math.sqrt(schedule.alphasCumprod[ti] as number)), [4, 1, 1, 1]);
+    const s = tf.tensor(t.map((ti) => Math.sqrt(1 - (schedule.alphasCumprod[ti] as number))), [4, 1, 1, 1]);
+    return tf.add(tf.mul(a, x0), tf.mul(s, noise));
+  }) as tf.Tensor4D;
+  const loss = (): tf.Scalar => tf.tidy(() => tf.losses.meanSquaredError(noise, unetForward(net, xt, t, cond)) as tf.Scalar);
+  const first = (await loss().data())[0] ?? NaN;
+  const optimizer = tf.train.adam(3e-3);
+  for (let i = 0; i < 15; i++) optimizer.minimize(loss, false, Object.values(net.params));
+  const last = (await loss().data())[0] ?? NaN;
+  assert.ok(last < 0.8 * first, `loss ${first} -> ${last}`);
+  optimizer.dispose();
+  tf.dispose([x0, noise, cond, xt]);
+  disposeParams(net.params);
+});
