@@ -45,6 +45,7 @@ export const studentSchema = z.strictObject({
 
 export const distillSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('false = evaluate the teacher itself (no student)'),
+  prompts: asset('captions to distil on: a COCO captions JSON or a .txt with one caption per line').default('data/synthetic-shapes/annotations/captions_train.json'),
   steps: positiveInt.default(1000),
   batch_size: positiveInt.default(16),
   guidance_scale: z.number().min(0).default(4.5).describe('CFG scale of the frozen and the LoRA teacher'),

@@ -23,7 +23,9 @@ export function textTowerForward(ctx: LayerContext, prefix: string, ids: tf.Tens
   if (l !== spec.length) throw new Error(`text tower: ${l} tokens, the tower takes ${spec.length}`);
   const tok = ctx.weights.get(`${prefix}.token_embedding`, [spec.vocab, spec.width], 'fanIn');
   const pos = ctx.weights.get(`${prefix}.position_embedding`, [spec.length, spec.width], 'fanIn');
-  let x = tf.add(tf.gather(tok, ids.flatten()).reshape([n, l, spec.width]), pos) as tf.Tensor3D;
+  // one-hot · table instead of gather: gather's gradient (UnsortedSegmentSum) is missing on the wasm backend
+  const lookup = tf.matMul(tf.oneHot(ids.flatten(), spec.vocab), tok as tf.Tensor2D);
+  let x = tf.add(lookup.reshape([n, l, spec.width]), pos) as tf.Tensor3D;
   const mask = tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D;
   const bias = tf.mul(tf.sub(1, mask), -1e4).reshape([n, 1, 1, l]);
   const dh = spec.width / spec.heads;

@@ -7,8 +7,8 @@ import { clipImageForward, clipImageToOnnx, clipTextForward, clipTextToOnnx, per
 
 await tf.setBackend('cpu');
 
-const perception: PerceptionSpec = { kind: 'perception', size: 16, trunk: { channels: [8, 12, 16], strides: [1, 2, 2] }, logits: 7 };
-const clip: ClipSpec = { kind: 'clip', size: 16, trunk: { channels: [8, 12], strides: [2, 1] }, text: { vocab: 30, length: 9, width: 16, layers: 2, heads: 4, mlp: 24 }, embed: 6 };
+const perception: PerceptionSpec = { kind: 'perception', size: 16, trunk: { channels: [8, 12, 16], strides: [1, 2, 2], features: 10 }, logits: 7 };
+const clip: ClipSpec = { kind: 'clip', size: 16, trunk: { channels: [8, 12], strides: [2, 1], features: 9 }, text: { vocab: 30, length: 9, width: 16, layers: 2, heads: 4, mlp: 24 }, embed: 6 };
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   assert.equal(a.length, b.length);

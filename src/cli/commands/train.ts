@@ -1,0 +1,27 @@
+import type { Argv } from 'yargs';
+import { loadRecipe } from '../../recipes/load-recipe.js';
+import { trainExtractors, type ExtractorPart } from '../../recipes/train-extractors.js';
+import { trainTeacher } from '../../recipes/train-teacher.js';
+import type { Io } from '../io.js';
+
+export const command = 'train <recipe>';
+export const describe = "train the embedded world's networks from a recipe (feature extractors, teacher); outputs go to models/";
+
+export const builder = (y: Argv) =>
+  y
+    .positional('recipe', { type: 'string', demandOption: true, description: 'recipe YAML (experiments/recipes/*.yaml)' })
+    .option('only', { type: 'string', array: true, choices: ['perception', 'clip'], description: 'embedded-extractors: train only these networks' })
+    .example('$0 train experiments/recipes/embedded-extractors.yaml', 'FID/faithfulness network and CLIP towers, as ONNX')
+    .example('$0 train experiments/recipes/embedded-teacher.yaml', 'the text-conditioned teacher the students distil from');
+
+export async function handler(args: { recipe: string; only?: ExtractorPart[] }, io: Io, signal: AbortSignal): Promise<number> {
+  const recipe = loadRecipe(args.recipe);
+  const log = (line: string): void => io.err(line);
+  if (recipe.kind === 'embedded-extractors') {
+    await trainExtractors(args.recipe, recipe, args.only ?? ['perception', 'clip'], log);
+  } else {
+    await trainTeacher(args.recipe, recipe, log, signal);
+  }
+  io.out(`wrote ${recipe.out} (manifest.json lists every file's sha256)`);
+  return 0;
+}

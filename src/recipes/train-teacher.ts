@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { deriveSeed, Xoshiro128ss } from '../data/random.js';
+import { readSyntheticRecipe } from '../data/synthetic-recipe.js';
+import { generateSyntheticSet } from '../data/synthetic-set.js';
+import { addNoise } from '../diffusion/parameterization.js';
+import { ddimSample } from '../diffusion/samplers/ddim.js';
+import { guided } from '../diffusion/guidance.js';
+import { scaledLinearSchedule } from '../diffusion/schedule.js';
+import { initUNet, unetDenoiser, unetForward, type UNet, type UNetConfig } from '../diffusion/unet/index.js';
+import { Adam, emaDecay, emaUpdate } from '../distill/adam.js';
+import { clipByGlobalNorm } from '../distill/objectives.js';
+import { cloneNet, latestCheckpoint } from '../distill/trainer.js';
+import { VsdlabError } from '../errors.js';
+import { textEncoderFrom, type TextEncoder } from '../features/text-encoder.js';
+import { textTowerForward, type TextTowerSpec } from '../features/text-tower.js';
+import { WeightInitializer, WeightReader } from '../diffusion/unet/weights.js';
+import { captionVocabulary, tokenizeBatch } from '../data/tokenizer.js';
+import { selectBackend } from '../tensor/backend.js';
+import { saveTeacher } from '../teacher/bundle.js';
+import { toUint8Images, writeGrid } from '../teacher/images.js';
+import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
+import { writeModelManifest } from './model-manifest.js';
+import type { TeacherRecipe } from './schema.js';
+
+/**
+ * Trains the embedded teacher: an ε-prediction UNet on the synthetic train images in [-1, 1], conditioned on
+ * the hidden states of a transformer text encoder trained jointly with it (as GLIDE does; SD instead borrows a
+ * frozen CLIP), the caption dropped for 10% of samples so classifier-free guidance works. Resumable from
+ * checkpoints in `<out>/.work`.
+ */
+export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+  const backend = await selectBackend(r.backend);
+  const data = await readSyntheticRecipe(r.dataset);
+  const set = generateSyntheticSet(data.options);
+  const size = data.options.size;
+  const textSpec: TextTowerSpec = { vocab: captionVocabulary().tokens.length, ...r.text_encoder };
+  const textInit = new WeightInitializer(r.seed + 1, true);
+  tf.tidy(() => void textTowerForward({ weights: textInit }, 'text', tf.zeros([1, textSpec.length], 'int32'), textSpec));
+  const textParams = textInit.params;
+  const textCtx = { weights: new WeightReader(textParams) };
+  const schedule = scaledLinearSchedule();
+  const config: UNetConfig = {
+    inChannels: 3,
+    outChannels: 3,
+    baseChannels: r.unet.base_channels,
+    channelMults: r.unet.channel_mults,
+    resBlocksPerLevel: r.unet.res_blocks,
+    attentionLevels: r.unet.attention_levels,
+    heads: r.unet.heads,
+    condDim: textSpec.width,
+    groups: r.unet.groups,
+  };
+  const unet = initUNet(config, r.seed);
+  const trainable = { ...unet.params, ...textParams };
+  const ema = cloneNet({ config, params: trainable });
+  const adam = new Adam(r.learning_rate);
+  const work = join(r.out, '.work');
+  let start = 0;
+  const ckpt = latestCheckpoint(work);
+  if (ckpt) {
+    const { tensors, metadata } = loadSafetensors(ckpt);
+    for (const [k, v] of Object.entries(trainable)) v.assign(tensors[`unet/${k}`] as tf.Tensor);
+    for (const [k, v] of Object.entries(ema.params)) v.assign(tensors[`ema/${k}`] as tf.Tensor);
+    adam.restore('adam/', tensors, Number(metadata.adam_step));
+    start = Number(metadata.step);
+    log(`teacher: resuming from step ${start}`);
+  }
+  const images = set.train.images;
+  const pixels = tf.tensor4d(
+    Float32Array.from(images.flatMap((img) => Array.from(img.pixels, (v) => v / 127.5 - 1))),
+    [images.length, size, size, 3],
+  );
+  const t0 = Date.now();
+  for (let step = start + 1; step <= r.steps; step++) {
+    if (signal?.aborted) throw signal.reason;
+    const rng = Xoshiro128ss.fromSeed(deriveSeed(r.seed, step));
+    const idx = Array.from({ length: r.batch_size }, () => rng.nextUint32() % images.length);
+    const captions = idx.map((i) => {
+      if (rng.nextFloat() < r.null_prompt_prob) return '';
+      const options = (images[i] as (typeof images)[number]).captions;
+      return (options[rng.nextUint32() % options.length] as { caption: string }).caption;
+    });
+    const t = idx.map(() => rng.nextUint32() % schedule.numTrainTimesteps);
+    const { loss, norm } = tf.tidy(() => {
+      const x0 = tf.gather(pixels, tf.tensor1d(idx, 'int32'));
+      const noise = tf.randomNormal(x0.shape, 0, 1, 'float32', Number(deriveSeed(r.seed, step, 1) & 0x7fffffffn));
+      const xt = addNoise(schedule, x0, noise, t) as tf.Tensor4D;
+      const ids = tf.tensor2d(tokenizeBatch(captions, textSpec.length), [captions.length, textSpec.length], 'int32');
+      let value = 0;
+      const { grads } = tf.variableGrads(() => {
+        const cond = textTowerForward(textCtx, 'text', ids, textSpec).hidden;
+        const l = tf.losses.meanSquaredError(noise, unetForward(unet, xt, t, cond)) as tf.Scalar;
+        value = l.dataSync()[0] as number;
+        return l;
+      }, Object.values(trainable));
+      const named: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(trainable)) if (grads[v.name]) named[k] = grads[v.name] as tf.Tensor;
+      const clipped = clipByGlobalNorm(named, 1);
+      adam.apply(trainable, clipped.grads);
+      emaUpdate(ema.params, trainable, emaDecay(step, r.ema_decay));
+      return { loss: value, norm: clipped.norm };
+    });
+    if (!Number.isFinite(loss)) throw new VsdlabError('TEACHER_NON_FINITE', `step ${step}: teacher loss is ${loss}`);
+    if (step % 50 === 0 || step === r.steps) {
+      const rate = (step - start) / ((Date.now() - t0) / 1000);
+      log(`teacher: step ${step}/${r.steps} loss ${loss.toFixed(4)} grad-norm ${norm.toFixed(3)} (${rate.toFixed(2)} steps/s, eta ${Math.round((r.steps - step) / rate)}s)`);
+    }
+    if (step % r.checkpoint_every === 0 || step === r.steps) {
+      const tensors: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(trainable)) tensors[`unet/${k}`] = v;
+      for (const [k, v] of Object.entries(ema.params)) tensors[`ema/${k}`] = v;
+      const st = adam.state('adam/');
+      Object.assign(tensors, st.tensors);
+      await saveSafetensors(join(work, `checkpoint-${step}.safetensors`), tensors, { step: String(step), adam_step: String(st.step) });
+    }
+    await new Promise((res) => setImmediate(res));
+  }
+  pixels.dispose();
+  const split = (prefix: boolean) => Object.fromEntries(Object.entries(ema.params).filter(([k]) => k.startsWith('text.') === prefix));
+  const emaUnet: UNet = { config, params: split(false) };
+  const text = textEncoderFrom(textSpec, split(true));
+  const dir = join(r.out);
+  await saveTeacher(dir, emaUnet, text, { height: size, width: size, channels: 3 }, { recipe: recipeFile, backend: backend.name, steps: r.steps, batch_size: r.batch_size, learning_rate: r.learning_rate, dataset_fingerprint: set.fingerprint.set });
+  await writeSamples(dir, emaUnet, text, set.val.images.slice(0, 16).map((i) => i.captions[0]?.caption ?? ''), size);
+  await writeModelManifest(dir, recipeFile, {});
+}
+
+/** The teacher's many-step and one-step samples for the same captions, to look at. */
+async function writeSamples(dir: string, unet: UNet, text: TextEncoder, captions: string[], size: number): Promise<void> {
+  const schedule = scaledLinearSchedule();
+  const cond = text.encode(captions);
+  const nullCond = text.encode(['']);
+  const xT = tf.randomNormal([captions.length, size, size, 3], 0, 1, 'float32', 7);
+  const model = guided(unetDenoiser(unet), { scale: 4.5, nullCond });
+  for (const steps of [50, 1]) {
+    const x = ddimSample({ model, cond, schedule, steps, xT }) as tf.Tensor4D;
+    await writeGrid(join(dir, `samples-ddim${steps}.png`), toUint8Images(x), size, size, 8);
+    x.dispose();
+  }
+  await saveSafetensors(join(dir, '.work', 'sample-noise.safetensors'), { xT });
+}

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deriveSeed } from '../data/random.js';
+import { loadCocoCaptions } from '../data/coco-load.js';
+import { readCaptionList } from '../data/caption-list.js';
+import { selectCaptions, type SelectedCaption } from '../data/caption-protocols.js';
+import type { CellConfig } from '../config/schema.js';
+import { guided } from '../diffusion/guidance.js';
+import { ddimSample } from '../diffusion/samplers/ddim.js';
+import { ddpmSample } from '../diffusion/samplers/ddpm.js';
+import { dpmSolverPlusPlus2M } from '../diffusion/samplers/dpm-solver.js';
+import { epsToX0 } from '../diffusion/parameterization.js';
+import { unetDenoiser, unetForward, type UNet, type UNetConfig } from '../diffusion/unet/index.js';
+import { studentX0, type StudentParameterization } from '../distill/student-output.js';
+import { BadInputError } from '../errors.js';
+import { selectBackend } from '../tensor/backend.js';
+import { loadTeacher, type Teacher } from '../teacher/bundle.js';
+import { toUint8Images, writePng } from '../teacher/images.js';
+import { writeJsonAtomically } from '../tracking/atomic.js';
+import type { Stage } from '../tracking/stage.js';
+import { loadSafetensors } from '../weights/safetensors.js';
+
+/** The captions a cell generates for: the evaluation protocol's selection, first `num_samples`. */
+export async function evaluationCaptions(config: CellConfig): Promise<{ captions: SelectedCaption[]; fingerprint: string; protocol: string }> {
+  const c = config.evaluate.captions;
+  if (!c) throw new BadInputError('CAPTIONS_MISSING', 'evaluate.captions is not set: generation needs the captions of the evaluation protocol', 'set evaluate.captions.annotations and protocol');
+  const coco = existsSync(c.annotations) || c.protocol === 'first-caption-per-image' || c.protocol === 'random-n' ? await loadCocoCaptions(c.annotations) : null;
+  const list = c.caption_list ? await readCaptionList(c.caption_list) : undefined;
+  const selection = selectCaptions(c.protocol, coco, { n: c.count, seed: c.seed, ...(list ? { list } : {}) });
+  const n = Math.min(config.generate.num_samples, selection.captions.length);
+  return { captions: selection.captions.slice(0, n), fingerprint: selection.fingerprint, protocol: c.protocol };
+}
+
+/** Per-sample starting noise from (seed, sample index): the same images whatever the batch size. */
+const sampleNoise = (seed: number, first: number, count: number, shape: readonly [number, number, number]): tf.Tensor4D =>
+  tf.tidy(() => tf.concat(Array.from({ length: count }, (_, i) => tf.randomNormal([1, ...shape], 0, 1, 'float32', Number(deriveSeed(seed, first + i, 7) & 0x7fffffffn)))) as tf.Tensor4D);
+
+interface Generator {
+  (z: tf.Tensor4D, cond: tf.Tensor3D): tf.Tensor4D;
+}
+
+function studentGenerator(teacher: Teacher, dir: string, useEma: boolean): Generator {
+  const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as { unet: UNetConfig; parameterization: StudentParameterization; input_timestep: number };
+  const { tensors } = loadSafetensors(join(dir, useEma ? 'student-ema.safetensors' : 'student.safetensors'));
+  const net: UNet = { config: meta.unet, params: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tf.variable(t, false)])) };
+  return (z, cond) => tf.tidy(() => studentX0(meta.parameterization, teacher.schedule, meta.input_timestep, z, unetForward(net, z, meta.input_timestep, cond)) as tf.Tensor4D);
+}
+
+function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
+  const g = config.generate;
+  const model = guided(unetDenoiser(teacher.unet), { scale: g.guidance_scale, nullCond: teacher.nullText });
+  const last = teacher.schedule.numTrainTimesteps - 1;
+  return (z, cond) => {
+    switch (g.sampler) {
+      // the teacher's one-step sample: its x0 prediction from pure noise at t = T − 1
+      case 'one-step':
+        return tf.tidy(() => epsToX0(teacher.schedule, z, model(z, last, cond), last) as tf.Tensor4D);
+      case 'ddim':
+        return ddimSample({ model, cond, schedule: teacher.schedule, steps: g.steps, xT: z }) as tf.Tensor4D;
+      case 'ddpm':
+        return ddpmSample({ model, cond, schedule: teacher.schedule, steps: g.steps, xT: z, seed: config.seed }) as tf.Tensor4D;
+      case 'dpm-solver++':
+        return dpmSolverPlusPlus2M({ model, cond, schedule: teacher.schedule, steps: g.steps, xT: z }) as tf.Tensor4D;
+    }
+  };
+}
+
+/** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
+export const generateStage: Stage = {
+  name: 'generate',
+  version: 'generate-1',
+  assets: ['teacher', 'evaluate.captions'],
+  inputs: (c) => ({ generate: { ...c.generate, batch_size: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
+  async run(ctx) {
+    const config = ctx.cell.config;
+    const backend = await selectBackend(config.distill.backend);
+    const teacher = loadTeacher(config.teacher.model);
+    const { captions, fingerprint, protocol } = await evaluationCaptions(config);
+    const studentDir = ctx.upstream.distill?.result.student ? ctx.upstream.distill.dir : undefined;
+    if (config.distill.enabled && !studentDir) throw new Error('generate: the distill stage left no student');
+    if (studentDir && config.generate.sampler !== 'one-step') {
+      throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
+    }
+    const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
+    const [h, w] = teacher.imageShape;
+    const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
+    const batch = config.generate.batch_size;
+    for (let first = 0; first < captions.length; first += batch) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const chunk = captions.slice(first, first + batch);
+      const images = tf.tidy(() => {
+        const z = sampleNoise(config.seed, first, chunk.length, teacher.imageShape);
+        return toUint8Images(generator(z, teacher.text.encode(chunk.map((c) => c.caption))));
+      });
+      for (const [i, px] of images.entries()) {
+        const index = first + i;
+        const file = join('images', `${String(index).padStart(6, '0')}.png`);
+        await writePng(join(ctx.workDir, file), px, w, h);
+        const cap = chunk[i] as SelectedCaption;
+        samples.push({ index, caption: cap.caption, file, ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) });
+      }
+      ctx.progress(Math.min(first + batch, captions.length), captions.length);
+      await new Promise((r) => setImmediate(r));
+    }
+    await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
+    tf.disposeVariables();
+    return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
+  },
+};
