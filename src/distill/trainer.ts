@@ -62,7 +62,7 @@ export interface TrainerHooks {
   log?(record: StepRecord): void;
   progress?(done: number, total: number): void;
   /** called after each checkpoint is written (e.g. to save sample images) */
-  onCheckpoint?(step: number, student: UNet, ema: UNet): void;
+  onCheckpoint?(step: number, student: UNet, ema: UNet): void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -157,7 +157,7 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     hooks.progress?.(step, s.steps);
     if (step % s.checkpointEvery === 0 || step === s.steps) {
       await saveCheckpoint(workDir, step, student, ema, lora, adamStudent, adamLora);
-      hooks.onCheckpoint?.(step, student, ema);
+      await hooks.onCheckpoint?.(step, student, ema);
     }
     await new Promise((r) => setImmediate(r)); // let heartbeats and signals through
   }

@@ -57,10 +57,21 @@ export function perceptionToOnnx(params: ParamMap, spec: PerceptionSpec): Uint8A
   return g.encode();
 }
 
-/** ONNX image tower: `pixel_values` [N,3,S,S] → `image_embeds` [N,E] (unit length). */
+// OpenAI CLIP's normalisation, which the `clip` preprocessing mode applies (as for open_clip's towers)
+const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
+const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
+
+/**
+ * ONNX image tower: `pixel_values` [N,3,S,S] normalised as CLIP's (x/255 − mean)/std, so the embedded tower
+ * takes the same preprocessing as open_clip's; the graph maps it back to the (x − 128)/128 it was trained on.
+ * Output `image_embeds` [N,E] (unit length).
+ */
 export function clipImageToOnnx(params: ParamMap, spec: ClipSpec): Uint8Array {
   const g = new OnnxGraphBuilder('vsdlab-embedded-clip-image');
-  const x = g.input('pixel_values', 'float32', ['N', 3, spec.size, spec.size]);
+  const input = g.input('pixel_values', 'float32', ['N', 3, spec.size, spec.size]);
+  const scale = g.initializer('clip_to_trunk_scale', Float32Array.from(CLIP_STD, (s) => (s * 255) / 128), [1, 3, 1, 1]);
+  const shift = g.initializer('clip_to_trunk_shift', Float32Array.from(CLIP_MEAN, (m) => (m * 255 - 128) / 128), [1, 3, 1, 1]);
+  const x = g.node('Add', [g.node('Mul', [input, scale]), shift]);
   const proj = linearToOnnx(g, params, 'image.proj', trunkToOnnx(g, params, 'image.trunk', x, spec.trunk, spec.size));
   g.node('Identity', [l2NormalizeOnnx(g, proj)], {}, ['image_embeds']);
   g.output('image_embeds', 'float32', ['N', spec.embed]);

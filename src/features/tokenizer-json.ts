@@ -1,4 +1,8 @@
-import { BOS, BOS_ID, captionVocabulary, EOS, EOS_ID, PAD, UNK } from '../data/tokenizer.js';
+import { BOS_ID, captionVocabulary, EOS_ID, PAD, UNK } from '../data/tokenizer.js';
+
+// CLIP's names for start and end of text, so the file reads as a CLIP tokenizer (ids stay 1 and 2)
+const BOS = '<|startoftext|>';
+const EOS = '<|endoftext|>';
 
 /**
  * The embedded caption vocabulary as a Hugging Face `tokenizer.json`, so CLIP score loads the embedded text
@@ -24,6 +28,12 @@ export function captionTokenizerJson(maxLength: number): Record<string, unknown>
       },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: UNK, continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(vocab.tokens.map((t, i) => [t, i])) },
+    model: {
+      type: 'WordPiece',
+      unk_token: UNK,
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(vocab.tokens.map((t, i) => [i === BOS_ID ? BOS : i === EOS_ID ? EOS : t, i])),
+    },
   };
 }

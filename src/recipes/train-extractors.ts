@@ -4,7 +4,8 @@ import { readSyntheticRecipe } from '../data/synthetic-recipe.js';
 import { generateSyntheticSet } from '../data/synthetic-set.js';
 import { selectBackend } from '../tensor/backend.js';
 import { writeFileAtomically, writeJsonAtomically } from '../tracking/atomic.js';
-import { saveSafetensors } from '../weights/safetensors.js';
+import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
+import type { ParamMap } from '../diffusion/unet/weights.js';
 import { ATTRIBUTE_GROUPS } from '../features/attribute-heads.js';
 import { clipImageToOnnx, clipTextToOnnx, perceptionToOnnx } from '../features/networks.js';
 import { embeddedPerceptionSpec, evaluatePerception, trainPerception, type TrainingLog } from '../features/train-perception.js';
@@ -14,6 +15,19 @@ import { writeModelManifest } from './model-manifest.js';
 import type { ExtractorsRecipe } from './schema.js';
 
 export type ExtractorPart = 'perception' | 'clip';
+
+/** Writes the ONNX models again from the saved weights (after an export change, without retraining). */
+export async function reexportExtractors(recipe: ExtractorsRecipe, parts: readonly ExtractorPart[]): Promise<void> {
+  const size = (await readSyntheticRecipe(recipe.dataset)).options.size;
+  const load = (name: string): ParamMap => Object.fromEntries(Object.entries(loadSafetensors(join(recipe.out, name)).tensors).map(([k, t]) => [k, tf.variable(t, false)]));
+  if (parts.includes('perception')) await writeFileAtomically(join(recipe.out, 'perception.onnx'), perceptionToOnnx(load('perception.safetensors'), embeddedPerceptionSpec(size)));
+  if (parts.includes('clip')) {
+    const params = load('clip.safetensors');
+    await writeFileAtomically(join(recipe.out, 'clip-image.onnx'), clipImageToOnnx(params, embeddedClipSpec(size)));
+    await writeFileAtomically(join(recipe.out, 'clip-text.onnx'), clipTextToOnnx(params, embeddedClipSpec(size)));
+    await writeJsonAtomically(join(recipe.out, 'tokenizer.json'), captionTokenizerJson(embeddedClipSpec(size).text.length));
+  }
+}
 
 /**
  * Trains the embedded feature networks on the synthetic train split, checks them on val, and writes ONNX

@@ -79,7 +79,7 @@ export const distillStage: Stage = {
         log: (r) => ctx.log(Object.fromEntries(Object.entries(r).filter((e): e is [string, number] => e[1] !== undefined))),
         progress: (d, t) => ctx.progress(d, t),
         signal: ctx.signal,
-        onCheckpoint: (step, _student, ema) => void preview(ema, step),
+        onCheckpoint: (step, _student, ema) => preview(ema, step),
       },
     );
     // the EMA student on fixed noise and captions at every checkpoint: the run's sample history

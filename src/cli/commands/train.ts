@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { loadRecipe } from '../../recipes/load-recipe.js';
-import { trainExtractors, type ExtractorPart } from '../../recipes/train-extractors.js';
+import { reexportExtractors, trainExtractors, type ExtractorPart } from '../../recipes/train-extractors.js';
 import { trainTeacher } from '../../recipes/train-teacher.js';
 import type { Io } from '../io.js';
 
@@ -10,14 +10,17 @@ export const describe = "train the embedded world's networks from a recipe (feat
 export const builder = (y: Argv) =>
   y
     .positional('recipe', { type: 'string', demandOption: true, description: 'recipe YAML (experiments/recipes/*.yaml)' })
+    .option('export-only', { type: 'boolean', default: false, description: 'embedded-extractors: rewrite the ONNX models from the saved weights' })
     .option('only', { type: 'string', array: true, choices: ['perception', 'clip'], description: 'embedded-extractors: train only these networks' })
     .example('$0 train experiments/recipes/embedded-extractors.yaml', 'FID/faithfulness network and CLIP towers, as ONNX')
     .example('$0 train experiments/recipes/embedded-teacher.yaml', 'the text-conditioned teacher the students distil from');
 
-export async function handler(args: { recipe: string; only?: ExtractorPart[] }, io: Io, signal: AbortSignal): Promise<number> {
+export async function handler(args: { recipe: string; only?: ExtractorPart[]; exportOnly: boolean }, io: Io, signal: AbortSignal): Promise<number> {
   const recipe = loadRecipe(args.recipe);
   const log = (line: string): void => io.err(line);
-  if (recipe.kind === 'embedded-extractors') {
+  if (recipe.kind === 'embedded-extractors' && args.exportOnly) {
+    await reexportExtractors(recipe, args.only ?? ['perception', 'clip']);
+  } else if (recipe.kind === 'embedded-extractors') {
     await trainExtractors(args.recipe, recipe, args.only ?? ['perception', 'clip'], log);
   } else {
     await trainTeacher(args.recipe, recipe, log, signal);

@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { generateSyntheticSet, writeSyntheticSet } from '../../src/data/index.js';
+import { captionVocabulary } from '../../src/data/tokenizer.js';
+import { initUNet } from '../../src/diffusion/unet/index.js';
+import { WeightInitializer } from '../../src/diffusion/unet/weights.js';
+import { clipImageForward, clipImageToOnnx, clipTextForward, clipTextToOnnx, perceptionForward, perceptionToOnnx, type ClipSpec, type PerceptionSpec } from '../../src/features/networks.js';
+import { ATTRIBUTE_LOGITS } from '../../src/features/attribute-heads.js';
+import { textEncoderFrom } from '../../src/features/text-encoder.js';
+import { captionTokenizerJson } from '../../src/features/tokenizer-json.js';
+import { saveTeacher } from '../../src/teacher/bundle.js';
+
+/**
+ * A complete miniature world on disk, with untrained (randomly initialised) networks: enough to run every
+ * stage for real in seconds. The trained embedded models live in models/embedded.
+ */
+export async function writeTinyWorld(dir: string): Promise<void> {
+  await tf.setBackend('cpu');
+  await writeSyntheticSet(join(dir, 'data'), generateSyntheticSet({ seed: 5, nTrain: 40, nVal: 24 }));
+  const trunk = { channels: [4, 8], strides: [2, 2], features: 16 };
+  const perception: PerceptionSpec = { kind: 'perception', size: 32, trunk, logits: ATTRIBUTE_LOGITS };
+  const clip: ClipSpec = { kind: 'clip', size: 32, trunk, text: { vocab: captionVocabulary().tokens.length, length: 24, width: 16, layers: 1, heads: 2, mlp: 16 }, embed: 8 };
+  const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
+  const p = new WeightInitializer(1, false);
+  perceptionForward({ weights: p }, perception, x);
+  writeFileSync(join(dir, 'perception.onnx'), perceptionToOnnx(p.params, perception));
+  const c = new WeightInitializer(2, false);
+  clipImageForward({ weights: c }, clip, x);
+  clipTextForward({ weights: c }, clip, tf.zeros([1, 24], 'int32'));
+  writeFileSync(join(dir, 'clip-image.onnx'), clipImageToOnnx(c.params, clip));
+  writeFileSync(join(dir, 'clip-text.onnx'), clipTextToOnnx(c.params, clip));
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(captionTokenizerJson(24)));
+  const unet = initUNet({ inChannels: 3, outChannels: 3, baseChannels: 8, channelMults: [1, 2], resBlocksPerLevel: 1, attentionLevels: [false, true], heads: 2, condDim: 16, groups: 4, zeroInit: false }, 3);
+  const textParams = Object.fromEntries(Object.entries(c.params).filter(([k]) => k.startsWith('text.')));
+  await saveTeacher(join(dir, 'teacher'), unet, textEncoderFrom(clip.text, textParams), { height: 32, width: 32, channels: 3 }, { note: 'untrained, for tests' });
+  tf.disposeVariables();
+}
+
+/** An experiment over the tiny world: VSD and SDS students, the teacher at one step and with DDIM. */
+export const tinyExperiment = (dir: string): string => `name: tiny-study
+base:
+  teacher: { model: ${join(dir, 'teacher')} }
+  distill:
+    prompts: ${join(dir, 'data/annotations/captions_train.json')}
+    steps: 3
+    batch_size: 2
+    checkpoint_every: 2
+    log_every: 1
+    student: { learning_rate: 1.0e-4 }
+    lora_teacher: { rank: 2, alpha: 2 }
+  generate: { num_samples: 8, batch_size: 4 }
+  evaluate:
+    captions: { annotations: ${join(dir, 'data/annotations/captions_val.json')}, protocol: random-n, count: 8, seed: 0 }
+    metrics:
+      - { name: fid, mode: clean, extractor: ${join(dir, 'perception.onnx')}, reference: ${join(dir, 'data/val')} }
+      - { name: kid, mode: clean, extractor: ${join(dir, 'perception.onnx')}, reference: ${join(dir, 'data/val')}, subsets: 5, subset_size: 4 }
+      - { name: precision-recall, extractor: ${join(dir, 'perception.onnx')}, reference: ${join(dir, 'data/val')}, k: 3 }
+      - { name: clip-score, convention: cosine-mean, prefix: "", image_encoder: ${join(dir, 'clip-image.onnx')}, text_encoder: ${join(dir, 'clip-text.onnx')}, tokenizer: ${join(dir, 'tokenizer.json')} }
+      - { name: faithfulness, classifier: ${join(dir, 'perception.onnx')} }
+matrix:
+  distill.lora_teacher.enabled: [true, false]
+include:
+  - { distill.enabled: false, generate.sampler: one-step, generate.steps: 1 }
+  - { distill.enabled: false, generate.sampler: ddim, generate.steps: 4 }
+seeds: [0]
+`;
