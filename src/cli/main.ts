@@ -5,9 +5,13 @@ import * as plan from './commands/plan.js';
 import * as run from './commands/run.js';
 import * as status from './commands/status.js';
 import * as schema from './commands/schema.js';
-import * as datasets from './commands/datasets.js';
+import * as fid from './commands/fid.js';
+import * as kid from './commands/kid.js';
+import * as clipScore from './commands/clip-score.js';
 import * as report from './commands/report.js';
 import * as compare from './commands/compare.js';
+import * as datasets from './commands/datasets.js';
+import * as train from './commands/train.js';
 
 interface CommandModule {
   command: string;
@@ -17,7 +21,7 @@ interface CommandModule {
   handler: (args: never, io: Io, signal: AbortSignal) => Promise<number>;
 }
 
-const commands: CommandModule[] = [plan, run, status, schema, datasets, report, compare];
+const commands: CommandModule[] = [plan, run, status, schema, datasets, train, report, compare, fid, kid, clipScore];
 
 /** The CLI entry: parses argv, runs one command, and is the only place errors become exit codes. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {

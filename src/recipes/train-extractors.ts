@@ -18,6 +18,7 @@ export type ExtractorPart = 'perception' | 'clip';
 
 /** Writes the ONNX models again from the saved weights (after an export change, without retraining). */
 export async function reexportExtractors(recipe: ExtractorsRecipe, parts: readonly ExtractorPart[]): Promise<void> {
+  await selectBackend('cpu');
   const size = (await readSyntheticRecipe(recipe.dataset)).options.size;
   const load = (name: string): ParamMap => Object.fromEntries(Object.entries(loadSafetensors(join(recipe.out, name)).tensors).map(([k, t]) => [k, tf.variable(t, false)]));
   if (parts.includes('perception')) await writeFileAtomically(join(recipe.out, 'perception.onnx'), perceptionToOnnx(load('perception.safetensors'), embeddedPerceptionSpec(size)));

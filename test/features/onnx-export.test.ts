@@ -42,7 +42,11 @@ test('CLIP towers: ONNX Runtime equals tfjs, padding is masked and embeddings ha
   const txt = clipTextForward(reader, clip, ids);
 
   const imageSession = await ort.InferenceSession.create(clipImageToOnnx(init.params, clip));
-  const imageOut = await imageSession.run({ pixel_values: nchw(x) });
+  // the tower takes CLIP-normalised pixels: feed (x/255 − mean)/std of the same image the tfjs side saw as (x − 128)/128
+  const mean = [0.48145466, 0.4578275, 0.40821073];
+  const std = [0.26862954, 0.26130258, 0.27577711];
+  const clipInput = tf.div(tf.sub(tf.div(tf.add(tf.mul(x, 128), 128), 255), tf.tensor1d(mean)), tf.tensor1d(std)) as tf.Tensor4D;
+  const imageOut = await imageSession.run({ pixel_values: nchw(clipInput) });
   assert.ok(maxAbsDiff(imageOut.image_embeds!.data as Float32Array, img.dataSync()) < 1e-4);
 
   const textSession = await ort.InferenceSession.create(clipTextToOnnx(init.params, clip));

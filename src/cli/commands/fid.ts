@@ -57,15 +57,17 @@ interface FidArgs extends ExtractorArgs {
 
 export async function loadExtractor(args: ExtractorArgs): Promise<OnnxExtractor> {
   const path = args.inception ?? defaultInceptionPath();
-  const probe = await OnnxExtractor.load(path, { provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
+  const all = await OnnxExtractor.load(path, { provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
   // the feature output: 'pool3' as tools/export_inception.py names it, or the model's only output
-  const output = probe.outputs.includes('pool3') ? 'pool3' : probe.outputs.length === 1 ? probe.outputs[0]! : undefined;
+  const output = all.outputs.includes('pool3') ? 'pool3' : all.outputs.length === 1 ? all.outputs[0]! : undefined;
   if (output === undefined) {
-    throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${path} has no output named pool3`, `its outputs: ${probe.outputs.join(', ')}`);
+    await all.dispose();
+    throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${path} has no output named pool3`, `its outputs: ${all.outputs.join(', ')}`);
   }
-  await probe.dispose();
-  return OnnxExtractor.load(path, { outputs: [output], provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
+  return all.select([output]);
 }
+
+export const withProgress = (f: ((done: number, total: number) => void) | undefined) => (f ? { onProgress: f } : {});
 
 export function openCache(args: ExtractorArgs): FeatureCache | undefined {
   if (args.cache === false) return undefined;
@@ -86,6 +88,18 @@ export function reportSkipped(io: Io, summary: ImageSetSummary): void {
   if (summary.skipped.length > 20) io.err(`  ... and ${summary.skipped.length - 20} more`);
 }
 
+/** a throttled "N/M images" line on stderr, only when stderr is a terminal (logs and tests stay clean). */
+export function progressReporter(io: Io, label: string): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && now - last < 2000) return;
+    last = now;
+    io.err(`${label}: ${done}/${total} images`);
+  };
+}
+
 const isNpz = (p: string): boolean => p.toLowerCase().endsWith('.npz');
 
 export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Promise<number> {
@@ -96,6 +110,13 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
   }
   if (!Number.isInteger(args.dims) || args.dims < 1) throw new BadInputError('USAGE', `--dims must be a positive integer, got ${args.dims}`);
   if (saving && isNpz(paths[0]!)) throw new BadInputError('USAGE', `--save-stats needs an image folder, got ${paths[0]}`);
+  // statistics files first: a bad one fails before any image is read
+  const saved = new Map<string, GaussianStats>();
+  for (const path of paths.filter(isNpz)) {
+    const s = readStatsNpz(path);
+    if (s.mu.length !== args.dims) throw new BadInputError('STATS_DIMS_MISMATCH', `${path} holds ${s.mu.length}-d statistics but --dims is ${args.dims}`);
+    saved.set(path, s);
+  }
   const needsModel = paths.some((p) => !isNpz(p));
   const extractor = needsModel ? await loadExtractor(args) : undefined;
   try {
@@ -103,10 +124,9 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
     const cache = extractor ? openCache(args) : undefined;
     const sets: Array<{ path: string; stats: GaussianStats; summary?: ImageSetSummary }> = [];
     for (const path of paths) {
-      if (isNpz(path)) {
-        const s = readStatsNpz(path);
-        if (s.mu.length !== args.dims) throw new BadInputError('STATS_DIMS_MISMATCH', `${path} holds ${s.mu.length}-d statistics but --dims is ${args.dims}`);
-        sets.push({ path, stats: s });
+      const fromFile = saved.get(path);
+      if (fromFile) {
+        sets.push({ path, stats: fromFile });
         continue;
       }
       const { stats, summary } = await imageSetStatistics(path, {
@@ -117,6 +137,7 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
         skipBad: args['skip-bad'],
         ...(cache ? { cache } : {}),
         ...(signal ? { signal } : {}),
+        ...withProgress(progressReporter(io, path)),
       });
       reportSkipped(io, summary);
       sets.push({ path, stats, summary });

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
 import { imageSetFeatures, type ImageSetSummary } from '../../metrics/extract/index.js';
 import { kernelInceptionDistance, type FeatureMatrix } from '../../metrics/stats/index.js';
-import { extractorOptions, loadExtractor, openCache, reportSkipped, type ExtractorArgs } from './fid.js';
+import { extractorOptions, loadExtractor, openCache, progressReporter, reportSkipped, withProgress, type ExtractorArgs } from './fid.js';
 import type { Io } from '../io.js';
 
 export const command = 'kid <paths..>';
@@ -47,6 +47,7 @@ export async function handler(args: KidArgs, io: Io, signal?: AbortSignal): Prom
         skipBad: args['skip-bad'],
         ...(cache ? { cache } : {}),
         ...(signal ? { signal } : {}),
+        ...withProgress(progressReporter(io, path)),
       });
       reportSkipped(io, set.summary);
       sets.push(set);

@@ -1,0 +1,78 @@
+import type { Argv } from 'yargs';
+import { join } from 'node:path';
+import { CLIP_CONVENTIONS, ClipModel, captionPairs, clipModelFiles, clipScore, type ClipConventionName } from '../../metrics/clip/index.js';
+import { FeatureCache } from '../../metrics/feature-cache/index.js';
+import { defaultFeatureCacheDir } from '../../metrics/extract/index.js';
+import { jsonOption } from '../options.js';
+import type { Io } from '../io.js';
+
+export const command = 'clip-score <images> <captions>';
+export const describe = 'CLIP score of generated images against their captions (GigaGAN/SwiftBrush cosine-mean or torchmetrics)';
+
+export const builder = (y: Argv) =>
+  y
+    .positional('images', { type: 'string', demandOption: true, description: 'image folder' })
+    .positional('captions', { type: 'string', demandOption: true, description: 'captions.txt (one line per image, natural file order) or dataset.json {"labels": [[path, caption]]}' })
+    .option('convention', { choices: CLIP_CONVENTIONS, default: 'cosine-mean' as ClipConventionName, description: 'cosine-mean: mean cosine, "A photo depicts " prefix; torchmetrics: max(100 * mean cosine, 0)' })
+    .option('clip', { type: 'string', description: 'folder with image.onnx, text.onnx, tokenizer.json (tools/export_clip.py); default $VSDLAB_CLIP or models/clip-vit-g-14' })
+    .option('batch-size', { type: 'number', default: 32 })
+    .option('skip-bad', { type: 'boolean', default: false, description: 'leave out (and count) images that cannot be decoded' })
+    .option('cache', { type: 'string', description: 'feature cache folder; --no-cache to disable' })
+    .option('threads', { type: 'number', description: 'onnxruntime intra-op threads' })
+    .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as const })
+    .option('json', jsonOption);
+
+interface ClipArgs {
+  images: string;
+  captions: string;
+  convention: ClipConventionName;
+  clip?: string;
+  'batch-size': number;
+  'skip-bad': boolean;
+  cache?: string | false;
+  threads?: number;
+  device: 'auto' | 'cpu' | 'cuda';
+  json: boolean;
+}
+
+export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Promise<number> {
+  const pairs = captionPairs(args.images, args.captions);
+  const dir = args.clip ?? process.env.VSDLAB_CLIP ?? join('models', 'clip-vit-g-14');
+  const model = await ClipModel.load(clipModelFiles(dir), { provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
+  try {
+    const cache = args.cache === false ? undefined : new FeatureCache(args.cache ?? defaultFeatureCacheDir());
+    const r = await clipScore(model, pairs.images, pairs.captions, {
+      convention: args.convention,
+      batchSize: args['batch-size'],
+      skipBad: args['skip-bad'],
+      ...(cache ? { cache } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    if (r.skipped.length > 0) {
+      io.err(`skipped ${r.skipped.length} unreadable image(s):`);
+      for (const s of r.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
+    }
+    if (args.json) {
+      io.out(
+        JSON.stringify(
+          {
+            clip_score: r.score,
+            convention: r.convention,
+            pairs: r.pairs,
+            skipped: r.skipped.length,
+            skipped_files: r.skipped,
+            cache_hits: r.cacheHits,
+            models: { image: { path: model.image.path, sha256: model.image.sha256 }, text: { path: model.text.path, sha256: model.text.sha256 } },
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      io.out(`CLIP score (${r.convention}):  ${r.score}  (${r.pairs} pairs)`);
+    }
+    return 0;
+  } finally {
+    await model.dispose();
+  }
+}

@@ -1,0 +1,25 @@
+// onnx feature extractors (onnxruntime-node) and image folders streamed through them.
+export { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
+export { defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
+export { sha256File, sha256Hex } from './content-hash.js';
+export { OnnxExtractor, type ExtractorOptions, type InputGeometry } from './onnx-extractor.js';
+export { listImages, type ListingRule } from './image-list.js';
+export {
+  streamFeatures,
+  type FeatureBatch,
+  type FeatureExtractor,
+  type FeatureStreamOptions,
+  type FeatureStreamResult,
+  type SkippedImage,
+} from './feature-stream.js';
+export {
+  FID_MODES,
+  MODE_CONVENTIONS,
+  imageSetFeatures,
+  imageSetStatistics,
+  isFidMode,
+  type FidMode,
+  type ImageSetOptions,
+  type ImageSetSummary,
+  type ModeConvention,
+} from './image-set.js';

@@ -1,0 +1,125 @@
+// an onnx feature extractor run by onnxruntime-node: one float32 NCHW input, outputs picked by name.
+import { existsSync } from 'node:fs';
+import ort from 'onnxruntime-node';
+import { BadInputError, VsdlabError } from '../../errors.js';
+import { sha256File } from './content-hash.js';
+import { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
+
+export interface ExtractorOptions {
+  /** outputs to return, by name (default: every output of the model) */
+  outputs?: readonly string[];
+  /** intra-op threads (default: onnxruntime's choice) */
+  threads?: number;
+  provider?: ExecutionProvider | 'auto';
+}
+
+/** the square (or not) image the model declares: channels, height, width. */
+export interface InputGeometry {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+type Metadata = ort.InferenceSession.ValueMetadata;
+
+function tensorShape(m: Metadata | undefined): ReadonlyArray<number | string> | undefined {
+  return m && m.isTensor ? m.shape : undefined;
+}
+
+const fixed = (v: number | string | undefined): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
+
+export class OnnxExtractor {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly path: string,
+    /** sha256 of the model file (the cache key and the provenance record) */
+    readonly sha256: string,
+    readonly inputName: string,
+    readonly input: InputGeometry,
+    readonly outputs: readonly string[],
+    readonly provider: ExecutionProvider,
+  ) {}
+
+  static async load(path: string, options: ExtractorOptions = {}): Promise<OnnxExtractor> {
+    if (!existsSync(path)) throw new BadInputError('EXTRACTOR_MISSING', `extractor model ${path} does not exist`, 'export one with tools/export_inception.py');
+    const provider = chooseExecutionProvider(options.provider);
+    const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
+    if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(path, sessionOptions);
+    } catch (err) {
+      throw new BadInputError('EXTRACTOR_UNREADABLE', `cannot load ONNX model ${path}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (session.inputNames.length !== 1) {
+      throw new BadInputError('EXTRACTOR_BAD_MODEL', `${path} has ${session.inputNames.length} inputs; a feature extractor takes one NCHW image batch`);
+    }
+    const inputName = session.inputNames[0]!;
+    const shape = tensorShape(session.inputMetadata[0]);
+    const [channels, height, width] = [fixed(shape?.[1]), fixed(shape?.[2]), fixed(shape?.[3])];
+    if (!shape || shape.length !== 4 || channels === undefined || height === undefined || width === undefined) {
+      throw new BadInputError('EXTRACTOR_BAD_MODEL', `${path}: input ${inputName} must be N x C x H x W with fixed C, H, W, got [${shape?.join(', ') ?? '?'}]`);
+    }
+    const wanted = options.outputs ?? session.outputNames;
+    for (const name of wanted) {
+      if (!session.outputNames.includes(name)) {
+        throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${path} has no output named "${name}"`, `its outputs: ${session.outputNames.join(', ')}`);
+      }
+    }
+    const sha256 = await sha256File(path);
+    return new OnnxExtractor(session, path, sha256, inputName, { channels, height, width }, [...wanted], provider);
+  }
+
+  /** the same session returning only `outputs` (one model load and hash; dispose either, not both). */
+  select(outputs: readonly string[]): OnnxExtractor {
+    for (const name of outputs) {
+      if (!this.session.outputNames.includes(name)) {
+        throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${this.path} has no output named "${name}"`, `its outputs: ${this.session.outputNames.join(', ')}`);
+      }
+    }
+    return new OnnxExtractor(this.session, this.path, this.sha256, this.inputName, this.input, [...outputs], this.provider);
+  }
+
+  /** values per image of one input */
+  get inputSize(): number {
+    return this.input.channels * this.input.height * this.input.width;
+  }
+
+  /** feature length of each output as the model declares it (undefined when symbolic) */
+  declaredDims(name: string): number | undefined {
+    const i = this.session.outputNames.indexOf(name);
+    const shape = tensorShape(this.session.outputMetadata[i]);
+    if (!shape || shape.length < 2) return undefined;
+    let n = 1;
+    for (const v of shape.slice(1)) {
+      const d = fixed(v);
+      if (d === undefined) return undefined;
+      n *= d;
+    }
+    return n;
+  }
+
+  /** runs `rows` images (rows x C x H x W float32, already preprocessed); returns each chosen output flattened per row. */
+  async run(batch: Float32Array, rows: number): Promise<Record<string, Float32Array>> {
+    if (batch.length !== rows * this.inputSize) {
+      throw new RangeError(`batch holds ${batch.length} values, expected ${rows} x ${this.inputSize}`);
+    }
+    const { channels, height, width } = this.input;
+    const feeds = { [this.inputName]: new ort.Tensor('float32', batch, [rows, channels, height, width]) };
+    const results = await this.session.run(feeds, [...this.outputs]);
+    const out: Record<string, Float32Array> = {};
+    for (const name of this.outputs) {
+      const t = results[name];
+      if (!t || !(t.data instanceof Float32Array)) throw new VsdlabError('EXTRACTOR_BAD_OUTPUT', `${this.path}: output ${name} is not a float32 tensor`);
+      if (t.dims[0] !== rows || t.data.length % rows !== 0) {
+        throw new VsdlabError('EXTRACTOR_BAD_OUTPUT', `${this.path}: output ${name} has shape [${t.dims.join(', ')}] for a batch of ${rows}`);
+      }
+      out[name] = t.data;
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,68 @@
+// features of single images on disk, keyed by (image content sha256, extractor sha256, preprocessing mode,
+// output name): evaluating the same images again with the same network and mode reads them back.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError } from '../../errors.js';
+import { writeFileAtomically } from '../../tracking/atomic.js';
+
+export interface FeatureCacheKey {
+  imageSha256: string;
+  extractorSha256: string;
+  mode: string;
+  output: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+export class FeatureCache {
+  private hits = 0;
+  private misses = 0;
+
+  constructor(readonly dir: string) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new BadInputError('FEATURE_CACHE_UNWRITABLE', `cannot create feature cache folder ${dir}: ${(err as Error).message}`, 'pass --cache DIR or --no-cache');
+    }
+  }
+
+  /** <dir>/<extractor sha256>/<mode>/<output>/<first 2 hex of the image hash>/<image sha256>.f32 */
+  pathOf(key: FeatureCacheKey): string {
+    if (!HEX64.test(key.imageSha256) || !HEX64.test(key.extractorSha256)) throw new RangeError('feature cache keys are lower-case sha256 hex digests');
+    if (!SEGMENT.test(key.mode) || !SEGMENT.test(key.output)) throw new RangeError(`mode and output names must be plain file-name segments, got ${key.mode}, ${key.output}`);
+    return join(this.dir, key.extractorSha256, key.mode, key.output, key.imageSha256.slice(0, 2), `${key.imageSha256}.f32`);
+  }
+
+  /** the stored features, or undefined when absent or of another length (a torn or foreign file counts as absent). */
+  get(key: FeatureCacheKey, dims: number): Float32Array | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.pathOf(key));
+    } catch {
+      this.misses++;
+      return undefined;
+    }
+    if (bytes.byteLength !== dims * 4) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    // little-endian float32 on disk; copy into an aligned buffer
+    const out = new Float32Array(dims);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < dims; i++) out[i] = view.getFloat32(i * 4, true);
+    return out;
+  }
+
+  async put(key: FeatureCacheKey, features: Float32Array): Promise<void> {
+    const bytes = new Uint8Array(features.length * 4);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < features.length; i++) view.setFloat32(i * 4, features[i]!, true);
+    await writeFileAtomically(this.pathOf(key), bytes);
+  }
+
+  get stats(): { hits: number; misses: number } {
+    return { hits: this.hits, misses: this.misses };
+  }
+}
