@@ -5,7 +5,7 @@ import { parseCaption } from '../data/caption-parse.js';
 import { BadInputError } from '../errors.js';
 import { checkFaithfulness, decodeAttributes } from '../features/attribute-heads.js';
 import { ClipModel, clipScore } from '../metrics/clip/index.js';
-import { defaultFeatureCacheDir, imageSetFeatures, imageSetStatistics, OnnxExtractor, sha256File, streamFeatures, type FidMode } from '../metrics/extract/index.js';
+import { defaultFeatureCacheDir, featureOutputOf, imageSetFeatures, imageSetStatistics, OnnxExtractor, sha256File, streamFeatures, type FidMode } from '../metrics/extract/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall, readStatsNpz, type FeatureStats } from '../metrics/stats/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
@@ -13,8 +13,11 @@ import type { Stage } from '../tracking/stage.js';
 
 type Metric = CellConfig['evaluate']['metrics'][number];
 
-/** The features output of an extractor: Inception's pool3, the embedded network's pool, else the first. */
-const featureOutput = (e: OnnxExtractor): string => ['pool3', 'pool'].find((n) => e.outputs.includes(n)) ?? (e.outputs[0] as string);
+const featureOutput = (e: OnnxExtractor): string => {
+  const output = featureOutputOf(e.outputs);
+  if (output === undefined) throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${e.path} has no feature output (pool3 or pool)`, `its outputs: ${e.outputs.join(', ')}`);
+  return output;
+};
 
 interface Generated {
   folder: string;

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
 import {
+  featureOutputOf,
   FID_MODES,
   OnnxExtractor,
   defaultFeatureCacheDir,
@@ -58,11 +59,10 @@ interface FidArgs extends ExtractorArgs {
 export async function loadExtractor(args: ExtractorArgs): Promise<OnnxExtractor> {
   const path = args.inception ?? defaultInceptionPath();
   const all = await OnnxExtractor.load(path, { provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
-  // the feature output: 'pool3' as tools/export_inception.py names it, or the model's only output
-  const output = all.outputs.includes('pool3') ? 'pool3' : all.outputs.length === 1 ? all.outputs[0]! : undefined;
+  const output = featureOutputOf(all.outputs);
   if (output === undefined) {
     await all.dispose();
-    throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${path} has no output named pool3`, `its outputs: ${all.outputs.join(', ')}`);
+    throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${path} has no feature output (pool3 or pool)`, `its outputs: ${all.outputs.join(', ')}`);
   }
   return all.select([output]);
 }

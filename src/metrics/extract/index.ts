@@ -2,6 +2,7 @@
 export { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
 export { defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
 export { sha256File, sha256Hex } from './content-hash.js';
+export { featureOutputOf } from './feature-output.js';
 export { OnnxExtractor, type ExtractorOptions, type InputGeometry } from './onnx-extractor.js';
 export { listImages, type ListingRule } from './image-list.js';
 export {
