@@ -1,12 +1,19 @@
-// `npm start`: the embedded study on this machine. Builds the synthetic captioned set when it is missing,
-// then runs experiments/embedded-ablation.yaml through the real CLI and prints where the results are.
+// `npm start [-- --profile smoke] [-- -j 2]`: the embedded study on this machine. Builds the synthetic captioned
+// set when it is missing, runs the experiment through the real CLI (resumable: run it again after a kill),
+// writes the report and prints its path.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
-const vsdlab = (...args) => {
-  const r = spawnSync(process.execPath, ['bin/vsdlab.js', ...args], { stdio: 'inherit' });
-  return r.status ?? 1;
-};
+const args = process.argv.slice(2);
+const at = args.indexOf('--profile');
+const profile = at >= 0 ? args.splice(at, 2)[1] : 'full';
+const experiment = { full: 'experiments/embedded-ablation.yaml', smoke: 'experiments/embedded-smoke.yaml' }[profile];
+if (!experiment) {
+  console.error(`npm start: unknown --profile ${profile} (full or smoke)`);
+  process.exit(2);
+}
+const name = profile === 'smoke' ? 'embedded-smoke' : 'embedded-ablation';
+const vsdlab = (...a) => spawnSync(process.execPath, ['bin/vsdlab.js', ...a], { stdio: 'inherit' }).status ?? 1;
 const step = (title) => console.log(`\n== ${title}`);
 
 step('dataset: synthetic captioned shapes (datasets/synthetic-shapes.yaml)');
@@ -14,10 +21,14 @@ if (existsSync('data/synthetic-shapes/manifest.json')) {
   if (vsdlab('datasets', 'verify', 'data/synthetic-shapes') !== 0) process.exit(1);
 } else if (vsdlab('datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes') !== 0) process.exit(1);
 
-step('plan: experiments/embedded-ablation.yaml');
-if (vsdlab('plan', 'experiments/embedded-ablation.yaml') !== 0) process.exit(2);
+step(`plan: ${experiment}`);
+if (vsdlab('plan', experiment) !== 0) process.exit(2);
 
-step('run');
-const code = vsdlab('run', 'experiments/embedded-ablation.yaml', ...process.argv.slice(2));
-console.log(`\nrun store: ${process.env.VSDLAB_STORE ?? 'runs'}/embedded-ablation (vsdlab status experiments/embedded-ablation.yaml)`);
+step(`run: ${experiment}`);
+const code = vsdlab('run', experiment, ...args);
+
+step('report');
+const out = `reports/${name}`;
+if (vsdlab('report', experiment, '--out', out) !== 0) process.exit(1);
+console.log(`\nreport: ${out}/index.html (also table.md, table.tex, results.csv)`);
 process.exit(code);

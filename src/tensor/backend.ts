@@ -143,6 +143,8 @@ export const selectBackend = async (name: BackendChoice, options: SelectBackendO
     throw new BadInputError('BACKEND_UNKNOWN', `unknown tensor backend '${String(name)}'`, `choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
   const order: ConcreteBackend[] = name === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [name];
+  // tfjs' console banners ("looks like you are running in Node.js") would interleave with progress lines
+  tf.env().set('PROD', true);
   const skipped: BackendInfo['skipped'] = [];
   for (const candidate of order) {
     const result = await attempt(candidate, options);
