@@ -23,14 +23,24 @@ export function nanToNum(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * 0.5 · mean((x̂0 − sg(x̂0 − g))²): its gradient with respect to x̂0 is g / N. Written as the equivalent
- * 0.5 · mean(g²) for the value and sum(x̂0 · sg(g)) / N for the gradient, so no second student pass is needed.
+ * The VSD loss 0.5 · mean((x̂0 − sg(x̂0 − g))²) as one custom op: its value is 0.5 · mean(g²) and its gradient
+ * with respect to x̂0 is g / N. `gradientOf` (the teacher passes) runs inside the op's forward, which tfjs does
+ * not record on the gradient tape — the torch.no_grad of the official code, without taping every teacher
+ * activation.
  */
-export function vsdSurrogate(x0: tf.Tensor, grad: tf.Tensor): tf.Scalar {
-  return tf.div(tf.sum(tf.mul(x0, grad)), x0.size) as tf.Scalar;
+export function vsdLoss(x0: tf.Tensor, gradientOf: (x0: tf.Tensor) => tf.Tensor): tf.Scalar {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const g = gradientOf(x);
+    save([g]);
+    return {
+      value: tf.mul(0.5, tf.mean(tf.square(g))) as tf.Scalar,
+      gradFunc: (dy: tf.Scalar, saved: tf.Tensor[]) => tf.mul(dy, tf.div(saved[0] as tf.Tensor, x.size)),
+    };
+  });
+  return op(x0) as tf.Scalar;
 }
 
-export const vsdLossValue = (grad: tf.Tensor): tf.Scalar => tf.tidy(() => tf.mul(0.5, tf.mean(tf.square(grad))) as tf.Scalar);
 
 /** The LoRA teacher's loss: mse(√ᾱ_t · ε̂, √ᾱ_t · ε), i.e. the ε-MSE weighted by ᾱ_t. */
 export function loraLoss(schedule: NoiseSchedule, t: readonly number[], pred: tf.Tensor, noise: tf.Tensor): tf.Scalar {

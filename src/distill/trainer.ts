@@ -11,7 +11,7 @@ import type { ParamMap } from '../diffusion/unet/weights.js';
 import { VsdlabError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
-import { clipByGlobalNorm, loraLoss, scoreGradient, vsdLossValue, vsdSurrogate } from './objectives.js';
+import { clipByGlobalNorm, loraLoss, scoreGradient, vsdLoss } from './objectives.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
 
 /** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
@@ -108,20 +108,20 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 3));
       let x0Value: tf.Tensor | undefined;
       let lossValue = 0;
-      const { grads } = tf.variableGrads(() => {
-        const out = unetForward(student, z as tf.Tensor4D, s.inputTimestep, cond);
-        const x0 = studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out);
-        // the teachers see a copy: no gradient flows through them or the noising step (torch.no_grad)
-        const x0d = tf.tensor(x0.dataSync(), x0.shape);
-        x0Value = tf.keep(x0d);
-        const xt = addNoise(schedule, x0d, noise, t);
-        const nullCond = models.nullText;
+      const nullCond = models.nullText;
+      const scoreGradientAt = (x0: tf.Tensor): tf.Tensor => {
+        x0Value = tf.keep(x0.clone());
+        const xt = addNoise(schedule, x0, noise, t);
         // the frozen teacher is the same network with the adapter left out; both use CFG at the same scale
         const teacher = guided(teacherEps, { scale: s.guidanceScale, nullCond })(xt, t, cond);
         const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.guidanceScale, nullCond })(xt, t, cond)) : noise;
-        const g = scoreGradient(schedule, t, teacher, other);
-        lossValue = vsdLossValue(g).dataSync()[0] as number;
-        return vsdSurrogate(x0, g);
+        return scoreGradient(schedule, t, teacher, other);
+      };
+      const { grads } = tf.variableGrads(() => {
+        const out = unetForward(student, z as tf.Tensor4D, s.inputTimestep, cond);
+        const loss = vsdLoss(studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out), scoreGradientAt);
+        lossValue = loss.dataSync()[0] as number;
+        return loss;
       }, Object.values(student.params));
       const named = byParamName(student.params, grads);
       const clipped = clipByGlobalNorm(named, s.gradClip);
