@@ -111,8 +111,9 @@ export function loadExperiment(file: string, seen: string[] = []): ResolvedExper
     base,
     baseOrigins,
     dimensions: ordered,
-    exclude: [...(parent?.exclude ?? []), ...assignments(exp.exclude, 'exclude')],
-    include: [...(parent?.include ?? []), ...assignments(exp.include, 'include')],
+    // lists replace the parent's, as in `base`
+    exclude: exp.exclude ? assignments(exp.exclude, 'exclude') : (parent?.exclude ?? []),
+    include: exp.include ? assignments(exp.include, 'include') : (parent?.include ?? []),
     ...((exp.slug ?? parent?.slugKeys) ? { slugKeys: exp.slug ?? parent?.slugKeys } : {}),
   };
 }
