@@ -89,6 +89,30 @@ seeds: [7]
   assert.equal(cell?.config.seed, 7);
 });
 
+test("extends: a child's include and exclude lists replace the parent's; absent, they are inherited", async () => {
+  const dir = tempDir({
+    'parent.yaml': `name: parent
+matrix:
+  distill.student.parameterization: [eps, x0]
+exclude:
+  - distill.student.parameterization: x0
+include:
+  - { distill.enabled: false, generate.sampler: ddim, generate.steps: 50 }
+`,
+    'inherits.yaml': 'name: inherits\nextends: parent.yaml\n',
+    'replaces.yaml': `name: replaces
+extends: parent.yaml
+exclude: []
+include:
+  - { distill.enabled: false, generate.sampler: ddim, generate.steps: 10 }
+`,
+  });
+  const inherited = await planExperiment(join(dir, 'inherits.yaml'), noAssets);
+  assert.deepEqual(inherited.cells.map((c) => c.slug), ['eps', 'teacher-ddim-50step']);
+  const replaced = await planExperiment(join(dir, 'replaces.yaml'), noAssets);
+  assert.deepEqual(replaced.cells.map((c) => c.slug), ['eps', 'x0', 'teacher-ddim-10step']);
+});
+
 test('an exclude that removes everything is an empty-grid error; an exclude that matches nothing is reported', async () => {
   const dir = tempDir({
     'all.yaml': `name: all
