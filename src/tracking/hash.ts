@@ -26,12 +26,16 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** A file's sha256, or for a folder the sha256 of its sorted (relative path, file sha256) list. */
+/**
+ * A file's sha256, or for a folder the sha256 of its sorted (relative path, file sha256) list. Hidden entries
+ * (`.work/` checkpoints of a training in progress, `.DS_Store`) are not part of the asset.
+ */
 export async function sha256Path(path: string): Promise<string> {
   if (!statSync(path).isDirectory()) return sha256File(path);
   const entries: Array<[string, string]> = [];
   const walk = async (dir: string): Promise<void> => {
     for (const name of readdirSync(dir).sort()) {
+      if (name.startsWith('.')) continue;
       const full = join(dir, name);
       if (statSync(full).isDirectory()) await walk(full);
       else entries.push([relative(path, full).split('\\').join('/'), await sha256File(full)]);

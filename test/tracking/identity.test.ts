@@ -46,6 +46,8 @@ test('the sha256 of every named asset joins the id', async () => {
   const after = await fromDisk();
   assert.notDeepEqual(after, before);
   const plan = await planExperiment(file);
+  writeFileSync(join(dir, 'teacher/.checkpoint'), 'training in progress');
+  assert.deepEqual(await fromDisk(), after, 'hidden files in an asset folder are not part of it');
   assert.equal(plan.cells[0]?.assets[0]?.key, 'teacher.model');
   assert.match(plan.cells[0]?.assets[0]?.sha256 ?? '', /^[0-9a-f]{64}$/);
 });
