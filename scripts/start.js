@@ -1,4 +1,4 @@
-// `npm start [-- --profile smoke] [-- -j 2]`: the embedded study on this machine. Builds the synthetic captioned
+// `npm start [-- --profile lite|full|smoke] [-- -j 2]`: the embedded study on this machine. Builds the synthetic captioned
 // set when it is missing, runs the experiment through the real CLI (resumable: run it again after a kill),
 // writes the report and prints its path.
 import { existsSync } from 'node:fs';
@@ -6,13 +6,13 @@ import { spawnSync } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--profile');
-const profile = at >= 0 ? args.splice(at, 2)[1] : 'full';
-const experiment = { full: 'experiments/embedded-ablation.yaml', smoke: 'experiments/embedded-smoke.yaml' }[profile];
+const profile = at >= 0 ? args.splice(at, 2)[1] : 'lite';
+const experiment = { lite: 'experiments/embedded-ablation-lite.yaml', full: 'experiments/embedded-ablation.yaml', smoke: 'experiments/embedded-smoke.yaml' }[profile];
 if (!experiment) {
-  console.error(`npm start: unknown --profile ${profile} (full or smoke)`);
+  console.error(`npm start: unknown --profile ${profile} (lite, full or smoke)`);
   process.exit(2);
 }
-const name = profile === 'smoke' ? 'embedded-smoke' : 'embedded-ablation';
+const name = { lite: 'embedded-ablation-lite', full: 'embedded-ablation', smoke: 'embedded-smoke' }[profile];
 const vsdlab = (...a) => spawnSync(process.execPath, ['bin/vsdlab.js', ...a], { stdio: 'inherit' }).status ?? 1;
 const step = (title) => console.log(`\n== ${title}`);
 
