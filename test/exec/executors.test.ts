@@ -13,7 +13,9 @@ import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { journalLines } from '../helpers/test-stages.js';
 
-const EXP = 'name: pool\nmatrix:\n  distill.student.parameterization: [eps, x0, v]\nseeds: [0, 1]\n';
+// assets point inside the test's own folder: the repo's data/ may be rebuilt by a concurrent test, and a cell's
+// id follows its assets' content
+const EXP = 'name: pool\nbase:\n  teacher: { model: no-teacher }\n  distill: { prompts: no-prompts.txt }\nmatrix:\n  distill.student.parameterization: [eps, x0, v]\nseeds: [0, 1]\n';
 
 test('a local pool of 3 workers completes every cell once and reports each cell once', async () => {
   const dir = tempDir({ 'exp.yaml': EXP });
