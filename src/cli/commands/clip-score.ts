@@ -1,8 +1,7 @@
 import type { Argv } from 'yargs';
 import { join } from 'node:path';
 import { CLIP_CONVENTIONS, ClipModel, captionPairs, clipModelFiles, clipScore, type ClipConventionName } from '../../metrics/clip/index.js';
-import { FeatureCache } from '../../metrics/feature-cache/index.js';
-import { defaultFeatureCacheDir } from '../../metrics/extract/index.js';
+import { openCache } from './fid.js';
 import { jsonOption } from '../options.js';
 import type { Io } from '../io.js';
 
@@ -40,7 +39,7 @@ export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Pro
   const dir = args.clip ?? process.env.VSDLAB_CLIP ?? join('models', 'clip-vit-g-14');
   const model = await ClipModel.load(clipModelFiles(dir), { provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
   try {
-    const cache = args.cache === false ? undefined : new FeatureCache(args.cache ?? defaultFeatureCacheDir());
+    const cache = openCache(args);
     const r = await clipScore(model, pairs.images, pairs.captions, {
       convention: args.convention,
       batchSize: args['batch-size'],

@@ -69,7 +69,7 @@ export async function loadExtractor(args: ExtractorArgs): Promise<OnnxExtractor>
 
 export const withProgress = (f: ((done: number, total: number) => void) | undefined) => (f ? { onProgress: f } : {});
 
-export function openCache(args: ExtractorArgs): FeatureCache | undefined {
+export function openCache(args: Pick<ExtractorArgs, 'cache'>): FeatureCache | undefined {
   if (args.cache === false) return undefined;
   return new FeatureCache(args.cache ?? defaultFeatureCacheDir());
 }
