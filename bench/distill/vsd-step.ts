@@ -2,7 +2,7 @@
 // fwd+bwd, Adam on both, clipping, EMA) as vsdlab's distill() runs it on the tfjs wasm backend, next to the same
 // network and step in PyTorch CPU (one thread, tools/bench/torch_vsd_step.py) spawned from here, the two sides
 // interleaved round by round. times are process CPU seconds: the 2-core machine is shared.
-// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --no-torch --no-phases]
+// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases]
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +31,7 @@ const { values: opts } = parseArgs({
     batch: { type: 'string', default: '16' },
     size: { type: 'string', default: '32' },
     base: { type: 'string', default: '16' },
+    patch: { type: 'string', default: '1' },
     'forward-reps': { type: 'string', default: '3' },
     'no-torch': { type: 'boolean', default: false },
     'no-phases': { type: 'boolean', default: false },
@@ -55,6 +56,7 @@ const config: UNetConfig = {
   heads: 4,
   condDim: 64,
   groups: 8,
+  ...(Number(opts.patch) > 1 ? { patchSize: Number(opts.patch) } : {}),
   zeroInit: false,
 };
 const TEXT_LEN = 24; // the embedded text encoder's length (width = condDim)

@@ -39,6 +39,7 @@ export const teacherRecipeSchema = z.strictObject({
     attention_levels: z.array(z.boolean()).min(1),
     heads: positiveInt,
     groups: positiveInt,
+    patch_size: positiveInt.default(1).describe('pixels per side folded into channels (space-to-depth) before the UNet'),
   }),
   steps: positiveInt,
   batch_size: positiveInt,

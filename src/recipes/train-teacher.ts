@@ -50,6 +50,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
     heads: r.unet.heads,
     condDim: textSpec.width,
     groups: r.unet.groups,
+    ...(r.unet.patch_size === 1 ? {} : { patchSize: r.unet.patch_size }),
   };
   const unet = initUNet(config, r.seed);
   const trainable = { ...unet.params, ...textParams };

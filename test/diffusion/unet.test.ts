@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/tensor/index.js';
+import { depthToSpace, spaceToDepth } from '../../src/diffusion/unet/layers.js';
 import {
   initUNet,
   unetForward,
@@ -171,4 +172,26 @@ test('a few Adam steps on wasm lower the ε-prediction loss of a fixed batch', a
   optimizer.dispose();
   tf.dispose([x0, noise, cond, xt]);
   disposeParams(net.params);
+});
+
+test('patch 2: space-to-depth folds 2×2 pixels into channels (torch pixel_unshuffle order), the UNet runs at half the side and learns through it', async () => {
+  await tf.setBackend('cpu');
+  const x = tf.range(0, 2 * 4 * 6 * 3).reshape([2, 4, 6, 3]) as tf.Tensor4D;
+  const folded = spaceToDepth(x, 2);
+  assert.deepEqual(folded.shape, [2, 2, 3, 12]);
+  // first output pixel: input (0,0),(0,1),(1,0),(1,1), three channels each
+  assert.deepEqual(Array.from(await folded.slice([0, 0, 0, 0], [1, 1, 1, 12]).data()), [0, 1, 2, 3, 4, 5, 18, 19, 20, 21, 22, 23]);
+  assert.equal(await maxAbs(depthToSpace(folded, 2), x), 0);
+  const patched = initUNet({ ...config, patchSize: 2 }, 3);
+  const { x: input, cond } = inputs();
+  assert.deepEqual(unetForward(patched, input, 500, cond).shape, [2, 8, 8, 3]);
+  assert.deepEqual(patched.params['conv_in.w']?.shape, [3, 3, 12, 8]);
+  assert.throws(() => unetForward(patched, tf.zeros([1, 6, 6, 3]) as tf.Tensor4D, 1, tf.zeros([1, 5, 12]) as tf.Tensor3D), /must divide by 4 \(patch 2/);
+  // every weight, the ones before the fold and after the unfold included, gets a gradient
+  const grads = tf.variableGrads(() => tf.mean(tf.square(unetForward(patched, input, 500, cond))) as tf.Scalar, Object.values(patched.params));
+  for (const name of ['conv_in.w', 'conv_out.w', 'down.0.res.0.conv1.w']) {
+    const g = grads.grads[patched.params[name]?.name ?? ''];
+    assert.ok(g !== undefined && ((await tf.max(tf.abs(g)).data())[0] ?? 0) > 0, `${name} has a gradient`);
+  }
+  disposeParams(patched.params);
 });

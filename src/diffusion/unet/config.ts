@@ -17,6 +17,12 @@ export interface UNetConfig {
   condDim: number;
   /** group-norm groups (every channel count must divide by it) */
   groups: number;
+  /**
+   * pixels per side folded into channels before the first conv and unfolded after the last (space-to-depth, as
+   * DiT's patches or "simple diffusion"'s pixel shuffle): the network runs at 1/patch the resolution, patch² cheaper;
+   * 1 (default) is SD's layout
+   */
+  patchSize?: number;
   /** zero-init the layers that close a residual branch and the output conv (ADM/SD practice); off for tests */
   zeroInit?: boolean;
 }
@@ -39,6 +45,7 @@ export const validateUNetConfig = (config: UNetConfig): UNetConfig => {
   positive('heads', config.heads);
   positive('condDim', config.condDim);
   positive('groups', config.groups);
+  if (config.patchSize !== undefined) positive('patchSize', config.patchSize);
   if (config.channelMults.length === 0) bad('unet channelMults must name at least one level');
   config.channelMults.forEach((m) => positive('channelMults entry', m));
   if (config.attentionLevels.length !== config.channelMults.length) {
@@ -50,3 +57,6 @@ export const validateUNetConfig = (config: UNetConfig): UNetConfig => {
   }
   return config;
 };
+
+/** the side every input must divide by: the patch times the down-sampling of all levels */
+export const inputMultiple = (config: UNetConfig): number => (config.patchSize ?? 1) * 2 ** (config.channelMults.length - 1);

@@ -80,3 +80,18 @@ export const timestepFeatures = (t: readonly number[], dim: number): tf.Tensor2D
   });
   return tf.tensor2d(data, [t.length, dim]);
 };
+
+/** [B,H,W,C] → [B,H/p,W/p,p·p·C] (channel order (row, col, c) as torch's pixel_unshuffle after NHWC permutation), from reshapes and transposes, which have gradients everywhere */
+export const spaceToDepth = (x: tf.Tensor4D, p: number): tf.Tensor4D => {
+  if (p === 1) return x;
+  const [b, h, w, c] = x.shape;
+  return x.reshape([b * (h / p), p, w / p, p * c]).transpose([0, 2, 1, 3]).reshape([b, h / p, w / p, p * p * c]) as tf.Tensor4D;
+};
+
+/** the inverse of spaceToDepth */
+export const depthToSpace = (x: tf.Tensor4D, p: number): tf.Tensor4D => {
+  if (p === 1) return x;
+  const [b, h, w, cc] = x.shape;
+  const c = cc / (p * p);
+  return x.reshape([b * h, w, p, p * c]).transpose([0, 2, 1, 3]).reshape([b, h * p, w * p, c]) as tf.Tensor4D;
+};

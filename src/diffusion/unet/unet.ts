@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { type UNetConfig, levelChannels, timeEmbedDim, validateUNetConfig } from './config.js';
+import { type UNetConfig, inputMultiple, levelChannels, timeEmbedDim, validateUNetConfig } from './config.js';
 import { type ParamMap, WeightInitializer, WeightReader, type WeightSource } from './weights.js';
-import { type LayerContext, conv, groupNorm, linear, silu, timestepFeatures, upsampleNearest2x } from './layers.js';
+import { type LayerContext, conv, depthToSpace, groupNorm, linear, silu, spaceToDepth, timestepFeatures, upsampleNearest2x } from './layers.js';
 import { resBlock, transformerBlock } from './blocks.js';
 import type { LoraAdapter } from '../lora.js';
 import type { DenoiserFn } from '../denoiser.js';
@@ -26,7 +26,8 @@ const forward = (config: UNetConfig, weights: WeightSource, lora: LoraAdapter | 
   const base = config.baseChannels;
   const temb = linear(ctx, 'time.linear2', silu(linear(ctx, 'time.linear1', timestepFeatures(ts, base), timeEmbedDim(config))), timeEmbedDim(config)) as tf.Tensor2D;
 
-  let h = conv(ctx, 'conv_in', x, base, 3);
+  const patch = config.patchSize ?? 1;
+  let h = conv(ctx, 'conv_in', spaceToDepth(x, patch), base, 3);
   const skips: tf.Tensor4D[] = [h];
   levels.forEach((channels, level) => {
     for (let i = 0; i < config.resBlocksPerLevel; i++) {
@@ -56,14 +57,14 @@ const forward = (config: UNetConfig, weights: WeightSource, lora: LoraAdapter | 
     if (level > 0) h = conv(ctx, `up.${level}.upsample`, upsampleNearest2x(h), channels, 3);
   }
   const out = silu(groupNorm(ctx, 'norm_out', h, groups)) as tf.Tensor4D;
-  return conv(ctx, 'conv_out', out, config.outChannels, 3, { init: 'zeros' });
+  return depthToSpace(conv(ctx, 'conv_out', out, config.outChannels * patch * patch, 3, { init: 'zeros' }), patch);
 };
 
 /** creates the network's weights (deterministic for a seed) */
 export const initUNet = (configIn: UNetConfig, seed: number): UNet => {
   const config = validateUNetConfig(configIn);
   const init = new WeightInitializer(seed, config.zeroInit ?? true);
-  const side = 2 ** (config.channelMults.length - 1);
+  const side = inputMultiple(config);
   tf.tidy(() => {
     forward(config, init, undefined, tf.zeros([1, side, side, config.inChannels]), 0, tf.zeros([1, 1, config.condDim]));
   });
@@ -72,9 +73,9 @@ export const initUNet = (configIn: UNetConfig, seed: number): UNet => {
 
 /** ε̂ (or whatever the network was trained to predict) for x [B,H,W,C], per-batch or per-sample t, cond [B,L,D] */
 export const unetForward = (net: UNet, x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D => {
-  const side = 2 ** (net.config.channelMults.length - 1);
+  const side = inputMultiple(net.config);
   if (x.shape[1] % side !== 0 || x.shape[2] % side !== 0) {
-    throw new Error(`unet input ${x.shape[1]}x${x.shape[2]} must divide by ${side} (${net.config.channelMults.length} levels)`);
+    throw new Error(`unet input ${x.shape[1]}x${x.shape[2]} must divide by ${side} (patch ${net.config.patchSize ?? 1}, ${net.config.channelMults.length} levels)`);
   }
   return tf.tidy(() => forward(net.config, new WeightReader(net.params), lora, x, t, cond));
 };
