@@ -4,7 +4,7 @@ import { Xoshiro128ss } from '../data/random.js';
 import type { SyntheticImage } from '../data/synthetic-set.js';
 import { WeightInitializer, WeightReader, type ParamMap } from '../diffusion/unet/weights.js';
 import { clipImageForward, clipTextForward, type ClipSpec } from './networks.js';
-import { imagesTensor, shuffledBatches } from './training-data.js';
+import { imagesTensor, shuffledBatches, withPixelNoise } from './training-data.js';
 import { EMBEDDED_TRUNK } from './trunk.js';
 import type { TrainingLog } from './train-perception.js';
 
@@ -13,6 +13,8 @@ export interface ClipTraining {
   batchSize: number;
   learningRate: number;
   seed: number;
+  /** largest per-image pixel-noise std of the augmentation (0: none) */
+  noiseStdMax?: number;
 }
 
 export const embeddedClipSpec = (size: number): ClipSpec => ({
@@ -45,7 +47,7 @@ export function trainClip(train: readonly SyntheticImage[], spec: ClipSpec, o: C
     });
     const ids = tf.tensor2d(tokenizeBatch(captions, spec.text.length), [indices.length, spec.text.length], 'int32');
     const loss = optimizer.minimize(() => {
-      const img = clipImageForward(ctx, spec, tf.gather(x, tf.tensor1d(indices, 'int32')) as tf.Tensor4D);
+      const img = clipImageForward(ctx, spec, withPixelNoise(tf.gather(x, tf.tensor1d(indices, 'int32')) as tf.Tensor4D, o.noiseStdMax ?? 0, o.seed * 1_000_003 + step * 2));
       const txt = clipTextForward(ctx, spec, ids).embeds;
       const logits = tf.mul(tf.matMul(img, txt, false, true), tf.exp(tf.minimum(logitScale, Math.log(100))));
       const labels = tf.oneHot(tf.range(0, indices.length, 1, 'int32'), indices.length);

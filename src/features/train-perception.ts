@@ -3,7 +3,7 @@ import type { SyntheticImage } from '../data/synthetic-set.js';
 import { WeightInitializer, WeightReader, type ParamMap } from '../diffusion/unet/weights.js';
 import { ATTRIBUTE_GROUPS, ATTRIBUTE_LOGITS, attributeGroupOffsets, attributeTargets, checkFaithfulness, decodeAttributes } from './attribute-heads.js';
 import { perceptionForward, type PerceptionSpec } from './networks.js';
-import { imagesTensor, shuffledBatches } from './training-data.js';
+import { imagesTensor, shuffledBatches, withPixelNoise } from './training-data.js';
 import { EMBEDDED_TRUNK } from './trunk.js';
 
 export interface PerceptionTraining {
@@ -11,6 +11,8 @@ export interface PerceptionTraining {
   batchSize: number;
   learningRate: number;
   seed: number;
+  /** largest per-image pixel-noise std of the augmentation (0: none) */
+  noiseStdMax?: number;
 }
 
 export interface TrainingLog {
@@ -34,7 +36,7 @@ export function trainPerception(train: readonly SyntheticImage[], spec: Percepti
   for (const { epoch, indices } of shuffledBatches(train.length, o.batchSize, o.epochs, o.seed)) {
     const loss = optimizer.minimize(() => {
       const idx = tf.tensor1d(indices, 'int32');
-      const { logits } = perceptionForward(ctx, spec, tf.gather(x, idx) as tf.Tensor4D);
+      const { logits } = perceptionForward(ctx, spec, withPixelNoise(tf.gather(x, idx) as tf.Tensor4D, o.noiseStdMax ?? 0, o.seed * 1_000_003 + step * 2));
       const t = tf.gather(targets, idx);
       const terms = ATTRIBUTE_GROUPS.map((g, i) =>
         tf.losses.softmaxCrossEntropy(tf.oneHot(t.slice([0, i], [-1, 1]).flatten(), g.classes.length), logits.slice([0, offsets[i] ?? 0], [-1, g.classes.length])),
@@ -57,8 +59,13 @@ export interface PerceptionAccuracy {
   scene_accuracy: number;
 }
 
-export function evaluatePerception(params: ParamMap, spec: PerceptionSpec, images: readonly SyntheticImage[]): PerceptionAccuracy {
-  const logits = tf.tidy(() => perceptionForward({ weights: new WeightReader(params) }, spec, imagesTensor(images)).logits.dataSync());
+/** accuracies on `images`, optionally with pixel noise of exactly `noiseStd` added (how robust the classifier is to imperfect samples) */
+export function evaluatePerception(params: ParamMap, spec: PerceptionSpec, images: readonly SyntheticImage[], noiseStd = 0): PerceptionAccuracy {
+  const logits = tf.tidy(() => {
+    const x = imagesTensor(images);
+    const input = noiseStd > 0 ? (tf.add(x, tf.randomNormal(x.shape, 0, noiseStd, 'float32', 12345)) as tf.Tensor4D) : x;
+    return perceptionForward({ weights: new WeightReader(params) }, spec, input).logits.dataSync();
+  });
   let groups = 0;
   let scenes = 0;
   images.forEach((img, i) => {

@@ -29,3 +29,17 @@ export function* shuffledBatches(n: number, batchSize: number, epochs: number, s
     for (let start = 0; start + batchSize <= n; start += batchSize) yield { epoch, indices: order.slice(start, start + batchSize) };
   }
 }
+
+/**
+ * Gaussian pixel noise of a per-image standard deviation drawn from U(0, maxStd) (normalised units; 0.1 ≈ 13 grey
+ * levels), seeded by the step. Generated images carry such residual noise; networks that never saw any read noisy
+ * samples as nothing at all. maxStd 0 returns the batch unchanged.
+ */
+export function withPixelNoise(x: tf.Tensor4D, maxStd: number, seed: number): tf.Tensor4D {
+  if (maxStd <= 0) return x;
+  return tf.tidy(() => {
+    const n = x.shape[0];
+    const std = tf.mul(tf.randomUniform([n, 1, 1, 1], 0, maxStd, 'float32', seed), tf.ones([n, 1, 1, 1]));
+    return tf.add(x, tf.mul(std, tf.randomNormal(x.shape, 0, 1, 'float32', seed + 1))) as tf.Tensor4D;
+  });
+}

@@ -13,9 +13,14 @@ export interface TrunkSpec {
   strides: readonly number[];
   /** width of the projected features */
   features: number;
+  /**
+   * ReLU on the projected features (the v1 default). Off, the FID space is the plain linear projection: a ReLU there
+   * left most units dead (always zero), so FID saw few directions and large values
+   */
+  featureRelu?: boolean;
 }
 
-export const EMBEDDED_TRUNK: TrunkSpec = { channels: [32, 48, 48, 96, 96, 64], strides: [1, 2, 1, 2, 1, 2], features: 128 };
+export const EMBEDDED_TRUNK: TrunkSpec = { channels: [32, 48, 48, 96, 96, 64], strides: [1, 2, 1, 2, 1, 2], features: 128, featureRelu: false };
 
 /** NHWC images in, [N, features] out. */
 export function trunkForward(ctx: LayerContext, prefix: string, x: tf.Tensor4D, spec: TrunkSpec): tf.Tensor2D {
@@ -23,7 +28,8 @@ export function trunkForward(ctx: LayerContext, prefix: string, x: tf.Tensor4D, 
   spec.channels.forEach((c, i) => {
     h = tf.relu(conv(ctx, `${prefix}.conv${i}`, h, c, 3, { stride: spec.strides[i] ?? 1 }));
   });
-  return tf.relu(linear(ctx, `${prefix}.fc`, h.reshape([h.shape[0], -1]), spec.features)) as tf.Tensor2D;
+  const features = linear(ctx, `${prefix}.fc`, h.reshape([h.shape[0], -1]), spec.features) as tf.Tensor2D;
+  return spec.featureRelu === false ? features : tf.relu(features);
 }
 
 /** The same trunk as ONNX nodes over an NCHW input of side `size`; returns the pooled [N, C] value. */
@@ -37,5 +43,6 @@ export function trunkToOnnx(g: OnnxGraphBuilder, params: ParamMap, prefix: strin
   });
   // tfjs flattens (h, w, c); ONNX maps are (c, h, w): go to NHWC first so the fc weights line up
   const flat = g.node('Flatten', [g.node('Transpose', [h], { perm: [0, 2, 3, 1] })], { axis: 1 });
-  return g.node('Relu', [linearToOnnx(g, params, `${prefix}.fc`, flat)]);
+  const features = linearToOnnx(g, params, `${prefix}.fc`, flat);
+  return spec.featureRelu === false ? features : g.node('Relu', [features]);
 }

@@ -11,6 +11,7 @@ const fitSchema = z.strictObject({
   batch_size: positiveInt,
   learning_rate: z.number().positive(),
   seed: z.number().int().min(0).default(0),
+  noise_std_max: z.number().min(0).default(0).describe('pixel-noise augmentation: per-image std drawn from U(0, this), normalised units'),
 });
 
 export const extractorsRecipeSchema = z.strictObject({

@@ -29,7 +29,7 @@ import type { TeacherRecipe } from './schema.js';
  * frozen CLIP), the caption dropped for 10% of samples so classifier-free guidance works. Resumable from
  * checkpoints in `<out>/.work`.
  */
-export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (line: string) => void, signal?: AbortSignal, options: { snapshotTo?: string } = {}): Promise<void> {
   const backend = await selectBackend(r.backend);
   const data = await readSyntheticRecipe(r.dataset);
   const set = generateSyntheticSet(data.options);
@@ -73,7 +73,10 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
     [images.length, size, size, 3],
   );
   const t0 = Date.now();
-  for (let step = start + 1; step <= r.steps; step++) {
+  // a snapshot writes the latest checkpoint's EMA as a teacher folder and trains nothing (a look at a running training)
+  const last = options.snapshotTo === undefined ? r.steps : start;
+  if (options.snapshotTo !== undefined && ckpt === undefined) throw new VsdlabError('TEACHER_NO_CHECKPOINT', `no checkpoint in ${work} to snapshot`, 2);
+  for (let step = start + 1; step <= last; step++) {
     if (signal?.aborted) throw signal.reason;
     const rng = Xoshiro128ss.fromSeed(deriveSeed(r.seed, step));
     const idx = Array.from({ length: r.batch_size }, () => rng.nextUint32() % images.length);
@@ -121,8 +124,8 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
   const split = (prefix: boolean) => Object.fromEntries(Object.entries(ema.params).filter(([k]) => k.startsWith('text.') === prefix));
   const emaUnet: UNet = { config, params: split(false) };
   const text = textEncoderFrom(textSpec, split(true));
-  const dir = join(r.out);
-  await saveTeacher(dir, emaUnet, text, { height: size, width: size, channels: 3 }, { recipe: recipeFile, backend: backend.name, steps: r.steps, batch_size: r.batch_size, learning_rate: r.learning_rate, dataset_fingerprint: set.fingerprint.set });
+  const dir = options.snapshotTo ?? r.out;
+  await saveTeacher(dir, emaUnet, text, { height: size, width: size, channels: 3 }, { recipe: recipeFile, backend: backend.name, steps: last, batch_size: r.batch_size, learning_rate: r.learning_rate, dataset_fingerprint: set.fingerprint.set });
   await writeSamples(dir, emaUnet, text, set.val.images.slice(0, 16).map((i) => i.captions[0]?.caption ?? ''), size);
   await writeModelManifest(dir, recipeFile, {});
 }
