@@ -1,11 +1,13 @@
-// fréchet distance on 2048-d statistics: ours (float64 JS, cholesky + symmetric eigenvalues) vs pytorch-fid's
-// scipy.linalg.sqrtm formula on the very same statistics, side by side in one run.
-// run: npm run build && node dist/bench/metrics/frechet.js [--n 4096] [--dims 2048] [--reps 2]
+// fréchet distance on 2048-d statistics: ours (cholesky + symmetric eigenvalues; native LAPACK when the addon is
+// built, and the float64 JS path) vs pytorch-fid's scipy.linalg.sqrtm formula on the very same statistics, side by
+// side in one run, with numpy's native LAPACK doing our route for context.
+// run: npm run build && node scripts/build-native.js && node dist/bench/metrics/frechet.js [--n 4096] [--dims 2048]
+//      [--reps 3] [--js-reps 1]   (--reps: native and python runs; --js-reps 0 skips the slow js path)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FeatureAccumulator, NumpyRandomState, encodeNpz, frechetDistance, writeStatsNpz } from '../../src/metrics/stats/index.js';
+import { FeatureAccumulator, NumpyRandomState, encodeNpz, frechetBackend, frechetDistance, writeStatsNpz, type FrechetBackendChoice } from '../../src/metrics/stats/index.js';
 import { dotRows } from '../../src/metrics/stats/dense-kernels.js';
 
 function arg(name: string, fallback: number): number {
@@ -15,7 +17,8 @@ function arg(name: string, fallback: number): number {
 
 const N = arg('n', 4096);
 const DIMS = arg('dims', 2048);
-const REPS = arg('reps', 2);
+const REPS = arg('reps', 3);
+const JS_REPS = arg('js-reps', 1);
 const RANK = 256;
 
 // standard normals from numpy's MT19937 stream (box-muller on 53-bit uniforms): deterministic, seedable
@@ -61,12 +64,18 @@ mu1, s1 = load(sys.argv[1])
 mu2, s2 = load(sys.argv[2])
 reps = int(sys.argv[3])
 
+def clock():
+    return time.perf_counter(), time.process_time()
+
+def since(t):
+    return time.perf_counter() - t[0], time.process_time() - t[1]
+
 def pytorch_fid(mu1, sigma1, mu2, sigma2, eps=1e-6):
     # pytorch-fid 0.3.0 calculate_frechet_distance (re-typed, see metrics.md 1.3)
     diff = mu1 - mu2
-    t = time.perf_counter()
+    t = clock()
     covmean, _ = linalg.sqrtm(sigma1.dot(sigma2), disp=False)
-    t_sqrtm = time.perf_counter() - t
+    t_sqrtm = since(t)
     if not np.isfinite(covmean).all():
         offset = np.eye(sigma1.shape[0]) * eps
         covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
@@ -77,7 +86,7 @@ def pytorch_fid(mu1, sigma1, mu2, sigma2, eps=1e-6):
     return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean)), t_sqrtm
 
 def symmetric_route(mu1, s1, mu2, s2):
-    # the same cholesky + eigvalsh route as ours, in native LAPACK (context only; needs full rank)
+    # the same cholesky + eigvalsh route as ours, in numpy's native LAPACK (context only; needs full rank)
     try:
         L = np.linalg.cholesky(s1)
     except np.linalg.LinAlgError:
@@ -96,17 +105,25 @@ if len(sys.argv) > 4:
     d = a.mean(0) - b.mean(0)
     out["svd_reference"] = float(d.dot(d) + np.trace(s1) + np.trace(s2) - 2 * sv.sum())
 for _ in range(reps):
-    c = time.process_time(); t = time.perf_counter(); fid, t_sqrtm = pytorch_fid(mu1, s1, mu2, s2)
-    total, cpu = time.perf_counter() - t, time.process_time() - c
-    t = time.perf_counter(); sym = symmetric_route(mu1, s1, mu2, s2); t_sym = time.perf_counter() - t
-    out["runs"].append({"fid": fid, "seconds": total, "cpu_seconds": cpu, "sqrtm_seconds": t_sqrtm, "lapack_sym_fid": sym, "lapack_sym_seconds": t_sym})
+    t = clock(); fid, t_sqrtm = pytorch_fid(mu1, s1, mu2, s2); total = since(t)
+    t = clock(); sym = symmetric_route(mu1, s1, mu2, s2); t_sym = since(t)
+    out["runs"].append({"fid": fid, "formula": total, "sqrtm": t_sqrtm, "lapack_sym_fid": sym, "lapack_sym": t_sym})
 print(json.dumps(out))
 `;
 
-interface PyRun { fid: number; seconds: number; cpu_seconds: number; sqrtm_seconds: number; lapack_sym_fid: number | null; lapack_sym_seconds: number }
+/** [wall, cpu] seconds */
+type Timing = [number, number];
+interface PyRun { fid: number; formula: Timing; sqrtm: Timing; lapack_sym_fid: number | null; lapack_sym: Timing }
+interface OursRun { value: number; wall: number; cpu: number }
+
+const best = (xs: Timing[], i: 0 | 1): number => Math.min(...xs.map((x) => x[i]));
+const secs = (x: number): string => x.toFixed(x < 10 ? 2 : 1);
+const rel = (a: number, b: number): string => (Math.abs(a - b) / Math.abs(b)).toExponential(1);
 
 async function main(): Promise<void> {
-  console.log(`fréchet distance bench: ${DIMS}-d statistics from N = ${N} deterministic features per set, ${REPS} reps`);
+  const info = frechetBackend();
+  console.log(`fréchet distance bench: ${DIMS}-d statistics from N = ${N} deterministic features per set; ${REPS} native/python reps, ${JS_REPS} js`);
+  console.log(`default backend: ${info.backend} (${info.detail})`);
   let t = performance.now();
   const f1 = features(1, 0);
   const f2 = features(2, 0.05);
@@ -125,16 +142,19 @@ async function main(): Promise<void> {
     const p2 = join(dir, 'stats2.npz');
     await writeStatsNpz(p1, s1);
     await writeStatsNpz(p2, s2, true);
-    const ours: { value: number; seconds: number; cpuSeconds: number }[] = [];
-    const runOurs = (): void => {
+    const runs: Record<'native' | 'js', OursRun[]> = { native: [], js: [] };
+    const runOurs = (backend: 'native' | 'js'): void => {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const r = frechetDistance(s1, s2);
+      const r = frechetDistance(s1, s2, { backend: backend as FrechetBackendChoice });
       const c = process.cpuUsage(c0);
-      ours.push({ value: r.distance, seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6 });
+      if (r.backend !== (backend === 'native' ? 'native-lapack' : 'js')) throw new Error(`asked for ${backend}, ran ${r.backend}`);
+      runs[backend].push({ value: r.distance, wall: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6 });
     };
-    // interleave: ours, scipy (REPS runs), ours again - the machine may be shared
-    runOurs();
+    const native = info.backend === 'native-lapack';
+    // interleaved: native, python (its REPS runs), native again, then the slow js path - the machine is shared
+    const half = Math.ceil(REPS / 2);
+    if (native) for (let i = 0; i < half; i++) runOurs('native');
     const pyArgs = ['-c', PY, p1, p2, String(REPS)];
     if (N < DIMS) {
       const pf = join(dir, 'features.npz');
@@ -143,28 +163,39 @@ async function main(): Promise<void> {
     }
     const py = spawnSync('/usr/bin/python3', pyArgs, { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (py.status !== 0) throw new Error(`python failed: ${py.stderr}`);
-    for (let i = 1; i < REPS; i++) runOurs();
+    if (native) for (let i = half; i < REPS; i++) runOurs('native');
+    for (let i = 0; i < JS_REPS; i++) runOurs('js');
     const pyOut = JSON.parse(py.stdout) as { numpy: string; scipy: string; runs: PyRun[]; svd_reference?: number };
-    const scipyBest = Math.min(...pyOut.runs.map((r) => r.seconds));
-    const sqrtmBest = Math.min(...pyOut.runs.map((r) => r.sqrtm_seconds));
-    const lapackBest = Math.min(...pyOut.runs.map((r) => r.lapack_sym_seconds));
-    const oursBest = Math.min(...ours.map((r) => r.seconds));
     const ref = pyOut.runs[0]!.fid;
-    const value = ours[0]!.value;
-    console.log(`numpy ${pyOut.numpy}, scipy ${pyOut.scipy}, node ${process.version}`);
-    const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(', ');
-    console.log(`ours   (float64 JS, cholesky + tridiagonal QL): FID ${value.toPrecision(17)}  wall ${fmt(ours.map((r) => r.seconds))} s, cpu ${fmt(ours.map((r) => r.cpuSeconds))} s`);
-    console.log(`scipy  (pytorch-fid formula, sqrtm)           : FID ${ref.toPrecision(17)}  wall ${fmt(pyOut.runs.map((r) => r.seconds))} s, cpu ${fmt(pyOut.runs.map((r) => r.cpu_seconds))} s (sqrtm alone ${sqrtmBest.toFixed(2)} s wall)`);
+    console.log(`numpy ${pyOut.numpy}, scipy ${pyOut.scipy}, node ${process.version}; best of the runs, wall / cpu seconds (every run in brackets)`);
+    const list = (xs: Timing[]): string => `[${xs.map((x) => `${secs(x[0])}/${secs(x[1])}`).join(', ')}]`;
+    const row = (name: string, value: number | null | undefined, xs: Timing[]): void => {
+      const fid = value === undefined ? ''.padEnd(22) : `FID ${value === null ? 'n/a (singular)'.padEnd(18) : value.toPrecision(17)}`;
+      console.log(`${name.padEnd(42)} ${fid}  ${secs(best(xs, 0))} / ${secs(best(xs, 1))} s  ${list(xs)}`);
+    };
+    const timings = (xs: OursRun[]): Timing[] => xs.map((r) => [r.wall, r.cpu]);
+    const threads = /(\d+) threads?$/.exec(info.detail)?.[1] ?? '?';
+    if (native) row(`ours, native LAPACK (OpenBLAS, ${threads} thr.)`, runs.native[0]!.value, timings(runs.native));
+    if (JS_REPS > 0) row('ours, float64 JS', runs.js[0]!.value, timings(runs.js));
+    row('pytorch-fid formula (scipy sqrtm)', ref, pyOut.runs.map((r) => r.formula));
+    row('  of which sqrtm(s1.dot(s2))', undefined, pyOut.runs.map((r) => r.sqrtm));
     const sym = pyOut.runs[0]!.lapack_sym_fid;
-    console.log(`numpy  (cholesky + eigvalsh, native LAPACK)   : ${sym === null ? 'n/a (singular covariance)' : `FID ${sym.toPrecision(17)}  best ${lapackBest.toFixed(2)} s`}`);
-    console.log(`relative difference ours vs pytorch-fid: ${(Math.abs(value - ref) / Math.abs(ref)).toExponential(2)}`);
+    row('numpy cholesky + eigvalsh (our route)', sym, pyOut.runs.map((r) => r.lapack_sym));
+    for (const [name, xs] of [['native', runs.native], ['js', runs.js]] as const) {
+      if (xs.length === 0) continue;
+      const wall = Math.min(...xs.map((r) => r.wall));
+      const cpu = Math.min(...xs.map((r) => r.cpu));
+      const ratio = (ts: Timing[]): string => `${(best(ts, 0) / wall).toFixed(1)}x wall, ${(best(ts, 1) / cpu).toFixed(1)}x cpu`;
+      console.log(`${name}: relative difference vs pytorch-fid ${rel(xs[0]!.value, ref)}` + (sym === null ? '' : `, vs numpy eigvalsh route ${rel(xs[0]!.value, sym)}`) +
+        `; speed: pytorch-fid formula / ours = ${ratio(pyOut.runs.map((r) => r.formula))}, sqrtm alone / ours = ${ratio(pyOut.runs.map((r) => r.sqrtm))}` +
+        (sym === null ? '' : `, numpy route / ours = ${ratio(pyOut.runs.map((r) => r.lapack_sym))}`));
+    }
+    if (runs.native.length > 0 && runs.js.length > 0) console.log(`native vs js: relative difference ${rel(runs.native[0]!.value, runs.js[0]!.value)}`);
     if (pyOut.svd_reference !== undefined) {
       const svd = pyOut.svd_reference;
-      console.log(`singular case, exact SVD reference FID ${svd.toPrecision(17)}: ours off by ${(Math.abs(value - svd) / svd).toExponential(2)}, pytorch-fid off by ${(Math.abs(ref - svd) / svd).toExponential(2)} (relative)`);
+      const ours = [...runs.native.slice(0, 1).map((r) => `native ${rel(r.value, svd)}`), ...runs.js.slice(0, 1).map((r) => `js ${rel(r.value, svd)}`)].join(', ');
+      console.log(`singular case, exact SVD reference FID ${svd.toPrecision(17)}: relative distance ${ours}, pytorch-fid ${rel(ref, svd)}`);
     }
-    const cpuRatio = Math.min(...pyOut.runs.map((r) => r.cpu_seconds)) / Math.min(...ours.map((r) => r.cpuSeconds));
-    console.log(`speed (best of ${REPS}, wall): scipy formula / ours = ${(scipyBest / oursBest).toFixed(2)}x, sqrtm alone / ours = ${(sqrtmBest / oursBest).toFixed(2)}x` +
-      (sym === null ? '' : `, native LAPACK route / ours = ${(lapackBest / oursBest).toFixed(2)}x`) + `; cpu time: scipy formula / ours = ${cpuRatio.toFixed(2)}x`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

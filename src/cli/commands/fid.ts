@@ -166,6 +166,7 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
             inception: provenance,
             sets: sets.map(describeSet),
             terms: { mean: r.meanTerm, trace1: r.trace1, trace2: r.trace2, trace_sqrt: r.traceSqrt, singular: r.singular },
+            frechet_backend: r.backend,
           },
           null,
           2,

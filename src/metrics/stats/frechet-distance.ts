@@ -1,9 +1,15 @@
-// fréchet distance between two gaussians in float64, with a symmetric (cholesky + eigenvalue) trace square root.
-import { BadInputError } from '../../errors.js';
+// fréchet distance between two gaussians in float64, with a symmetric (cholesky + eigenvalue) trace square root:
+// through OpenBLAS's LAPACK when the native addon is built (native/lapack), else in plain js. same algorithm,
+// same tolerances, same answer to rounding.
+import { BadInputError, VsdlabError } from '../../errors.js';
 import { assertSameDims } from './feature-matrix.js';
 import { choleskyFactor } from './cholesky.js';
 import { dotRows, mirrorUpper } from './dense-kernels.js';
+import { frechetBackend, nativeLapack, type FrechetBackendName } from './native-lapack.js';
 import { symmetricEigenvalues } from './symmetric-eigenvalues.js';
+
+/** 'auto': native LAPACK when the addon is built, else js; 'native': fail when it is not built. */
+export type FrechetBackendChoice = 'auto' | 'js' | 'native';
 
 export interface GaussianStats {
   mu: Float64Array | Float32Array;
@@ -22,6 +28,8 @@ export interface FrechetOptions {
   offset?: 'never' | 'if-singular' | 'always';
   /** the offset; pytorch-fid's default 1e-6 */
   eps?: number;
+  /** which implementation computes the trace square root; default 'auto' */
+  backend?: FrechetBackendChoice;
 }
 
 export interface TraceSqrtResult {
@@ -33,6 +41,8 @@ export interface TraceSqrtResult {
   singular: boolean;
   /** eigenvalues of the symmetric matrix L^T sigma2 L that were below zero (rounding) and counted as zero */
   negativeEigenvalues: number;
+  /** the implementation that computed it ('js' also when the native solver failed and the js path took over) */
+  backend: FrechetBackendName;
 }
 
 export interface FrechetResult {
@@ -46,6 +56,8 @@ export interface FrechetResult {
   /** the product was numerically singular (before any offset) */
   singular: boolean;
   offsetApplied: boolean;
+  /** the implementation that computed the trace square root */
+  backend: FrechetBackendName;
 }
 
 function checkStats(s: GaussianStats, what: string): number {
@@ -70,16 +82,30 @@ function symmetrized(S: Float64Array | Float32Array, d: number, eps: number): Fl
   return out;
 }
 
-/**
- * tr sqrt(S1 S2) for symmetric positive semidefinite S1, S2 (d x d, float64, symmetric).
- * with S1[p, p] = L L^T (L: d x r, pivoted when S1 is singular), S1 S2 has the same nonzero eigenvalues as the
- * symmetric r x r matrix L^T S2[p, p] L, whose eigenvalues come from householder tridiagonalisation + QL.
- * about 3 d^3 flops; eigenvalues below r * eps * largest (rounding, including negative ones) count as 0.
- */
-export function traceSqrtProduct(S1: Float64Array, S2: Float64Array, d: number): TraceSqrtResult {
+// tr sqrt from the eigenvalues (ascending) of the r x r matrix L^T S2 L; shared by both paths
+function fromEigenvalues(eig: Float64Array, d: number, backend: FrechetBackendName): TraceSqrtResult {
+  const r = eig.length;
+  if (r === 0) return { traceSqrt: 0, rank1: 0, singular: true, negativeEigenvalues: 0, backend };
+  const largest = Math.max(eig[r - 1]!, 0);
+  // eigenvalues within the solver's rounding (r * eps * largest) of zero are zero: their square roots
+  // (~1e-7 * sqrt(largest) each) would otherwise add a one-sided bias, as scipy's sqrtm does on singular products
+  const zeroTol = r * Number.EPSILON * largest;
+  let traceSqrt = 0;
+  let negative = 0;
+  for (let i = 0; i < r; i++) {
+    const l = eig[i]!;
+    if (l > zeroTol) traceSqrt += Math.sqrt(l);
+    else if (l < 0) negative++;
+  }
+  const singular = r < d || eig[0]! <= zeroTol;
+  return { traceSqrt, rank1: r, singular, negativeEigenvalues: negative, backend };
+}
+
+// the js path on symmetric float64 inputs: cholesky (pivoted when singular), L^T S2 L, tridiagonal QL
+function jsEigenvalues(S1: Float64Array, S2: Float64Array, d: number): Float64Array {
   const f = choleskyFactor(S1, d);
   const r = f.rank;
-  if (r === 0) return { traceSqrt: 0, rank1: 0, singular: true, negativeEigenvalues: 0 };
+  if (r === 0) return new Float64Array(0);
   const LT = new Float64Array(r * d);
   for (let i = 0; i < d; i++) {
     const ri = i * d;
@@ -101,20 +127,33 @@ export function traceSqrtProduct(S1: Float64Array, S2: Float64Array, d: number):
   const M = new Float64Array(r * r);
   dotRows(CT, 0, d, LT, 0, d, M, 0, r, r, r, d, 1, { startAtCol: true, upper: true });
   mirrorUpper(M, r);
-  const eig = symmetricEigenvalues(M, r);
-  const largest = Math.max(eig[r - 1]!, 0);
-  // eigenvalues within the solver's rounding (r * eps * largest) of zero are zero: their square roots
-  // (~1e-7 * sqrt(largest) each) would otherwise add a one-sided bias, as scipy's sqrtm does on singular products
-  const zeroTol = r * Number.EPSILON * largest;
-  let traceSqrt = 0;
-  let negative = 0;
-  for (let i = 0; i < r; i++) {
-    const l = eig[i]!;
-    if (l > zeroTol) traceSqrt += Math.sqrt(l);
-    else if (l < 0) negative++;
+  return symmetricEigenvalues(M, r);
+}
+
+// the native path, or null when it is not to be used (js chosen, addon absent, solver failure)
+function nativeTraceSqrt(S1: Float64Array | Float32Array, S2: Float64Array | Float32Array, d: number, eps: number, backend: FrechetBackendChoice): TraceSqrtResult | null {
+  if (backend === 'js') return null;
+  const lib = nativeLapack();
+  if (lib === null) {
+    if (backend === 'native') {
+      throw new VsdlabError('FRECHET_NATIVE_UNAVAILABLE', `the native LAPACK backend was requested but is unavailable: ${frechetBackend().detail}`, 1, 'run `node scripts/build-native.js`, or leave the backend on auto');
+    }
+    return null;
   }
-  const singular = r < d || eig[0]! <= zeroTol;
-  return { traceSqrt, rank1: r, singular, negativeEigenvalues: negative };
+  const f64 = (S: Float64Array | Float32Array): Float64Array => (S instanceof Float64Array ? S : Float64Array.from(S));
+  const r = lib.choleskyProductEigenvalues(f64(S1), f64(S2), d, eps);
+  return r === null ? null : fromEigenvalues(r.eigenvalues, d, 'native-lapack');
+}
+
+/**
+ * tr sqrt(S1 S2) for symmetric positive semidefinite S1, S2 (d x d, float64, symmetric).
+ * with S1[p, p] = L L^T (L: d x r, pivoted when S1 is singular), S1 S2 has the same nonzero eigenvalues as the
+ * symmetric r x r matrix L^T S2[p, p] L, whose eigenvalues come from householder tridiagonalisation + QL
+ * (native: dpotrf or dpstrf, dsygst or dsymm + dgemm, dsytrd + dsterf). about 3 d^3 flops; eigenvalues below
+ * r * eps * largest (rounding, including negative ones) count as 0.
+ */
+export function traceSqrtProduct(S1: Float64Array, S2: Float64Array, d: number, backend: FrechetBackendChoice = 'auto'): TraceSqrtResult {
+  return nativeTraceSqrt(S1, S2, d, 0, backend) ?? fromEigenvalues(jsEigenvalues(S1, S2, d), d, 'js');
 }
 
 /**
@@ -141,12 +180,18 @@ export function frechetDistance(a: GaussianStats, b: GaussianStats, options: Fre
     trace1 += a.sigma[i * d + i]!;
     trace2 += b.sigma[i * d + i]!;
   }
+  const backend = options.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'js' && backend !== 'native') throw new BadInputError('STATS_BAD_OPTION', `backend must be auto, js or native, got ${String(backend)}`);
+  // the native path symmetrises (and offsets) the raw sigmas itself, with the same arithmetic as symmetrized()
+  const traceSqrt = (offset: number): TraceSqrtResult =>
+    nativeTraceSqrt(a.sigma, b.sigma, d, offset, backend) ??
+    fromEigenvalues(jsEigenvalues(symmetrized(a.sigma, d, offset), symmetrized(b.sigma, d, offset), d), d, 'js');
   const offsetFirst = mode === 'always';
-  let ts = traceSqrtProduct(symmetrized(a.sigma, d, offsetFirst ? eps : 0), symmetrized(b.sigma, d, offsetFirst ? eps : 0), d);
+  let ts = traceSqrt(offsetFirst ? eps : 0);
   let offsetApplied = offsetFirst;
   const singular = ts.singular;
   if (mode === 'if-singular' && singular) {
-    ts = traceSqrtProduct(symmetrized(a.sigma, d, eps), symmetrized(b.sigma, d, eps), d);
+    ts = traceSqrt(eps);
     offsetApplied = true;
   }
   return {
@@ -158,5 +203,6 @@ export function frechetDistance(a: GaussianStats, b: GaussianStats, options: Fre
     rank1: ts.rank1,
     singular,
     offsetApplied,
+    backend: ts.backend,
   };
 }

@@ -11,11 +11,13 @@ export {
 export {
   frechetDistance,
   traceSqrtProduct,
+  type FrechetBackendChoice,
   type FrechetOptions,
   type FrechetResult,
   type GaussianStats,
   type TraceSqrtResult,
 } from './frechet-distance.js';
+export { frechetBackend, type FrechetBackendInfo, type FrechetBackendName } from './native-lapack.js';
 export { kernelInceptionDistance, polynomialMmd2, type KidOptions, type KidResult } from './kernel-inception-distance.js';
 export { precisionRecall, kthNeighbourRadii, type PrecisionRecallOptions, type PrecisionRecallResult } from './precision-recall.js';
 export { inceptionScore, type InceptionScoreOptions, type InceptionScoreResult } from './inception-score.js';
