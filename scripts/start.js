@@ -3,6 +3,7 @@
 // writes the report and prints its path.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--profile');
@@ -25,7 +26,9 @@ step(`plan: ${experiment}`);
 if (vsdlab('plan', experiment) !== 0) process.exit(2);
 
 step(`run: ${experiment}`);
-const code = vsdlab('run', experiment, ...args);
+// one worker per core (the wasm backend runs one thread), unless the caller chose
+const jobs = args.some((a) => a === '-j' || a === '--jobs' || a.startsWith('-j') || a.startsWith('--jobs=')) ? [] : ['-j', String(Math.max(1, Math.min(availableParallelism(), 4)))];
+const code = vsdlab('run', experiment, ...jobs, ...args);
 
 step('report');
 const out = `reports/${name}`;
