@@ -2,7 +2,7 @@
 // fwd+bwd, Adam on both, clipping, EMA) as vsdlab's distill() runs it on the tfjs wasm backend, next to the same
 // network and step in PyTorch CPU (one thread, tools/bench/torch_vsd_step.py) spawned from here, the two sides
 // interleaved round by round. times are process CPU seconds: the 2-core machine is shared.
-// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases]
+// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases --baseline]
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,8 +17,9 @@ import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type U
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { Adam, emaUpdate } from '../../src/distill/adam.js';
 import { clipByGlobalNorm } from '../../src/distill/objectives.js';
-import { selectBackend } from '../../src/tensor/index.js';
+import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
 import { saveSafetensors } from '../../src/weights/safetensors.js';
+import { formatKernelCpu, recordKernelCpu, type KernelCpu } from '../tensor/kernel-cpu.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 const PYTHON = '/usr/bin/python3';
@@ -35,6 +36,8 @@ const { values: opts } = parseArgs({
     'forward-reps': { type: 'string', default: '3' },
     'no-torch': { type: 'boolean', default: false },
     'no-phases': { type: 'boolean', default: false },
+    // the step as before the fused element-wise ops: tfjs compositions, copying Identity/Cast
+    baseline: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(opts.rounds);
@@ -179,7 +182,7 @@ const makeModels = (teacher: UNet): DistillModels => ({
 });
 
 /** one distill() run of `steps` steps; CPU seconds of each step from the progress hook (the step's whole body) */
-const runDistill = async (models: DistillModels, steps: number): Promise<{ seconds: number[]; loss: number; lossLora: number }> => {
+const runDistill = async (models: DistillModels, steps: number, onStep?: (done: number) => void): Promise<{ seconds: number[]; loss: number; lossLora: number }> => {
   const dir = mkdtempSync(join(tmpdir(), 'vsd-bench-'));
   const seconds: number[] = [];
   let last = cpuSeconds();
@@ -187,10 +190,11 @@ const runDistill = async (models: DistillModels, steps: number): Promise<{ secon
   let lossLora = Number.NaN;
   try {
     const result = await distill(models, { ...settings, steps, logEvery: steps }, prompts, dir, {
-      progress: () => {
+      progress: (done) => {
         const now = cpuSeconds();
         seconds.push(now - last);
-        last = now;
+        onStep?.(done);
+        last = cpuSeconds();
       },
       log: (r) => {
         loss = r.loss_vsd;
@@ -388,6 +392,11 @@ const fmt = (x: number, d = 3): string => x.toFixed(d);
 
 const main = async (): Promise<void> => {
   const info = await selectBackend('wasm');
+  if (opts.baseline) {
+    unregisterFusedKernels('wasm');
+    unregisterFastKernels('wasm');
+    info.details['fastKernels'] = registerFastKernels('wasm', { shareSavedTensors: false });
+  }
   const teacher = initUNet(config, 0);
   const models = makeModels(teacher);
   const params = parameterCount(teacher.params);
@@ -414,6 +423,19 @@ const main = async (): Promise<void> => {
   });
   const fwdPeakBytes = fwdProfile.peakBytes;
   const fwd = countFlops(fwdProfile.kernels as unknown as KernelRecord[]);
+  // exclusive CPU time by kernel over steps 2..3 of a 3-step run (the first step warms up)
+  const KERNEL_CPU_STEPS = 2;
+  const recorder = recordKernelCpu(info.tfjsBackend);
+  let kernelCpuStep: KernelCpu;
+  try {
+    await runDistill(models, KERNEL_CPU_STEPS + 1, (done) => {
+      // counts steps 2..n, up to the end-of-run checkpoint
+      if (done === 1) recorder.resume();
+      if (done === KERNEL_CPU_STEPS + 1) recorder.pause();
+    });
+  } finally {
+    kernelCpuStep = recorder.stop();
+  }
 
   let torch = opts['no-torch'] ? undefined : await startTorch();
   if (!opts['no-torch'] && torch === undefined) console.error(`pytorch peer (${PYTHON} ${PEER}) did not start; vsdlab side only`);
@@ -478,6 +500,7 @@ const main = async (): Promise<void> => {
 
   const torchHello = theirs.length === 0 ? 'n/a' : `${String(peerHello.torch)} CPU, ${String(peerHello.threads)} thread`;
   console.log(`tfjs ${info.version.tfjs}, wasm ${info.version.backend} (simd ${String(info.details['simd'])}, threads ${String(info.details['threads'])}, fast kernels ${Array.isArray(info.details['fastKernels']) ? 'on' : 'off'}); PyTorch ${torchHello}`);
+  console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as JS kernels), Identity/Cast sharing memory');
   console.log(`model: UNet ${JSON.stringify({ ...config, zeroInit: undefined })}, images ${size}x${size}x${config.inChannels}, text ${TEXT_LEN}x${config.condDim}, batch ${batch}`);
   console.log(`step: VSD with LoRA teacher (rank ${settings.lora.rank}, alpha ${settings.lora.alpha}, q,v), CFG ${settings.guidanceScale} on both teachers (2B = ${2 * batch}), Adam on student and LoRA, clip 1.0, EMA`);
   console.log(`params: vsdlab UNet ${params}, LoRA ${loraParams}; PyTorch UNet ${String(torchInfo['params'] ?? 'n/a')}, LoRA ${String(torchInfo['lora_params'] ?? 'n/a')}`);
@@ -505,6 +528,8 @@ const main = async (): Promise<void> => {
     console.log(`vsdlab step by part (CPU s, median of 3, timed separately; parts sum to ${fmt(sum)} s vs ${fmt(oursStep)} s in the trainer), peak tensor memory:`);
     for (const p of parts) console.log(`  ${p.label}: ${fmt(p.seconds)} s${p.inStep ? ` (${fmt((100 * p.seconds) / sum, 1)}%)` : ''}, ${fmt(p.peakBytes / 2 ** 20, 0)} MiB`);
   }
+  console.log(`kernel CPU time per step, exclusive (a kernel's own time without the kernels it calls; steps 2..${KERNEL_CPU_STEPS + 1} of a run, ${fmt(kernelCpuStep.totalMs / KERNEL_CPU_STEPS / 1000)} s per step with the timers):`);
+  console.log(`  ${formatKernelCpu(kernelCpuStep, KERNEL_CPU_STEPS, 16)}`);
   const shares = [...step.msByKernel].sort((a, b) => b[1] - a[1]).slice(0, 12);
   console.log(`kernel time shares in the profiled step (wall, ${fmt(step.kernelMs / 1000, 2)} s in kernels):`);
   console.log(`  ${shares.map(([n, ms]) => `${n} ${fmt((100 * ms) / step.kernelMs, 1)}%`).join(', ')}`);

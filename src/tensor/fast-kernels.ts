@@ -2,12 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { type KernelCall, captureKernel } from './kernel-calls.js';
 import { routeMatMul, routeTransposedMatMul } from './fast-matmul.js';
 import { conv2dFilterGradViaForward, conv2dInputGradViaForward } from './fast-conv2d.js';
+import { sharedIdentity, sharedSameTypeCast } from './zero-copy.js';
+import { heapTile } from './fast-tile.js';
 
 // kernel-level replacement makes routing transparent: tf.matMul(a, b, true), every built-in gradient,
 // tf.conv2dTranspose and fused ops all land on the fast forward kernels without model code knowing.
+// the fused element-wise ops (fused-ops.ts) are new kernels, registered on import, not replacements.
 
 /** the kernels this module replaces (or adds, for Conv2DBackpropFilter which wasm lacks) */
-export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter] as const;
+export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Identity, tf.Cast, tf.Tile] as const;
 
 type RawKernelFunc = tf.KernelConfig['kernelFunc'];
 
@@ -37,12 +40,21 @@ const replace = (kernelName: string, backendName: string, routed: KernelCall): v
 /** whether the fast kernels are currently registered for a backend */
 export const fastKernelsRegistered = (backendName = 'wasm'): boolean => saved.has(backendName);
 
+export interface FastKernelOptions {
+  /**
+   * Identity and same-type Cast share memory instead of copying, Tile copies blocks (default on; off leaves
+   * tfjs's kernels, as before the fused element-wise work, for benchmarks)
+   */
+  shareSavedTensors?: boolean;
+}
+
 /**
  * routes transposed matMuls and both conv2d gradients of `backendName` through its forward kernels.
  * idempotent; returns the names of the kernels that are routed.
  */
-export const registerFastKernels = (backendName = 'wasm'): string[] => {
-  if (saved.has(backendName)) return [...ROUTED_KERNELS];
+export const registerFastKernels = (backendName = 'wasm', options: FastKernelOptions = {}): string[] => {
+  const routed = options.shareSavedTensors === false ? ROUTED_KERNELS.filter((k) => k !== tf.Identity && k !== tf.Cast && k !== tf.Tile) : [...ROUTED_KERNELS];
+  if (saved.has(backendName)) return routed;
   const originals = new Map<string, KernelCall | undefined>();
   for (const name of ROUTED_KERNELS) originals.set(name, captureKernel(name, backendName));
   const need = (name: string): KernelCall => {
@@ -54,7 +66,14 @@ export const registerFastKernels = (backendName = 'wasm'): string[] => {
   replace(tf._FusedMatMul, backendName, routeTransposedMatMul(need(tf._FusedMatMul), backendName));
   replace(tf.Conv2DBackpropInput, backendName, conv2dInputGradViaForward(backendName, originals.get(tf.Conv2DBackpropInput)));
   replace(tf.Conv2DBackpropFilter, backendName, conv2dFilterGradViaForward(backendName, originals.get(tf.Conv2DBackpropFilter)));
-  return [...ROUTED_KERNELS];
+  // the gradient tape's saved copies (Identity) and their gradients (same-type Cast) share memory instead
+  if (options.shareSavedTensors !== false) {
+    replace(tf.Identity, backendName, sharedIdentity(need(tf.Identity)));
+    replace(tf.Cast, backendName, sharedSameTypeCast(need(tf.Cast)));
+    // broadcasts (the null text for guidance) as block copies
+    replace(tf.Tile, backendName, heapTile(need(tf.Tile)));
+  }
+  return routed;
 };
 
 /** puts the original kernels back (benchmarks compare before/after; tests compare against the originals) */

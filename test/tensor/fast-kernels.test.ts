@@ -156,6 +156,71 @@ test('wasm backend with fast kernels', async (t) => {
     });
   });
 
+  await t.test('concat, slice and split on every axis (the gradients of each other)', async () => {
+    const shapes: number[][] = [[2, 3, 4, 5], [6, 70], [3, 1, 2, 80], [4]];
+    for (const shape of shapes) {
+      const a = randomArray(size(shape), 61);
+      const b = randomArray(size(shape), 62);
+      for (let axis = 0; axis < shape.length; axis++) {
+        await compare(`concat [${shape}] axis ${axis}`, () => [tf.concat([tf.tensor(a, shape), tf.tensor(b, shape), tf.tensor(a, shape)], axis)]);
+        const n = shape[axis]!;
+        const pieces = n >= 3 ? [1, n - 3, 2] : [n];
+        await compare(`split [${shape}] axis ${axis} into ${pieces}`, () => tf.split(tf.tensor(a, shape), pieces, axis));
+        const begin = shape.map((d, i) => (i === axis ? Math.min(1, d - 1) : 0));
+        const sz = shape.map((d, i) => (i === axis ? Math.max(1, d - 2) : -1));
+        await compare(`slice [${shape}] begin ${begin} size ${sz}`, () => [tf.slice(tf.tensor(a, shape), begin, sz)]);
+      }
+    }
+    const inner = randomArray(4 * 6 * 5, 63);
+    await compare('slice inside every axis', () => [tf.slice(tf.tensor(inner, [4, 6, 5]), [1, 2, 1], [2, 3, 3])]);
+    await compare('concat with an empty part, and of int32 and bool', () => [
+      tf.concat([tf.tensor(inner, [4, 30]), tf.zeros([4, 0]), tf.tensor(inner, [4, 30])], 1),
+      tf.concat([tf.tensor([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor([5, 6], [2, 1], 'int32')], 1).cast('float32'),
+      tf.concat([tf.tensor([1, 0], [2, 1], 'bool'), tf.tensor([0, 1], [2, 1], 'bool')], 1).cast('float32'),
+      tf.slice(tf.tensor([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), [0, 1], [2, 2]).cast('float32'),
+    ]);
+    await compare('concat and split gradients', () => {
+      const x = tf.tensor(randomArray(2 * 3 * 3 * 4, 64), [2, 3, 3, 4]);
+      const y = tf.tensor(randomArray(2 * 3 * 3 * 6, 65), [2, 3, 3, 6]);
+      const w = tf.tensor(randomArray(2 * 3 * 3 * 10, 66), [2, 3, 3, 10]);
+      return tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.concat([p, q], 3).mul(w).sum())([x, y]);
+    });
+  });
+
+  await t.test('tile and broadcastTo: every axis, ones, int32 and bool, and the gradient', async () => {
+    const cases: [number[], number[]][] = [
+      [[1, 24, 64], [32, 1, 1]],
+      [[2, 3, 4], [3, 1, 2]],
+      [[3, 1, 5], [2, 4, 3]],
+      [[5], [7]],
+      [[2, 2, 1, 3], [1, 3, 5, 1]],
+      [[2, 3], [1, 1]],
+    ];
+    for (const [shape, reps] of cases) {
+      const a = randomArray(size(shape), 71);
+      await compare(`tile [${shape}] x [${reps}]`, () => [tf.tile(tf.tensor(a, shape), reps)]);
+    }
+    await compare('broadcastTo, int32, bool, empty, and the tile gradient', () => [
+      tf.broadcastTo(tf.tensor(randomArray(24 * 8, 72), [1, 24, 8]), [5, 24, 8]),
+      tf.tile(tf.tensor([1, 2, 3], [3, 1], 'int32'), [2, 3]).cast('float32'),
+      tf.tile(tf.tensor([1, 0], [1, 2], 'bool'), [3, 2]).cast('float32'),
+      tf.tile(tf.zeros([2, 0]), [3, 2]),
+      tf.grad((x: tf.Tensor) => tf.tile(x, [3, 2]).mul(tf.range(0, 24).reshape([6, 4])).sum())(tf.tensor(randomArray(4, 73), [2, 2])),
+    ]);
+  });
+
+  await t.test('saved tensors share memory: clones stay valid after the original is gone', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(randomArray(64, 67), [8, 8]);
+    const copy = tf.clone(x);
+    const same = x.cast('float32');
+    const want = await x.data();
+    x.dispose();
+    assert.deepEqual(await copy.data(), want);
+    assert.deepEqual(await same.data(), want);
+    tf.dispose([copy, same]);
+  });
+
   await t.test('routing is reversible and the originals are what it replaces', async () => {
     await tf.setBackend('wasm');
     unregisterFastKernels('wasm');
@@ -197,7 +262,7 @@ test('selectBackend: auto falls back to wasm here; unknown and unavailable names
   assert.ok(['tensorflow-gpu', 'tensorflow', 'wasm'].includes(info.name));
   if (info.name === 'wasm') {
     assert.ok(info.skipped.some((s) => s.name === 'tensorflow'), 'tfjs-node attempt recorded');
-    assert.deepEqual(info.details['fastKernels'], [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter]);
+    assert.deepEqual(info.details['fastKernels'], [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Identity, tf.Cast, tf.Tile]);
   }
   assert.deepEqual(JSON.parse(JSON.stringify(info)), info, 'provenance is plain JSON');
   const cpu = await selectBackend('cpu');

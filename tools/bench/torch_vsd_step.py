@@ -7,7 +7,7 @@ forward + backward, one Adam step each, gradient clipping, EMA of the student.
 Run with Debian's /usr/bin/python3 (torch 1.13). One thread (torch.set_num_threads(1)); times are process CPU
 seconds (time.process_time), since the machine is shared.
 
-  /usr/bin/python3 tools/bench/torch_vsd_step.py --steps 4      # standalone: random weights, prints timings
+  /usr/bin/python3 tools/bench/torch_vsd_step.py --steps 4 [--base 16 --patch 2]   # standalone: random weights, prints timings
   /usr/bin/python3 tools/bench/torch_vsd_step.py --serve        # JSON lines on stdin/stdout (used by the TS bench)
 """
 import argparse
@@ -192,9 +192,11 @@ class UNet(nn.Module):
         temb = 4 * base
         groups, heads = cfg['groups'], cfg['heads']
         levels = [m * base for m in cfg['channelMults']]
+        # space-to-depth patches (unet.ts `patchSize`): the network runs at 1/p the resolution on p² times the channels
+        self.patch = p = cfg.get('patchSize') or 1
         self.time_linear1 = Linear(reg, 'time.linear1', base, temb)
         self.time_linear2 = Linear(reg, 'time.linear2', temb, temb)
-        self.conv_in = Conv(reg, 'conv_in', cfg['inChannels'], base, 3)
+        self.conv_in = Conv(reg, 'conv_in', cfg['inChannels'] * p * p, base, 3)
         skip_ch = [base]
         ch = base
         self.down = nn.ModuleList()
@@ -224,7 +226,7 @@ class UNet(nn.Module):
             if level > 0:
                 self.up.append(Conv(reg, f'up.{level}.upsample', c, c, 3))
         self.norm_out = group_norm(reg, 'norm_out', ch, groups)
-        self.conv_out = Conv(reg, 'conv_out', ch, cfg['outChannels'], 3)
+        self.conv_out = Conv(reg, 'conv_out', ch, cfg['outChannels'] * p * p, 3)
         self.lora_switch = LoraSwitch()
 
     def timestep_features(self, t):
@@ -234,9 +236,26 @@ class UNet(nn.Module):
         angle = t.to(torch.float64)[:, None] * freqs[None, :]
         return torch.cat([torch.cos(angle), torch.sin(angle)], dim=1).float()
 
+    def space_to_depth(self, x):
+        """[B, C, H, W] -> [B, p*p*C, H/p, W/p], channel (row, col, c) as layers.ts spaceToDepth in NHWC"""
+        p = self.patch
+        if p == 1:
+            return x
+        b, c, h, w = x.shape
+        return x.view(b, c, h // p, p, w // p, p).permute(0, 3, 5, 1, 2, 4).reshape(b, p * p * c, h // p, w // p)
+
+    def depth_to_space(self, x):
+        """the inverse of space_to_depth"""
+        p = self.patch
+        if p == 1:
+            return x
+        b, cc, h, w = x.shape
+        c = cc // (p * p)
+        return x.view(b, p, p, c, h, w).permute(0, 3, 4, 1, 5, 2).reshape(b, c, h * p, w * p)
+
     def forward(self, x, t, cond):
         temb = self.time_linear2(F.silu(self.time_linear1(self.timestep_features(t))))
-        h = self.conv_in(x)
+        h = self.conv_in(self.space_to_depth(x))
         skips = [h]
         for block in self.down:
             if isinstance(block, ResBlock):
@@ -258,7 +277,7 @@ class UNet(nn.Module):
                 h = block(h, cond)
             else:
                 h = block(F.interpolate(h, scale_factor=2, mode='nearest'))
-        return self.conv_out(F.silu(self.norm_out(h)))
+        return self.depth_to_space(self.conv_out(F.silu(self.norm_out(h))))
 
     # ------------------------------------------------------------------ LoRA (q and v projections, as PEFT)
     def lora_layers(self, targets):
@@ -495,15 +514,18 @@ def main():
     ap.add_argument('--steps', type=int, default=4)
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--size', type=int, default=32)
+    ap.add_argument('--base', type=int, default=DEFAULT_CONFIG['baseChannels'])
+    ap.add_argument('--patch', type=int, default=1, help='space-to-depth patch size (unet.ts patchSize)')
     args = ap.parse_args()
     if args.serve:
         serve()
         return
     torch.manual_seed(0)
     s = dict(DEFAULT_SETTINGS, batchSize=args.batch)
-    teacher = UNet(DEFAULT_CONFIG)
+    cfg = dict(DEFAULT_CONFIG, baseChannels=args.base, patchSize=args.patch)
+    teacher = UNet(cfg)
     print(f'torch {torch.__version__}, threads {torch.get_num_threads()}; UNet params {count_params(teacher)}')
-    trainer = VsdTrainer(teacher, s, (DEFAULT_CONFIG['inChannels'], args.size, args.size), 24)
+    trainer = VsdTrainer(teacher, s, (cfg['inChannels'], args.size, args.size), 24)
     print(f'LoRA params {count_params(trainer.teacher, trainer.lora_params)}')
     secs = time_steps(trainer, args.steps)
     print('CPU s per step (first is warm-up): ' + ', '.join(f'{x:.3f}' for x in secs))

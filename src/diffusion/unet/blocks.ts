@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerContext, conv, gelu, groupNorm, layerNorm, linear, silu } from './layers.js';
+import { type LayerContext, conv, geglu, groupNorm, layerNorm, linear, silu } from './layers.js';
 
 /** SD's ResnetBlock2D: GN-SiLU-conv, + projected time embedding, GN-SiLU-conv, 1x1 skip when channels change */
 export const resBlock = (ctx: LayerContext, name: string, x: tf.Tensor4D, temb: tf.Tensor2D, outChannels: number, groups: number): tf.Tensor4D => {
   const inChannels = x.shape[3];
-  let h = conv(ctx, `${name}.conv1`, silu(groupNorm(ctx, `${name}.norm1`, x, groups)) as tf.Tensor4D, outChannels, 3);
+  let h = conv(ctx, `${name}.conv1`, groupNorm(ctx, `${name}.norm1`, x, groups, { silu: true }), outChannels, 3);
   const t = linear(ctx, `${name}.time_proj`, silu(temb), outChannels);
   h = tf.add(h, t.reshape([t.shape[0] ?? 1, 1, 1, outChannels]));
-  h = conv(ctx, `${name}.conv2`, silu(groupNorm(ctx, `${name}.norm2`, h, groups)) as tf.Tensor4D, outChannels, 3, { init: 'zeros' });
+  h = conv(ctx, `${name}.conv2`, groupNorm(ctx, `${name}.norm2`, h, groups, { silu: true }), outChannels, 3, { init: 'zeros' });
   const skip = inChannels === outChannels ? x : conv(ctx, `${name}.skip`, x, outChannels, 1);
   return tf.add(skip, h);
 };
@@ -35,9 +35,7 @@ export const transformerBlock = (ctx: LayerContext, name: string, x: tf.Tensor4D
   tokens = tf.add(tokens, attention(ctx, `${name}.attn1`, selfIn, selfIn, heads));
   tokens = tf.add(tokens, attention(ctx, `${name}.attn2`, layerNorm(ctx, `${name}.ln2`, tokens) as tf.Tensor3D, cond, heads));
   const projected = linear(ctx, `${name}.ff.proj`, layerNorm(ctx, `${name}.ln3`, tokens), 8 * c);
-  const [value, gate] = tf.split(projected, 2, -1);
-  if (value === undefined || gate === undefined) throw new Error('feed-forward split failed');
-  tokens = tf.add(tokens, linear(ctx, `${name}.ff.out`, tf.mul(value, gelu(gate)), c));
+  tokens = tf.add(tokens, linear(ctx, `${name}.ff.out`, geglu(projected), c));
   const out = linear(ctx, `${name}.proj_out`, tokens, c, { init: 'zeros' }).reshape([b, h, w, c]);
   return tf.add(x, out);
 };

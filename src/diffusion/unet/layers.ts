@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightSource } from './weights.js';
 import { type LoraAdapter, loraDelta } from '../lora.js';
+import { geglu as fusedGeglu, groupNorm as fusedGroupNorm, layerNorm as fusedLayerNorm, silu as fusedSilu } from '../../tensor/fused-ops.js';
 
 /** what every layer needs: where its weights come from, and the LoRA adapter if any */
 export interface LayerContext {
@@ -33,28 +34,25 @@ export const conv = (ctx: LayerContext, name: string, x: tf.Tensor4D, outChannel
   return tf.add(tf.conv2d(x, w, options.stride ?? 1, 'same'), b);
 };
 
-/** group normalisation over (H, W, channels of the group), eps 1e-5 as torch */
-export const groupNorm = (ctx: LayerContext, name: string, x: tf.Tensor4D, groups: number): tf.Tensor4D => {
-  const [b, h, w, c] = x.shape;
-  const grouped = x.reshape([b, h, w, groups, c / groups]);
-  const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-  const normed = tf.div(tf.sub(grouped, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([b, h, w, c]);
-  return tf.add(tf.mul(normed, ctx.weights.get(`${name}.gamma`, [c], 'ones')), ctx.weights.get(`${name}.beta`, [c], 'zeros')) as tf.Tensor4D;
+/**
+ * group normalisation over (H, W, channels of the group), eps 1e-5 as torch; `silu` applies SiLU after it
+ * (ResBlock's GN → SiLU) in the same fused op
+ */
+export const groupNorm = (ctx: LayerContext, name: string, x: tf.Tensor4D, groups: number, options: { silu?: boolean } = {}): tf.Tensor4D => {
+  const c = x.shape[3];
+  return fusedGroupNorm(x, ctx.weights.get(`${name}.gamma`, [c], 'ones'), ctx.weights.get(`${name}.beta`, [c], 'zeros'), groups, { eps: 1e-5, silu: options.silu === true });
 };
 
 /** layer normalisation over the last axis, eps 1e-5 */
 export const layerNorm = (ctx: LayerContext, name: string, x: tf.Tensor): tf.Tensor => {
   const c = dimOf(x, -1);
-  const { mean, variance } = tf.moments(x, -1, true);
-  const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
-  return tf.add(tf.mul(normed, ctx.weights.get(`${name}.gamma`, [c], 'ones')), ctx.weights.get(`${name}.beta`, [c], 'zeros'));
+  return fusedLayerNorm(x, ctx.weights.get(`${name}.gamma`, [c], 'ones'), ctx.weights.get(`${name}.beta`, [c], 'zeros'), 1e-5);
 };
 
-export const silu = (x: tf.Tensor): tf.Tensor => tf.mul(x, tf.sigmoid(x));
+export const silu = (x: tf.Tensor): tf.Tensor => fusedSilu(x);
 
-/** GELU, tanh approximation (tfjs has no erf-based gelu op with a gradient on every backend) */
-export const gelu = (x: tf.Tensor): tf.Tensor =>
-  tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.square(x))))))));
+/** SD's GEGLU gate on [..., 2D] = [value | gate]: value · gelu(gate), with the tanh GELU (tfjs has no erf-based gelu op with a gradient on every backend); fused */
+export const geglu = (x: tf.Tensor): tf.Tensor => fusedGeglu(x);
 
 /** nearest-neighbour 2x upsampling from reshapes and concats, whose gradients exist on every backend (wasm lacks ResizeNearestNeighborGrad) */
 export const upsampleNearest2x = (x: tf.Tensor4D): tf.Tensor4D => {

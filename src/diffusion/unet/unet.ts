@@ -56,7 +56,7 @@ const forward = (config: UNetConfig, weights: WeightSource, lora: LoraAdapter | 
     }
     if (level > 0) h = conv(ctx, `up.${level}.upsample`, upsampleNearest2x(h), channels, 3);
   }
-  const out = silu(groupNorm(ctx, 'norm_out', h, groups)) as tf.Tensor4D;
+  const out = groupNorm(ctx, 'norm_out', h, groups, { silu: true });
   return depthToSpace(conv(ctx, 'conv_out', out, config.outChannels * patch * patch, 3, { init: 'zeros' }), patch);
 };
 
