@@ -41,6 +41,7 @@ export const teacherRecipeSchema = z.strictObject({
     heads: positiveInt,
     groups: positiveInt,
     patch_size: positiveInt.default(1).describe('pixels per side folded into channels (space-to-depth) before the UNet'),
+    body_predicts: z.enum(['eps', 'v']).default('eps').describe('what the UNet body predicts; the teacher always answers ε (v: ε = σ x_t + α v̂, trained with the v loss)'),
   }),
   steps: positiveInt,
   batch_size: positiveInt,

@@ -6,7 +6,7 @@ import { generateSyntheticSet } from '../data/synthetic-set.js';
 import { addNoise } from '../diffusion/parameterization.js';
 import { ddimSample } from '../diffusion/samplers/ddim.js';
 import { guided } from '../diffusion/guidance.js';
-import { scaledLinearSchedule } from '../diffusion/schedule.js';
+import { alphaBar, scaledLinearSchedule } from '../diffusion/schedule.js';
 import { initUNet, unetDenoiser, unetForward, type UNet, type UNetConfig } from '../diffusion/unet/index.js';
 import { Adam, emaDecay, emaUpdate } from '../distill/adam.js';
 import { clipByGlobalNorm } from '../distill/objectives.js';
@@ -51,6 +51,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
     condDim: textSpec.width,
     groups: r.unet.groups,
     ...(r.unet.patch_size === 1 ? {} : { patchSize: r.unet.patch_size }),
+    ...(r.unet.body_predicts === 'eps' ? {} : { bodyPredicts: r.unet.body_predicts }),
   };
   const unet = initUNet(config, r.seed);
   const trainable = { ...unet.params, ...textParams };
@@ -94,7 +95,13 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
       let value = 0;
       const { grads } = tf.variableGrads(() => {
         const cond = textTowerForward(textCtx, 'text', ids, textSpec).hidden;
-        const l = tf.losses.meanSquaredError(noise, unetForward(unet, xt, t, cond)) as tf.Scalar;
+        const eps = unetForward(unet, xt, t, cond);
+        // a v body trains on the v loss |v − v̂|² = |ε − ε̂|² / α_t² (SD 2.1-768's objective); an ε body on the ε loss
+        const l = (
+          config.bodyPredicts === 'v'
+            ? tf.mean(tf.div(tf.square(tf.sub(noise, eps)), tf.tensor4d(t.map((ti) => alphaBar(schedule, ti)), [t.length, 1, 1, 1])))
+            : tf.losses.meanSquaredError(noise, eps)
+        ) as tf.Scalar;
         value = l.dataSync()[0] as number;
         return l;
       }, Object.values(trainable));

@@ -195,3 +195,23 @@ test('patch 2: space-to-depth folds 2×2 pixels into channels (torch pixel_unshu
   }
   disposeParams(patched.params);
 });
+
+test('a v body answers ε = σ_t x_t + α_t v̂: zero-initialised it returns σ_t x_t per sample, and ε from a v body matches the conversion', async () => {
+  await tf.setBackend('cpu');
+  const { x, cond } = inputs();
+  const zeroed = initUNet({ ...config, zeroInit: true, bodyPredicts: 'v' }, 3);
+  const ts = [999, 10];
+  const eps = unetForward(zeroed, x, ts, cond);
+  const s = scaledLinearSchedule();
+  const expected = tf.concat(ts.map((t, i) => tf.mul(x.slice([i, 0, 0, 0], [1, -1, -1, -1]), Math.sqrt(1 - (s.alphasCumprod[t] as number)))));
+  assert.ok((await maxAbs(eps, expected)) < 1e-6, 'zero body: ε̂ = σ_t x_t');
+  // same weights, body read raw (eps) vs as v: ε_v = σ x + α · body
+  const body = initUNet(config, 5);
+  const asV = { config: { ...config, bodyPredicts: 'v' as const }, params: body.params };
+  const raw = unetForward(body, x, 500, cond);
+  const { alpha, sigma } = { alpha: Math.sqrt(s.alphasCumprod[500] as number), sigma: Math.sqrt(1 - (s.alphasCumprod[500] as number)) };
+  assert.ok((await maxAbs(unetForward(asV, x, 500, cond), tf.add(tf.mul(x, sigma), tf.mul(raw, alpha)))) < 1e-5);
+  assert.throws(() => initUNet({ ...config, bodyPredicts: 'x0' as 'v' }, 1), /bodyPredicts must be eps or v/);
+  disposeParams(zeroed.params);
+  disposeParams(body.params);
+});

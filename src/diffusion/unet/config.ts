@@ -23,6 +23,14 @@ export interface UNetConfig {
    * 1 (default) is SD's layout
    */
   patchSize?: number;
+  /**
+   * what the network body predicts. 'eps' (default): the body's output is ε̂, as SD 2.1-base. 'v': the body predicts
+   * v = α_t ε − σ_t x0 (as SD 2.1-768) and the module returns ε̂ = σ_t x_t + α_t v̂ (SD's scaled-linear schedule), so
+   * every caller still sees an ε-prediction network. Small pixel-space networks need it: an ε body must reproduce
+   * x_t to within α_T ≈ 0.07 at t = T, and its one-step sample x0 = (x_T − σ ε̂)/α is noise; a v body's is the
+   * blurry mean image SD's one-step sample is
+   */
+  bodyPredicts?: 'eps' | 'v';
   /** zero-init the layers that close a residual branch and the output conv (ADM/SD practice); off for tests */
   zeroInit?: boolean;
 }
@@ -46,6 +54,7 @@ export const validateUNetConfig = (config: UNetConfig): UNetConfig => {
   positive('condDim', config.condDim);
   positive('groups', config.groups);
   if (config.patchSize !== undefined) positive('patchSize', config.patchSize);
+  if (config.bodyPredicts !== undefined && config.bodyPredicts !== 'eps' && config.bodyPredicts !== 'v') bad(`unet bodyPredicts must be eps or v, got ${String(config.bodyPredicts)}`);
   if (config.channelMults.length === 0) bad('unet channelMults must name at least one level');
   config.channelMults.forEach((m) => positive('channelMults entry', m));
   if (config.attentionLevels.length !== config.channelMults.length) {

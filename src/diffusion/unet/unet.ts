@@ -6,11 +6,22 @@ import { resBlock, transformerBlock } from './blocks.js';
 import type { LoraAdapter } from '../lora.js';
 import type { DenoiserFn } from '../denoiser.js';
 import type { Timesteps } from '../parameterization.js';
+import { alphaSigma, scaledLinearSchedule } from '../schedule.js';
 
 export interface UNet {
   config: UNetConfig;
   params: ParamMap;
 }
+
+const SCHEDULE = scaledLinearSchedule();
+
+/** ε̂ = σ_t x_t + α_t v̂, per sample (the identity x_t → ε at t = T is exact instead of learned) */
+const epsFromV = (x: tf.Tensor4D, v: tf.Tensor4D, ts: readonly number[]): tf.Tensor4D => {
+  const coef = ts.map((t) => alphaSigma(SCHEDULE, t));
+  const sigma = tf.tensor4d(coef.map((c) => c.sigma), [ts.length, 1, 1, 1]);
+  const alpha = tf.tensor4d(coef.map((c) => c.alpha), [ts.length, 1, 1, 1]);
+  return tf.add(tf.mul(x, sigma), tf.mul(v, alpha)) as tf.Tensor4D;
+};
 
 const timesteps = (t: Timesteps, batch: number): number[] => (typeof t === 'number' ? Array.from({ length: batch }, () => t) : [...t]);
 
@@ -57,7 +68,8 @@ const forward = (config: UNetConfig, weights: WeightSource, lora: LoraAdapter | 
     if (level > 0) h = conv(ctx, `up.${level}.upsample`, upsampleNearest2x(h), channels, 3);
   }
   const out = groupNorm(ctx, 'norm_out', h, groups, { silu: true });
-  return depthToSpace(conv(ctx, 'conv_out', out, config.outChannels * patch * patch, 3, { init: 'zeros' }), patch);
+  const body = depthToSpace(conv(ctx, 'conv_out', out, config.outChannels * patch * patch, 3, { init: 'zeros' }), patch);
+  return config.bodyPredicts === 'v' ? epsFromV(x, body, ts) : body;
 };
 
 /** creates the network's weights (deterministic for a seed) */
