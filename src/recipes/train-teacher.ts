@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deriveSeed, Xoshiro128ss } from '../data/random.js';
 import { readSyntheticRecipe } from '../data/synthetic-recipe.js';
 import { generateSyntheticSet } from '../data/synthetic-set.js';
-import { addNoise } from '../diffusion/parameterization.js';
+import { addNoise, epsToX0 } from '../diffusion/parameterization.js';
 import { ddimSample } from '../diffusion/samplers/ddim.js';
 import { guided } from '../diffusion/guidance.js';
 import { alphaBar, scaledLinearSchedule } from '../diffusion/schedule.js';
@@ -137,17 +137,21 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
   await writeModelManifest(dir, recipeFile, {});
 }
 
-/** The teacher's many-step and one-step samples for the same captions, to look at. */
+/**
+ * The teacher's many-step samples and its one-step sample (the x0 it predicts from pure noise at t = T − 1, the
+ * study's "teacher, one-step" row and the ε-student's starting point) for the same captions, to look at.
+ */
 async function writeSamples(dir: string, unet: UNet, text: TextEncoder, captions: string[], size: number): Promise<void> {
   const schedule = scaledLinearSchedule();
   const cond = text.encode(captions);
   const nullCond = text.encode(['']);
   const xT = tf.randomNormal([captions.length, size, size, 3], 0, 1, 'float32', 7);
   const model = guided(unetDenoiser(unet), { scale: 4.5, nullCond });
-  for (const steps of [50, 1]) {
-    const x = ddimSample({ model, cond, schedule, steps, xT }) as tf.Tensor4D;
-    await writeGrid(join(dir, `samples-ddim${steps}.png`), toUint8Images(x), size, size, 8);
-    x.dispose();
-  }
+  const many = ddimSample({ model, cond, schedule, steps: 50, xT }) as tf.Tensor4D;
+  await writeGrid(join(dir, 'samples-ddim50.png'), toUint8Images(many), size, size, 8);
+  const last = schedule.numTrainTimesteps - 1;
+  const one = tf.tidy(() => epsToX0(schedule, xT, model(xT, last, cond) as tf.Tensor, last) as tf.Tensor4D);
+  await writeGrid(join(dir, 'samples-one-step.png'), toUint8Images(one), size, size, 8);
+  tf.dispose([many, one]);
   await saveSafetensors(join(dir, '.work', 'sample-noise.safetensors'), { xT });
 }
