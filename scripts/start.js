@@ -1,4 +1,4 @@
-// `npm start [-- --profile lite|full|smoke] [-- -j 2]`: the embedded study on this machine. Builds the synthetic captioned
+// `npm start [-- --profile full|lite|smoke] [-- -j 2]`: the embedded study on this machine. Builds the synthetic captioned
 // set when it is missing, runs the experiment through the real CLI (resumable: run it again after a kill),
 // writes the report and prints its path.
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--profile');
-const profile = at >= 0 ? args.splice(at, 2)[1] : 'lite';
+const profile = at >= 0 ? args.splice(at, 2)[1] : 'full';
 const experiment = { lite: 'experiments/embedded-ablation-lite.yaml', full: 'experiments/embedded-ablation.yaml', smoke: 'experiments/embedded-smoke.yaml' }[profile];
 if (!experiment) {
   console.error(`npm start: unknown --profile ${profile} (lite, full or smoke)`);
