@@ -18,19 +18,9 @@ import {
   scaledLinearSchedule,
   type UNetConfig,
 } from '../../src/diffusion/index.js';
+import { TINY_UNET } from '../helpers/tiny-unet.js';
 
-const config: UNetConfig = {
-  inChannels: 3,
-  outChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocksPerLevel: 1,
-  attentionLevels: [false, true],
-  heads: 2,
-  condDim: 12,
-  groups: 4,
-  zeroInit: false,
-};
+const config: UNetConfig = TINY_UNET;
 
 const inputs = (): { x: tf.Tensor4D; cond: tf.Tensor3D } => ({
   x: tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D,

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
 import { initUNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import type { DistillModels, DistillSettings } from '../../src/distill/trainer.js';
+import { TINY_UNET } from '../helpers/tiny-unet.js';
 
-export const tinyUNet: UNetConfig = { inChannels: 3, outChannels: 3, baseChannels: 8, channelMults: [1, 2], resBlocksPerLevel: 1, attentionLevels: [false, true], heads: 2, condDim: 8, groups: 4, zeroInit: false };
+export const tinyUNet: UNetConfig = { ...TINY_UNET, condDim: 8 };
 
 /** A tiny teacher with a fixed "text encoder": each caption's embedding is a function of its length. */
 export function tinyModels(options: { nanText?: boolean } = {}): DistillModels {

@@ -17,6 +17,7 @@ import {
 } from '../../src/tensor/index.js';
 import { fastExp } from '../../src/tensor/fast-math.js';
 import { initUNet, unetForward, disposeParams, type UNetConfig } from '../../src/diffusion/unet/index.js';
+import { TINY_UNET } from '../helpers/tiny-unet.js';
 
 // every fused op against the plain tfjs composition it replaces (the composition on the cpu backend is the
 // reference), forward and every gradient, on cpu (the same JS kernels) and on wasm
@@ -239,18 +240,7 @@ test('fastExp: relative error below 1e-13 over the float32 range, NaN stays NaN,
   assert.equal(fastExp(0), 1);
 });
 
-const unetConfig: UNetConfig = {
-  inChannels: 3,
-  outChannels: 3,
-  baseChannels: 8,
-  channelMults: [1, 2],
-  resBlocksPerLevel: 1,
-  attentionLevels: [false, true],
-  heads: 2,
-  condDim: 12,
-  groups: 4,
-  zeroInit: false,
-};
+const unetConfig: UNetConfig = TINY_UNET;
 
 /** the UNet's output and the gradients of a loss for every parameter */
 const unetOutputs = async (config: UNetConfig): Promise<Float32Array[]> => {
