@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LORA_TARGET_GROUPS } from '../diffusion/lora-targets.js';
 
 // the cell config is the contract between the experiment file and the stages; defaults follow the official
 // SwiftBrush code and README (train_swiftbrush.py @ 686c231), see ../shared/reference/swiftbrush.md §1.3–1.5
@@ -28,8 +29,9 @@ export const loraTeacherSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('true = VSD (LoRA teacher), false = SDS (injected noise instead)'),
   rank: positiveInt.default(64),
   alpha: z.number().positive().default(108),
-  targets: z.array(z.enum(['q', 'k', 'v', 'out'])).min(1).default(['q', 'v']),
+  targets: z.array(z.enum(LORA_TARGET_GROUPS)).min(1).default(['q', 'v']).describe('layer groups the LoRA adapts: q k v out (attention), proj, ff, time (ResBlock time projections), conv (ResBlock convs)'),
   learning_rate: z.number().positive().default(1e-3),
+  guidance_scale: z.number().min(0).optional().describe('CFG scale of the LoRA teacher inside the VSD gradient; default distill.guidance_scale (SwiftBrush); threestudio and DMD2 use 1'),
   null_prompt_prob: probability.default(0.1).describe('chance per iteration that the LoRA step uses the null text'),
   t_min: z.number().int().min(0).default(0),
   t_max: z.number().int().min(0).default(999),

@@ -3,6 +3,7 @@ import type { ParamMap } from './unet/weights.js';
 
 // LoRA (Hu et al. 2021) as PEFT applies it: y = x W + (alpha / rank) · (x A) B, A kaiming-uniform, B zero,
 // so a fresh adapter changes nothing. SwiftBrush targets to_q and to_v (rank 64, alpha 108 at SD scale).
+// A conv weight [k, k, in, out] gets PEFT's conv LoRA: A is a k×k conv to `rank` channels, B a 1×1 conv back.
 
 export interface LoraConfig {
   rank: number;
@@ -15,7 +16,7 @@ export const SWIFTBRUSH_LORA_TARGETS = ['to_q', 'to_v'];
 
 export interface LoraAdapter {
   config: LoraConfig;
-  /** per adapted base weight name: A [in, rank] and B [rank, out] */
+  /** per adapted base weight name: A [in, rank] and B [rank, out] (conv: A [k, k, in, rank], B [1, 1, rank, out]) */
   params: ParamMap;
   /** adapters on by default; off makes every layer compute exactly the base network */
   enabled: boolean;
@@ -32,11 +33,14 @@ export const initLora = (baseParams: ParamMap, config: LoraConfig, seed: number)
   const params: ParamMap = {};
   loraTargetsOf(baseParams, config).forEach((name, i) => {
     const w = baseParams[name];
-    if (w === undefined || w.shape.length !== 2) throw new Error(`lora target ${name} is not a linear weight`);
-    const [fanIn, fanOut] = w.shape as [number, number];
+    if (w === undefined || (w.shape.length !== 2 && w.shape.length !== 4)) throw new Error(`lora target ${name} is neither a linear nor a conv weight`);
+    const conv = w.shape.length === 4;
+    const fanOut = w.shape[w.shape.length - 1] as number;
+    const aShape = conv ? [w.shape[0] as number, w.shape[1] as number, w.shape[2] as number, config.rank] : [w.shape[0] as number, config.rank];
+    const fanIn = aShape.slice(0, -1).reduce((p, d) => p * d, 1);
     const bound = 1 / Math.sqrt(fanIn);
-    const a = tf.randomUniform([fanIn, config.rank], -bound, bound, 'float32', seed * 104729 + i);
-    const b = tf.zeros([config.rank, fanOut]);
+    const a = tf.randomUniform(aShape, -bound, bound, 'float32', seed * 104729 + i);
+    const b = tf.zeros(conv ? [1, 1, config.rank, fanOut] : [config.rank, fanOut]);
     params[`${name}.lora_a`] = tf.variable(a, true);
     params[`${name}.lora_b`] = tf.variable(b, true);
     tf.dispose([a, b]);
@@ -52,6 +56,16 @@ export const loraDelta = (adapter: LoraAdapter | undefined, name: string, x2d: t
   const b = adapter.params[`${name}.lora_b`];
   if (a === undefined || b === undefined) return undefined;
   return tf.mul(tf.matMul(tf.matMul(x2d, a as tf.Tensor2D), b as tf.Tensor2D), adapter.config.alpha / adapter.config.rank) as tf.Tensor2D;
+};
+
+/** the low-rank update of a conv weight (stride and 'same' padding as the base conv), or undefined */
+export const loraConvDelta = (adapter: LoraAdapter | undefined, name: string, x: tf.Tensor4D, stride: number): tf.Tensor4D | undefined => {
+  if (adapter === undefined || !adapter.enabled) return undefined;
+  const a = adapter.params[`${name}.lora_a`];
+  const b = adapter.params[`${name}.lora_b`];
+  if (a === undefined || b === undefined) return undefined;
+  const down = tf.conv2d(x, a as tf.Tensor4D, stride, 'same');
+  return tf.mul(tf.conv2d(down, b as tf.Tensor4D, 1, 'same'), adapter.config.alpha / adapter.config.rank) as tf.Tensor4D;
 };
 
 /** runs fn with the adapter switched on or off, restoring its state after (the frozen teacher is the LoRA teacher with adapters off) */

@@ -29,7 +29,7 @@ export interface DistillSettings {
   studentLr: number;
   emaDecay: number;
   inputTimestep: number;
-  lora: { enabled: boolean; rank: number; alpha: number; targets: string[]; lr: number; nullPromptProb: number; tMin: number; tMax: number };
+  lora: { enabled: boolean; rank: number; alpha: number; targets: string[]; lr: number; guidanceScale: number; nullPromptProb: number; tMin: number; tMax: number };
   checkpointEvery: number;
   logEvery: number;
 }
@@ -112,9 +112,9 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const scoreGradientAt = (x0: tf.Tensor): tf.Tensor => {
         x0Value = tf.keep(x0.clone());
         const xt = addNoise(schedule, x0, noise, t);
-        // the frozen teacher is the same network with the adapter left out; both use CFG at the same scale
+        // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
         const teacher = guided(teacherEps, { scale: s.guidanceScale, nullCond })(xt, t, cond);
-        const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.guidanceScale, nullCond })(xt, t, cond)) : noise;
+        const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
         return scoreGradient(schedule, t, teacher, other);
       };
       const { grads } = tf.variableGrads(() => {

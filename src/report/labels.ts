@@ -11,6 +11,7 @@ const NAMERS: Record<string, Namer> = {
   'distill.enabled': (v) => (v ? 'student' : 'teacher'),
   'distill.student.parameterization': (v) => PARAMETERIZATION[String(v)] ?? `${String(v)}-param.`,
   'distill.guidance_scale': (v) => `CFG ${String(v)}`,
+  'distill.lora_teacher.guidance_scale': (v) => `LoRA teacher CFG ${String(v)}`,
   'generate.sampler': (v) => SAMPLERS[String(v)] ?? String(v),
   'generate.steps': (v) => (v === 1 ? '1 step' : `${String(v)} steps`),
   'distill.steps': (v) => `${String(v)} iters`,

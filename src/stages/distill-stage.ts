@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { Xoshiro128ss, deriveSeed } from '../data/random.js';
+import { loraLayersOf } from '../diffusion/lora-targets.js';
 import { initUNet, unetForward, type UNet } from '../diffusion/unet/index.js';
 import { distill, type DistillSettings } from '../distill/trainer.js';
 import { studentX0 } from '../distill/student-output.js';
@@ -34,8 +35,9 @@ export function distillSettings(config: CellConfig): DistillSettings {
       enabled: d.lora_teacher.enabled,
       rank: d.lora_teacher.rank,
       alpha: d.lora_teacher.alpha,
-      targets: d.lora_teacher.targets.map((t) => `to_${t}`),
+      targets: loraLayersOf(d.lora_teacher.targets),
       lr: d.lora_teacher.learning_rate,
+      guidanceScale: d.lora_teacher.guidance_scale ?? d.guidance_scale,
       nullPromptProb: d.lora_teacher.null_prompt_prob,
       tMin: d.lora_teacher.t_min,
       tMax: d.lora_teacher.t_max,

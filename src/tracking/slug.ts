@@ -7,6 +7,7 @@ const PARTS: Record<string, SlugPart> = {
   'distill.lora_teacher.enabled': (v) => (v ? 'vsd' : 'sds'),
   'distill.enabled': (v) => (v ? 'student' : 'teacher'),
   'distill.student.parameterization': (v) => String(v),
+  'distill.lora_teacher.guidance_scale': (v) => `lora-cfg${String(v)}`,
   'generate.sampler': (v) => String(v),
   'generate.steps': (v) => `${String(v)}step`,
   seed: (v) => `s${String(v)}`,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightSource } from './weights.js';
-import { type LoraAdapter, loraDelta } from '../lora.js';
+import { type LoraAdapter, loraConvDelta, loraDelta } from '../lora.js';
 import { geglu as fusedGeglu, groupNorm as fusedGroupNorm, layerNorm as fusedLayerNorm, silu as fusedSilu } from '../../tensor/fused-ops.js';
 
 /** what every layer needs: where its weights come from, and the LoRA adapter if any */
@@ -31,7 +31,9 @@ export const linear = (ctx: LayerContext, name: string, x: tf.Tensor, outDim: nu
 export const conv = (ctx: LayerContext, name: string, x: tf.Tensor4D, outChannels: number, kernel: number, options: { stride?: number; init?: 'fanIn' | 'zeros' } = {}): tf.Tensor4D => {
   const w = ctx.weights.get(`${name}.w`, [kernel, kernel, dimOf(x, 3), outChannels], options.init ?? 'fanIn') as tf.Tensor4D;
   const b = ctx.weights.get(`${name}.b`, [outChannels], 'zeros');
-  return tf.add(tf.conv2d(x, w, options.stride ?? 1, 'same'), b);
+  const y = tf.conv2d(x, w, options.stride ?? 1, 'same');
+  const delta = loraConvDelta(ctx.lora, `${name}.w`, x, options.stride ?? 1);
+  return tf.add(delta === undefined ? y : tf.add(y, delta), b);
 };
 
 /**
