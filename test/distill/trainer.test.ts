@@ -46,3 +46,28 @@ test('a non-finite loss stops training and names the step and the quantity', asy
     (e: unknown) => e instanceof VsdlabError && /^step 1: (student gradient norm|VSD loss) is NaN/.test(e.message),
   );
 });
+
+test('the LoRA teacher’s own guidance scale: a fresh LoRA makes the first VSD gradient w·(s_teacher − s_lora)·(ε_c − ε_u)', async () => {
+  const firstLoss = async (loraScale: number): Promise<number> => {
+    const logs: StepRecord[] = [];
+    await distill(tinyModels(), tinySettings({ steps: 1, lora: { ...tinySettings().lora, guidanceScale: loraScale } }), prompts, tempDir(), { log: (r) => logs.push(r) });
+    return logs[0]?.loss_vsd ?? NaN;
+  };
+  const atOne = await firstLoss(1);
+  const atThreeAndHalf = await firstLoss(3.5);
+  assert.ok(atOne > 0);
+  // the loss is 0.5·mean(g²), so it scales with (4.5 − s_lora)²: (3.5 / 1)²
+  assert.ok(Math.abs(atOne / atThreeAndHalf - 12.25) < 12.25 * 1e-4, `${atOne} / ${atThreeAndHalf}`);
+});
+
+test('conv LoRA adapters train and resume like linear ones', async () => {
+  const conv = { ...tinySettings().lora, targets: ['to_q', 'to_v', 'conv1', 'conv2'] };
+  const straight = await distill(tinyModels(), tinySettings({ steps: 4, lora: conv }), prompts, tempDir());
+  const dir = tempDir();
+  await distill(tinyModels(), tinySettings({ steps: 2, lora: conv }), prompts, dir);
+  const resumed = await distill(tinyModels(), tinySettings({ steps: 4, lora: conv }), prompts, dir);
+  assert.ok(Object.keys(straight.lora!.params).some((n) => n.includes('.conv1.w.lora_b')));
+  assert.ok(Object.entries(straight.lora!.params).some(([n, p]) => n.includes('.conv2.w.lora_b') && (tf.max(tf.abs(p)).dataSync()[0] ?? 0) > 0), 'conv adapters moved');
+  assert.deepEqual(weights(resumed.lora!.params), weights(straight.lora!.params));
+  assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
+});
