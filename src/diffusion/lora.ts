@@ -49,21 +49,25 @@ export const initLora = (baseParams: ParamMap, config: LoraConfig, seed: number)
   return { config, params, enabled: true };
 };
 
-/** the low-rank update for a base weight, or undefined when the adapter is off or does not target it */
-export const loraDelta = (adapter: LoraAdapter | undefined, name: string, x2d: tf.Tensor2D): tf.Tensor2D | undefined => {
+/** A and B of an adapted weight while the adapter is on */
+const activePair = (adapter: LoraAdapter | undefined, name: string): [tf.Variable, tf.Variable] | undefined => {
   if (adapter === undefined || !adapter.enabled) return undefined;
   const a = adapter.params[`${name}.lora_a`];
   const b = adapter.params[`${name}.lora_b`];
-  if (a === undefined || b === undefined) return undefined;
+  return a === undefined || b === undefined ? undefined : [a, b];
+};
+
+/** the low-rank update for a base weight, or undefined when the adapter is off or does not target it */
+export const loraDelta = (adapter: LoraAdapter | undefined, name: string, x2d: tf.Tensor2D): tf.Tensor2D | undefined => {
+  const [a, b] = activePair(adapter, name) ?? [];
+  if (adapter === undefined || a === undefined || b === undefined) return undefined;
   return tf.mul(tf.matMul(tf.matMul(x2d, a as tf.Tensor2D), b as tf.Tensor2D), adapter.config.alpha / adapter.config.rank) as tf.Tensor2D;
 };
 
 /** the low-rank update of a conv weight (stride and 'same' padding as the base conv), or undefined */
 export const loraConvDelta = (adapter: LoraAdapter | undefined, name: string, x: tf.Tensor4D, stride: number): tf.Tensor4D | undefined => {
-  if (adapter === undefined || !adapter.enabled) return undefined;
-  const a = adapter.params[`${name}.lora_a`];
-  const b = adapter.params[`${name}.lora_b`];
-  if (a === undefined || b === undefined) return undefined;
+  const [a, b] = activePair(adapter, name) ?? [];
+  if (adapter === undefined || a === undefined || b === undefined) return undefined;
   const down = tf.conv2d(x, a as tf.Tensor4D, stride, 'same');
   return tf.mul(tf.conv2d(down, b as tf.Tensor4D, 1, 'same'), adapter.config.alpha / adapter.config.rank) as tf.Tensor4D;
 };
