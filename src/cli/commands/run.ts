@@ -6,7 +6,6 @@ import { runPool } from '../../exec/local-pool.js';
 import { submitSlurm } from '../../exec/slurm.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
 import type { CellSummary } from '../../exec/reporter.js';
-import { defaultStages } from '../../stages/index.js';
 import { packageRoot } from '../../tracking/provenance.js';
 import type { RunStore } from '../../tracking/run-store.js';
 import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
@@ -84,6 +83,8 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
     const jobs = args.force ? shares.length : args.jobs;
     summaries = await runPool(plan, cells, { jobs, workerArgv, reporter, signal });
   } else {
+    // the stages load tfjs and onnxruntime (~65 MB): only the process that runs cells imports them, not a pool's coordinator
+    const { defaultStages } = await import('../../stages/index.js');
     summaries = await runPlan(plan, { store, stages: defaultStages(), reporter, force: args.force, signal, ...(args.only ? { only: args.only } : {}) });
   }
   if (summaries.some((s) => s.outcome === 'interrupted') || signal.aborted) return 130;

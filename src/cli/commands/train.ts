@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import { loadRecipe } from '../../recipes/load-recipe.js';
-import { reexportExtractors, trainExtractors, type ExtractorPart } from '../../recipes/train-extractors.js';
-import { trainTeacher } from '../../recipes/train-teacher.js';
+import type { ExtractorPart } from '../../recipes/train-extractors.js';
 import type { Io } from '../io.js';
 
 export const command = 'train <recipe>';
@@ -18,6 +17,9 @@ export const builder = (y: Argv) =>
 
 export async function handler(args: { recipe: string; only?: ExtractorPart[]; exportOnly: boolean; snapshot?: string }, io: Io, signal: AbortSignal): Promise<number> {
   const recipe = loadRecipe(args.recipe);
+  // training loads tfjs; imported here so that every other command starts without it
+  const { reexportExtractors, trainExtractors } = await import('../../recipes/train-extractors.js');
+  const { trainTeacher } = await import('../../recipes/train-teacher.js');
   const log = (line: string): void => io.err(line);
   if (recipe.kind === 'embedded-extractors' && args.exportOnly) {
     await reexportExtractors(recipe, args.only ?? ['perception', 'clip']);
