@@ -79,7 +79,7 @@ const settings: DistillSettings = {
   studentLr: 1e-4,
   emaDecay: 0.99,
   inputTimestep: 999,
-  lora: { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
+  lora: { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
   checkpointEvery: 1_000_000,
   logEvery: 1_000_000,
 };

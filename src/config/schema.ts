@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LORA_TARGET_GROUPS } from '../diffusion/lora-targets.js';
+import { LORA_LOSS_WEIGHTINGS } from '../distill/lora-loss-weighting.js';
 
 // the cell config is the contract between the experiment file and the stages; defaults follow the official
 // SwiftBrush code and README (train_swiftbrush.py @ 686c231), see ../shared/reference/swiftbrush.md §1.3–1.5
@@ -31,6 +32,8 @@ export const loraTeacherSchema = z.strictObject({
   alpha: z.number().positive().default(108),
   targets: z.array(z.enum(LORA_TARGET_GROUPS)).min(1).default(['q', 'v']).describe('layer groups the LoRA adapts: q k v out (attention), proj, ff, time (ResBlock time projections), conv (ResBlock convs)'),
   learning_rate: z.number().positive().default(1e-3),
+  loss_weighting: z.enum(LORA_LOSS_WEIGHTINGS).default('alpha-bar').describe('weighting of the LoRA teacher\'s ε-MSE over t: alpha-bar = × ᾱ_t (SwiftBrush), eps = plain (DMD2), v = v-MSE = ÷ ᾱ_t (ProlificDreamer)'),
+  updates_per_step: positiveInt.default(1).describe('LoRA-teacher updates per student update, each on fresh timesteps and noise: SwiftBrush 1; DMD2 updates its fake score 5 times (two time-scale update rule)'),
   guidance_scale: z.number().min(0).optional().describe('CFG scale of the LoRA teacher inside the VSD gradient; default distill.guidance_scale (SwiftBrush); threestudio and DMD2 use 1'),
   null_prompt_prob: probability.default(0.1).describe('chance per iteration that the LoRA step uses the null text'),
   t_min: z.number().int().min(0).default(0),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
+import type { LoraLossWeighting } from './lora-loss-weighting.js';
 
 // The SwiftBrush losses, as train_swiftbrush.py computes them (../shared/reference/swiftbrush.md §1.3–1.4).
 
@@ -42,10 +43,14 @@ export function vsdLoss(x0: tf.Tensor, gradientOf: (x0: tf.Tensor) => tf.Tensor)
 }
 
 
-/** The LoRA teacher's loss: mse(√ᾱ_t · ε̂, √ᾱ_t · ε), i.e. the ε-MSE weighted by ᾱ_t. */
-export function loraLoss(schedule: NoiseSchedule, t: readonly number[], pred: tf.Tensor, noise: tf.Tensor): tf.Scalar {
-  const a = tf.tensor4d(t.map((ti) => Math.sqrt(schedule.alphasCumprod[ti] as number)), [t.length, 1, 1, 1]);
-  return tf.losses.meanSquaredError(tf.mul(a, noise), tf.mul(a, pred)) as tf.Scalar;
+/** The LoRA teacher's diffusion loss, the per-sample ε-MSE weighted over t as `weighting` says. */
+export function loraLoss(schedule: NoiseSchedule, t: readonly number[], pred: tf.Tensor, noise: tf.Tensor, weighting: LoraLossWeighting = 'alpha-bar'): tf.Scalar {
+  const weight = (ti: number): number => {
+    const abar = schedule.alphasCumprod[ti] as number;
+    return weighting === 'alpha-bar' ? abar : weighting === 'v' ? 1 / abar : 1;
+  };
+  const w = tf.tensor4d(t.map(weight), [t.length, 1, 1, 1]);
+  return tf.mean(tf.mul(w, tf.square(tf.sub(pred, noise)))) as tf.Scalar;
 }
 
 /** Scales gradients so their global L2 norm is at most `maxNorm` (torch clip_grad_norm_); returns the norm before. */

@@ -12,6 +12,7 @@ import { VsdlabError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
 import { clipByGlobalNorm, loraLoss, scoreGradient, vsdLoss } from './objectives.js';
+import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
 
 /** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
@@ -29,7 +30,7 @@ export interface DistillSettings {
   studentLr: number;
   emaDecay: number;
   inputTimestep: number;
-  lora: { enabled: boolean; rank: number; alpha: number; targets: string[]; lr: number; guidanceScale: number; nullPromptProb: number; tMin: number; tMax: number };
+  lora: { enabled: boolean; rank: number; alpha: number; targets: string[]; lr: number; updatesPerStep: number; lossWeighting: LoraLossWeighting; guidanceScale: number; nullPromptProb: number; tMin: number; tMax: number };
   checkpointEvery: number;
   logEvery: number;
 }
@@ -132,23 +133,29 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
 
       if (lora && x0Value) {
-        const tl = randomInts(streamFor(s.seed, step, 4), s.batchSize, s.lora.tMin, s.lora.tMax);
-        const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 5));
-        const useNull = streamFor(s.seed, step, 6).nextFloat() < s.lora.nullPromptProb;
-        const xtL = addNoise(schedule, x0Value, noiseL, tl);
-        const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
+        // update u > 0 draws from its own streams so that u = 0 is exactly SwiftBrush's single update
+        const purpose = (u: number, k: number): number => (u === 0 ? 4 + k : 10 + 3 * u + k);
         let loraValue = 0;
-        const { grads: gl } = tf.variableGrads(() => {
-          const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL);
-          loraValue = l.dataSync()[0] as number;
-          return l;
-        }, Object.values(lora.params));
-        const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
-        checkFinite(step, 'LoRA loss', loraValue);
-        checkFinite(step, 'LoRA gradient norm', clippedL.norm);
-        adamLora.apply(lora.params, clippedL.grads);
+        let loraNorm = 0;
+        for (let u = 0; u < s.lora.updatesPerStep; u++) {
+          const tl = randomInts(streamFor(s.seed, step, purpose(u, 0)), s.batchSize, s.lora.tMin, s.lora.tMax);
+          const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, purpose(u, 1)));
+          const useNull = streamFor(s.seed, step, purpose(u, 2)).nextFloat() < s.lora.nullPromptProb;
+          const xtL = addNoise(schedule, x0Value, noiseL, tl);
+          const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
+          const { grads: gl } = tf.variableGrads(() => {
+            const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL, s.lora.lossWeighting);
+            loraValue = l.dataSync()[0] as number;
+            return l;
+          }, Object.values(lora.params));
+          const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
+          checkFinite(step, 'LoRA loss', loraValue);
+          checkFinite(step, 'LoRA gradient norm', clippedL.norm);
+          adamLora.apply(lora.params, clippedL.grads);
+          loraNorm = clippedL.norm;
+        }
         rec.loss_lora = loraValue;
-        rec.grad_norm_lora = clippedL.norm;
+        rec.grad_norm_lora = loraNorm;
       }
       x0Value?.dispose();
       return rec;

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Cell, Plan } from '../plan/plan.js';
 import type { CellOutcome, CellSummary, Reporter } from './reporter.js';
 import type { StageName } from '../tracking/stage.js';
+import { WORKER_RECYCLE_EXIT } from './run-plan.js';
 
 export interface PoolOptions {
   jobs: number;
@@ -23,17 +24,20 @@ type WorkerEvent =
 /**
  * A local process pool: N workers run the same plan; the cell locks share the cells out between them,
  * so no cell runs twice and a worker that dies leaves its cell to be resumed. Events from the workers
- * are forwarded to one reporter.
+ * are forwarded to one reporter. A worker that exits with WORKER_RECYCLE_EXIT (it ran its share of
+ * cells, `--cells-per-worker`) is replaced by a fresh process: the wasm heap only grows, so a
+ * long-lived worker would keep its largest cell's memory and its fragmentation for the whole run.
  */
 export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolOptions): Promise<CellSummary[]> {
   const byName = new Map(cells.map((c) => [c.name, c]));
   const results = new Map<string, CellSummary>();
   const { reporter } = options;
   reporter.onRunStart?.(plan, cells);
-  const workers = Array.from({ length: options.jobs }, (_, w) =>
-    new Promise<void>((resolve) => {
+  const startWorker = (w: number): Promise<number | null> =>
+    new Promise((resolve) => {
       const child = spawn(process.execPath, [...options.workerArgv(w)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VSDLAB_WORKER: String(w + 1) } });
-      options.signal?.addEventListener('abort', () => child.kill('SIGINT'), { once: true });
+      const abort = (): boolean => child.kill('SIGINT');
+      options.signal?.addEventListener('abort', abort, { once: true });
       createInterface({ input: child.stdout }).on('line', (line) => {
         const event = parse(line);
         const cell = event && 'cell' in event ? byName.get(event.cell) : undefined;
@@ -41,9 +45,14 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
         forward(event, cell, reporter, results);
       });
       child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-      child.on('exit', () => resolve());
-    }),
-  );
+      child.on('exit', (code) => {
+        options.signal?.removeEventListener('abort', abort);
+        resolve(code);
+      });
+    });
+  const workers = Array.from({ length: options.jobs }, async (_, w) => {
+    while ((await startWorker(w)) === WORKER_RECYCLE_EXIT && !options.signal?.aborted);
+  });
   await Promise.all(workers);
   // a cell every worker skipped as "running elsewhere" was run by one of them: keep the best outcome
   const summaries = cells.map((c) => results.get(c.name) ?? { cell: c, outcome: 'interrupted' as const, runDir: '', seconds: 0 });

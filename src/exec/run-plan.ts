@@ -23,7 +23,12 @@ export interface RunOptions {
   signal?: AbortSignal;
   heartbeatMs?: number;
   staleMs?: number;
+  /** stop after running this many cells (cached and skipped ones not counted): a pool worker's lifetime */
+  maxCells?: number;
 }
+
+/** A worker that stopped at `maxCells` with cells left exits with this code; its pool starts a fresh one. */
+export const WORKER_RECYCLE_EXIT = 75;
 
 /**
  * Runs every cell of the plan that is not complete: completed cells are skipped, interrupted ones resume
@@ -35,10 +40,12 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<CellSumm
   await writeManifest(plan, store);
   reporter.onRunStart?.(plan, cells);
   const summaries: CellSummary[] = [];
+  let ran = 0;
   for (const cell of cells) {
-    if (options.signal?.aborted) break;
+    if (options.signal?.aborted || ran === options.maxCells) break;
     const summary = await runCell(plan, cell, options);
     summaries.push(summary);
+    if (summary.outcome === 'completed' || summary.outcome === 'failed') ran++;
     reporter.onCellEnd?.(summary);
   }
   reporter.onRunEnd?.(summaries);

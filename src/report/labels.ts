@@ -6,12 +6,16 @@ type Namer = (value: unknown) => string;
 const PARAMETERIZATION: Record<string, string> = { eps: 'ε-param.', x0: 'x₀-param.', v: 'v-param.' };
 const SAMPLERS: Record<string, string> = { 'one-step': 'one-step', ddim: 'DDIM', ddpm: 'DDPM', 'dpm-solver++': 'DPM-Solver++' };
 
+const LORA_LOSS_NAMES: Record<string, string> = { 'alpha-bar': 'ᾱ-weighted ε-MSE', eps: 'ε-MSE', v: 'v-MSE' };
+
 const NAMERS: Record<string, Namer> = {
   'distill.lora_teacher.enabled': (v) => (v ? 'VSD (LoRA teacher)' : 'SDS (no LoRA teacher)'),
   'distill.enabled': (v) => (v ? 'student' : 'teacher'),
   'distill.student.parameterization': (v) => PARAMETERIZATION[String(v)] ?? `${String(v)}-param.`,
   'distill.guidance_scale': (v) => `CFG ${String(v)}`,
   'distill.lora_teacher.guidance_scale': (v) => `LoRA teacher CFG ${String(v)}`,
+  'distill.lora_teacher.loss_weighting': (v) => `LoRA loss ${LORA_LOSS_NAMES[String(v)] ?? String(v)}`,
+  'distill.lora_teacher.updates_per_step': (v) => `${String(v)} LoRA updates/iter`,
   'generate.sampler': (v) => SAMPLERS[String(v)] ?? String(v),
   'generate.steps': (v) => (v === 1 ? '1 step' : `${String(v)} steps`),
   'distill.steps': (v) => `${String(v)} iters`,

@@ -37,6 +37,8 @@ export function distillSettings(config: CellConfig): DistillSettings {
       alpha: d.lora_teacher.alpha,
       targets: loraLayersOf(d.lora_teacher.targets),
       lr: d.lora_teacher.learning_rate,
+      updatesPerStep: d.lora_teacher.updates_per_step,
+      lossWeighting: d.lora_teacher.loss_weighting,
       guidanceScale: d.lora_teacher.guidance_scale ?? d.guidance_scale,
       nullPromptProb: d.lora_teacher.null_prompt_prob,
       tMin: d.lora_teacher.t_min,

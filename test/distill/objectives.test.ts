@@ -39,6 +39,23 @@ test('the LoRA loss weights the ε-MSE by ᾱ_t', () => {
   const a0 = schedule.alphasCumprod[0]!;
   const a999 = schedule.alphasCumprod[999]!;
   assert.ok(Math.abs(loraLoss(schedule, t, pred, noise).dataSync()[0]! - (a0 + a999) / 2) < 1e-7);
+  // the same numbers as SwiftBrush's F.mse_loss(√ᾱ·ε̂, √ᾱ·ε)
+  const a = tf.tensor4d([Math.sqrt(a0), Math.sqrt(a999)], [2, 1, 1, 1]);
+  assert.ok(Math.abs(loraLoss(schedule, t, pred, noise).dataSync()[0]! - tf.losses.meanSquaredError(tf.mul(a, noise), tf.mul(a, pred)).dataSync()[0]!) < 1e-7);
+});
+
+test('the other LoRA loss weightings: plain ε-MSE (DMD2) and v-MSE = ε-MSE / ᾱ_t (ProlificDreamer)', () => {
+  const t = [0, 999];
+  const pred = tf.tensor4d([1, 1, 1, 1], [2, 1, 1, 2]);
+  const noise = tf.zeros([2, 1, 1, 2]);
+  const a0 = schedule.alphasCumprod[0]!;
+  const a999 = schedule.alphasCumprod[999]!;
+  assert.ok(Math.abs(loraLoss(schedule, t, pred, noise, 'eps').dataSync()[0]! - 1) < 1e-7);
+  const v = loraLoss(schedule, t, pred, noise, 'v').dataSync()[0]!;
+  assert.ok(Math.abs(v - (1 / a0 + 1 / a999) / 2) < 1e-6 * v, `${v}`);
+  // v-MSE computed in v space: v = (ε − σ_t·x_t) / α_t for the same x_t, so v̂ − v = (ε̂ − ε) / α_t
+  const vErr = [0, 999].map((ti) => 1 / Math.sqrt(schedule.alphasCumprod[ti]!));
+  assert.ok(Math.abs(v - (vErr[0]! ** 2 + vErr[1]! ** 2) / 2) < 1e-6 * v);
 });
 
 test('student parameterizations map the network output to the image it means at t = 999', () => {

@@ -71,3 +71,20 @@ test('conv LoRA adapters train and resume like linear ones', async () => {
   assert.deepEqual(weights(resumed.lora!.params), weights(straight.lora!.params));
   assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
 });
+
+test('several LoRA-teacher updates per student update (DMD2’s two time-scale rule) move only the LoRA within a step, and resume', async () => {
+  const twice = { ...tinySettings().lora, updatesPerStep: 2 };
+  const once1 = await distill(tinyModels(), tinySettings({ steps: 1 }), prompts, tempDir());
+  const twice1 = await distill(tinyModels(), tinySettings({ steps: 1, lora: twice }), prompts, tempDir());
+  // the student update comes first in an iteration, so after one iteration only the LoRA differs
+  assert.deepEqual(weights(twice1.student.params), weights(once1.student.params));
+  assert.notDeepEqual(weights(twice1.lora!.params), weights(once1.lora!.params));
+  const straight = await distill(tinyModels(), tinySettings({ steps: 3, lora: twice }), prompts, tempDir());
+  const once3 = await distill(tinyModels(), tinySettings({ steps: 3 }), prompts, tempDir());
+  assert.notDeepEqual(weights(straight.student.params), weights(once3.student.params), 'the better-tracked LoRA changes the student’s gradient');
+  const dir = tempDir();
+  await distill(tinyModels(), tinySettings({ steps: 1, lora: twice }), prompts, dir);
+  const resumed = await distill(tinyModels(), tinySettings({ steps: 3, lora: twice }), prompts, dir);
+  assert.deepEqual(weights(resumed.lora!.params), weights(straight.lora!.params));
+  assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
+});

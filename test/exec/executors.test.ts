@@ -40,6 +40,22 @@ test('a local pool of 3 workers completes every cell once and reports each cell 
   assert.ok(experimentStatus(plan, new RunStore(storeDir)).every((r) => r.state === 'completed'));
 });
 
+test('pool workers that stop after their share of cells are replaced until every cell is done once', async () => {
+  const dir = tempDir({ 'exp.yaml': EXP });
+  const journal = join(dir, 'journal');
+  const plan = await planExperiment(join(dir, 'exp.yaml'), { hashAsset: async () => 'h' });
+  const worker = fromRoot('dist/test/helpers/run-with-test-stages.js');
+  const summaries = await runPool(plan, plan.cells, {
+    jobs: 2,
+    workerArgv: () => [worker, join(dir, 'exp.yaml'), join(dir, 'runs'), journal, '2', '10', 'json', '1'],
+    reporter: {},
+  });
+  assert.deepEqual(summaries.map((s) => s.outcome), Array(6).fill('completed'));
+  const lines = readFileSync(journal, 'utf8').trim().split('\n');
+  assert.equal(new Set(lines.map((l) => l.split(' ').slice(0, 2).join(' '))).size, lines.length, 'no stage ran twice');
+  assert.equal(new Set(lines.map((l) => l.split(' ')[2])).size, 6, 'one process per cell');
+});
+
 test('the Slurm array script runs one task per cell with the same store and overrides', async () => {
   const dir = tempDir({ 'exp.yaml': EXP });
   const plan = await planExperiment(join(dir, 'exp.yaml'), { hashAsset: async () => 'h' });

@@ -19,7 +19,7 @@ export interface TestStageOptions {
  * its work folder (so a killed run resumes), generate and evaluate derive numbers from upstream results.
  */
 export function testStages(o: TestStageOptions): Stage[] {
-  const note = (stage: StageName, slug: string): void => appendFileSync(o.journal, `${stage} ${slug} ${randomUUID()}\n`);
+  const note = (stage: StageName, slug: string): void => appendFileSync(o.journal, `${stage} ${slug} ${process.pid} ${randomUUID()}\n`);
   return [
     {
       name: 'distill',

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { join, resolve } from 'node:path';
 import { planExperiment, type Plan } from '../../plan/plan.js';
-import { runPlan, selectCells, writeManifest } from '../../exec/run-plan.js';
+import { runPlan, selectCells, writeManifest, WORKER_RECYCLE_EXIT } from '../../exec/run-plan.js';
 import { runPool } from '../../exec/local-pool.js';
 import { submitSlurm } from '../../exec/slurm.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
@@ -22,6 +22,7 @@ export const builder = (y: Argv) =>
     .option('set', setOption)
     .option('store', storeOption)
     .option('jobs', { alias: 'j', type: 'number', default: 1, description: 'local worker processes; cells are shared out by their locks' })
+    .option('cells-per-worker', { type: 'number', default: 3, description: 'with -j: a worker process runs this many cells, then a fresh one replaces it (bounds each worker\'s memory)' })
     .option('executor', { choices: ['local', 'slurm'] as const, default: 'local' as const, description: 'where cells run' })
     .option('dry-run', { type: 'boolean', default: false, description: 'slurm: write the array script and cell list, do not submit' })
     .option('slurm-partition', { type: 'string', group: 'Slurm:' })
@@ -31,10 +32,13 @@ export const builder = (y: Argv) =>
     .option('slurm-mem', { type: 'string', group: 'Slurm:', description: 'e.g. 32G' })
     .option('slurm-max-parallel', { type: 'number', group: 'Slurm:', description: 'array tasks at once (%N)' })
     .option('slurm-extra', { type: 'string', array: true, group: 'Slurm:', description: 'extra #SBATCH lines, e.g. --account=abc' })
+    .option('max-cells', { type: 'number', hidden: true, description: 'a pool worker: run at most this many cells' })
     .option('reporter', { choices: Object.keys(reporters) as ReporterName[], description: 'progress output (default: tty bar on a terminal, plain lines otherwise)' })
     .option('json', { ...jsonOption, description: 'NDJSON events on stdout (same as --reporter json)' })
     .check((a) => {
       if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a whole number ≥ 1');
+      const perWorker = a['cells-per-worker'];
+      if (!Number.isInteger(perWorker) || perWorker < 1) throw new Error('--cells-per-worker must be a whole number ≥ 1');
       return true;
     })
     .example('$0 run experiments/embedded-ablation.yaml', 'run the whole ablation')
@@ -49,6 +53,9 @@ interface RunArgs {
   set?: string[];
   store?: string;
   jobs: number;
+  cellsPerWorker: number;
+  /** set by a pool on its workers: run at most this many cells, then exit with WORKER_RECYCLE_EXIT */
+  maxCells?: number;
   executor: 'local' | 'slurm';
   dryRun: boolean;
   slurmPartition?: string;
@@ -77,6 +84,8 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
       join(packageRoot, 'bin', 'vsdlab.js'),
       ...baseArgv(args, store),
       ...(args.force ? ['--force', '--only', ...(shares[w] ?? []).map((c) => c.name)] : args.only ? ['--only', ...args.only] : []),
+      // a forced share re-runs completed cells, so a forced worker is never replaced midway
+      ...(args.force ? [] : ['--max-cells', String(args.cellsPerWorker)]),
       '--reporter',
       'json',
     ];
@@ -85,7 +94,9 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   } else {
     // the stages load tfjs and onnxruntime (~65 MB): only the process that runs cells imports them, not a pool's coordinator
     const { defaultStages } = await import('../../stages/index.js');
-    summaries = await runPlan(plan, { store, stages: defaultStages(), reporter, force: args.force, signal, ...(args.only ? { only: args.only } : {}) });
+    summaries = await runPlan(plan, { store, stages: defaultStages(), reporter, force: args.force, signal, ...(args.only ? { only: args.only } : {}), ...(args.maxCells ? { maxCells: args.maxCells } : {}) });
+    const left = selectCells(plan, args.only).length - summaries.length;
+    if (args.maxCells !== undefined && left > 0 && !signal.aborted) return WORKER_RECYCLE_EXIT;
   }
   if (summaries.some((s) => s.outcome === 'interrupted') || signal.aborted) return 130;
   return summaries.some((s) => s.outcome === 'failed') ? 1 : 0;
