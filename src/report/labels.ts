@@ -15,7 +15,7 @@ const NAMERS: Record<string, Namer> = {
   'distill.guidance_scale': (v) => `CFG ${String(v)}`,
   'distill.lora_teacher.guidance_scale': (v) => `LoRA teacher CFG ${String(v)}`,
   'distill.lora_teacher.loss_weighting': (v) => `LoRA loss ${LORA_LOSS_NAMES[String(v)] ?? String(v)}`,
-  'distill.lora_teacher.updates_per_step': (v) => `${String(v)} LoRA updates/iter`,
+  'distill.lora_teacher.updates_per_step': (v) => `${String(v)} LoRA update${v === 1 ? '' : 's'} per step`,
   'generate.sampler': (v) => SAMPLERS[String(v)] ?? String(v),
   'generate.steps': (v) => (v === 1 ? '1 step' : `${String(v)} steps`),
   'distill.steps': (v) => `${String(v)} iters`,
