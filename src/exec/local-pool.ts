@@ -26,7 +26,9 @@ type WorkerEvent =
  * so no cell runs twice and a worker that dies leaves its cell to be resumed. Events from the workers
  * are forwarded to one reporter. A worker that exits with WORKER_RECYCLE_EXIT (it ran its share of
  * cells, `--cells-per-worker`) is replaced by a fresh process: the wasm heap only grows, so a
- * long-lived worker would keep its largest cell's memory and its fragmentation for the whole run.
+ * long-lived worker would keep its largest cell's memory and its fragmentation for the whole run. The
+ * workers' argv should carry the pool's start (`--failed-since`), so replacements do not retry cells that
+ * failed in this run.
  */
 export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolOptions): Promise<CellSummary[]> {
   const byName = new Map(cells.map((c) => [c.name, c]));
@@ -45,7 +47,8 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
         forward(event, cell, reporter, results);
       });
       child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-      child.on('exit', (code) => {
+      // 'close', not 'exit': every event the worker printed is read before a replacement starts
+      child.on('close', (code) => {
         options.signal?.removeEventListener('abort', abort);
         resolve(code);
       });

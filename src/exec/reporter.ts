@@ -9,6 +9,8 @@ export interface CellSummary {
   runDir: string;
   seconds: number;
   error?: string;
+  /** a pool's replacement worker found the cell failed earlier in the same pool run and left it */
+  notRetried?: true;
 }
 
 /** Lifecycle hooks of a run; every hook is optional. */

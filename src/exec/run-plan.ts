@@ -25,6 +25,8 @@ export interface RunOptions {
   staleMs?: number;
   /** stop after running this many cells (cached and skipped ones not counted): a pool worker's lifetime */
   maxCells?: number;
+  /** a pool's start (ISO time): a cell that failed since then is not retried, or failing cells would fill every replacement worker's share */
+  failedSince?: string;
 }
 
 /** A worker that stopped at `maxCells` with cells left exits with this code; its pool starts a fresh one. */
@@ -45,7 +47,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<CellSumm
     if (options.signal?.aborted || ran === options.maxCells) break;
     const summary = await runCell(plan, cell, options);
     summaries.push(summary);
-    if (summary.outcome === 'completed' || summary.outcome === 'failed') ran++;
+    if (summary.outcome === 'completed' || (summary.outcome === 'failed' && !summary.notRetried)) ran++;
     reporter.onCellEnd?.(summary);
   }
   reporter.onRunEnd?.(summaries);
@@ -84,9 +86,14 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
   const lock = tryLock(store.cellLockPath(runDir), { staleMs: options.staleMs });
   if (!lock) return { cell, outcome: 'skipped-running-elsewhere', runDir, seconds: 0 };
   // another runner may have finished the cell between our first look and taking the lock
-  if (!options.force && store.readStatus(runDir)?.state === 'completed') {
+  const now = store.readStatus(runDir);
+  if (!options.force && now?.state === 'completed') {
     lock.release();
     return { cell, outcome: 'cached', runDir, seconds: 0 };
+  }
+  if (options.failedSince !== undefined && now?.state === 'failed' && now.ended !== null && now.ended >= options.failedSince) {
+    lock.release();
+    return { cell, outcome: 'failed', runDir, seconds: 0, notRetried: true, ...(now.error ? { error: now.error.message } : {}) };
   }
 
   const status: RunStatus = {

@@ -56,6 +56,23 @@ test('pool workers that stop after their share of cells are replaced until every
   assert.equal(new Set(lines.map((l) => l.split(' ')[2])).size, 6, 'one process per cell');
 });
 
+test('replacement workers do not retry a cell that failed earlier in the pool run, so failing cells cannot keep the pool alive', { timeout: 60_000 }, async () => {
+  const dir = tempDir({ 'exp.yaml': EXP, fail: '' });
+  const journal = join(dir, 'journal');
+  const plan = await planExperiment(join(dir, 'exp.yaml'), { hashAsset: async () => 'h' });
+  const worker = fromRoot('dist/test/helpers/run-with-test-stages.js');
+  const started = new Date().toISOString();
+  const summaries = await runPool(plan, plan.cells, {
+    jobs: 2,
+    workerArgv: () => [worker, join(dir, 'exp.yaml'), join(dir, 'runs'), journal, '1', '0', 'json', '1', join(dir, 'fail'), started],
+    reporter: {},
+  });
+  assert.deepEqual(summaries.map((s) => s.outcome), Array(6).fill('failed'));
+  const evaluations = journalLines(journal).filter((l) => l.startsWith('evaluate '));
+  assert.equal(evaluations.length, 6, evaluations.join(', '));
+  assert.equal(new Set(evaluations).size, 6, 'each cell failed once');
+});
+
 test('the Slurm array script runs one task per cell with the same store and overrides', async () => {
   const dir = tempDir({ 'exp.yaml': EXP });
   const plan = await planExperiment(join(dir, 'exp.yaml'), { hashAsset: async () => 'h' });

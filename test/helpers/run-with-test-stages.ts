@@ -5,14 +5,15 @@ import { RunStore } from '../../src/tracking/run-store.js';
 import { testStages } from './test-stages.js';
 import { jsonReporter } from '../../src/exec/reporters/json.js';
 
-const [file, store, journal, steps, stepMs, mode, maxCells] = process.argv.slice(2);
+const [file, store, journal, steps, stepMs, mode, maxCells, failFlag, failedSince] = process.argv.slice(2);
 if (!file || !store || !journal) throw new Error('usage: run-with-test-stages FILE STORE JOURNAL [STEPS] [STEP_MS]');
 const plan = await planExperiment(file, { hashAsset: async () => 'h' });
 const summaries = await runPlan(plan, {
   store: new RunStore(store),
-  stages: testStages({ journal, steps: Number(steps ?? 3), stepMs: Number(stepMs ?? 0) }),
+  stages: testStages({ journal, steps: Number(steps ?? 3), stepMs: Number(stepMs ?? 0), ...(failFlag ? { failFlag } : {}) }),
   heartbeatMs: 200,
   ...(maxCells ? { maxCells: Number(maxCells) } : {}),
+  ...(failedSince ? { failedSince } : {}),
   reporter:
     mode === 'json'
       ? jsonReporter((line) => process.stdout.write(`${line}\n`), 0)

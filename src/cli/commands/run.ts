@@ -33,6 +33,7 @@ export const builder = (y: Argv) =>
     .option('slurm-max-parallel', { type: 'number', group: 'Slurm:', description: 'array tasks at once (%N)' })
     .option('slurm-extra', { type: 'string', array: true, group: 'Slurm:', description: 'extra #SBATCH lines, e.g. --account=abc' })
     .option('max-cells', { type: 'number', hidden: true, description: 'a pool worker: run at most this many cells' })
+    .option('failed-since', { type: 'string', hidden: true, description: 'a pool worker: the pool\'s start; cells failed since are not retried' })
     .option('reporter', { choices: Object.keys(reporters) as ReporterName[], description: 'progress output (default: tty bar on a terminal, plain lines otherwise)' })
     .option('json', { ...jsonOption, description: 'NDJSON events on stdout (same as --reporter json)' })
     .check((a) => {
@@ -56,6 +57,7 @@ interface RunArgs {
   cellsPerWorker: number;
   /** set by a pool on its workers: run at most this many cells, then exit with WORKER_RECYCLE_EXIT */
   maxCells?: number;
+  failedSince?: string;
   executor: 'local' | 'slurm';
   dryRun: boolean;
   slurmPartition?: string;
@@ -80,12 +82,13 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
     await writeManifest(plan, store);
     // with --force each worker gets its own share, or two workers would both recompute every cell
     const shares = args.force ? Array.from({ length: args.jobs }, (_, w) => cells.filter((_, i) => i % args.jobs === w)).filter((s) => s.length > 0) : [];
+    const started = new Date().toISOString();
     const workerArgv = (w: number): string[] => [
       join(packageRoot, 'bin', 'vsdlab.js'),
       ...baseArgv(args, store),
       ...(args.force ? ['--force', '--only', ...(shares[w] ?? []).map((c) => c.name)] : args.only ? ['--only', ...args.only] : []),
       // a forced share re-runs completed cells, so a forced worker is never replaced midway
-      ...(args.force ? [] : ['--max-cells', String(args.cellsPerWorker)]),
+      ...(args.force ? [] : ['--max-cells', String(args.cellsPerWorker), '--failed-since', started]),
       '--reporter',
       'json',
     ];
@@ -94,7 +97,7 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   } else {
     // the stages load tfjs and onnxruntime (~65 MB): only the process that runs cells imports them, not a pool's coordinator
     const { defaultStages } = await import('../../stages/index.js');
-    summaries = await runPlan(plan, { store, stages: defaultStages(), reporter, force: args.force, signal, ...(args.only ? { only: args.only } : {}), ...(args.maxCells ? { maxCells: args.maxCells } : {}) });
+    summaries = await runPlan(plan, { store, stages: defaultStages(), reporter, force: args.force, signal, ...(args.only ? { only: args.only } : {}), ...(args.maxCells ? { maxCells: args.maxCells } : {}), ...(args.failedSince ? { failedSince: args.failedSince } : {}) });
     const left = selectCells(plan, args.only).length - summaries.length;
     if (args.maxCells !== undefined && left > 0 && !signal.aborted) return WORKER_RECYCLE_EXIT;
   }
