@@ -32,30 +32,30 @@ test('nan_to_num as torch: NaN → 0, ±Inf → ±float32 max', () => {
   assert.deepEqual(Array.from(nanToNum(tf.tensor1d([Number.NaN, Infinity, -Infinity, 2])).dataSync()), [0, 3.4028234663852886e38, -3.4028234663852886e38, 2]);
 });
 
+// one sample at t = 0 and one at t = 999, each with a unit ε error per pixel
+const unitErrors = () => ({ t: [0, 999], pred: tf.tensor4d([1, 1, 1, 1], [2, 1, 1, 2]), noise: tf.zeros([2, 1, 1, 2]), abar: [schedule.alphasCumprod[0]!, schedule.alphasCumprod[999]!] });
+
 test('the LoRA loss weights the ε-MSE by ᾱ_t', () => {
-  const t = [0, 999];
-  const pred = tf.tensor4d([1, 1, 1, 1], [2, 1, 1, 2]);
-  const noise = tf.zeros([2, 1, 1, 2]);
-  const a0 = schedule.alphasCumprod[0]!;
-  const a999 = schedule.alphasCumprod[999]!;
-  assert.ok(Math.abs(loraLoss(schedule, t, pred, noise).dataSync()[0]! - (a0 + a999) / 2) < 1e-7);
+  const { t, pred, noise, abar } = unitErrors();
+  const loss = loraLoss(schedule, t, pred, noise).dataSync()[0]!;
+  assert.ok(Math.abs(loss - (abar[0]! + abar[1]!) / 2) < 1e-7);
   // the same numbers as SwiftBrush's F.mse_loss(√ᾱ·ε̂, √ᾱ·ε)
-  const a = tf.tensor4d([Math.sqrt(a0), Math.sqrt(a999)], [2, 1, 1, 1]);
-  assert.ok(Math.abs(loraLoss(schedule, t, pred, noise).dataSync()[0]! - tf.losses.meanSquaredError(tf.mul(a, noise), tf.mul(a, pred)).dataSync()[0]!) < 1e-7);
+  const a = tf.tensor4d(abar.map(Math.sqrt), [2, 1, 1, 1]);
+  assert.ok(Math.abs(loss - tf.losses.meanSquaredError(tf.mul(a, noise), tf.mul(a, pred)).dataSync()[0]!) < 1e-7);
 });
 
 test('the other LoRA loss weightings: plain ε-MSE (DMD2) and v-MSE = ε-MSE / ᾱ_t (ProlificDreamer)', () => {
-  const t = [0, 999];
-  const pred = tf.tensor4d([1, 1, 1, 1], [2, 1, 1, 2]);
-  const noise = tf.zeros([2, 1, 1, 2]);
-  const a0 = schedule.alphasCumprod[0]!;
-  const a999 = schedule.alphasCumprod[999]!;
+  const { t, pred, noise, abar } = unitErrors();
   assert.ok(Math.abs(loraLoss(schedule, t, pred, noise, 'eps').dataSync()[0]! - 1) < 1e-7);
   const v = loraLoss(schedule, t, pred, noise, 'v').dataSync()[0]!;
-  assert.ok(Math.abs(v - (1 / a0 + 1 / a999) / 2) < 1e-6 * v, `${v}`);
-  // v-MSE computed in v space: v = (ε − σ_t·x_t) / α_t for the same x_t, so v̂ − v = (ε̂ − ε) / α_t
-  const vErr = [0, 999].map((ti) => 1 / Math.sqrt(schedule.alphasCumprod[ti]!));
-  assert.ok(Math.abs(v - (vErr[0]! ** 2 + vErr[1]! ** 2) / 2) < 1e-6 * v);
+  assert.ok(Math.abs(v - (1 / abar[0]! + 1 / abar[1]!) / 2) < 1e-6 * v, `${v}`);
+  // the v-MSE taken in v space, v = (ε − σ_t·x_t) / α_t for one x_t, as a v-prediction LoRA is trained
+  const xt = tf.randomNormal([2, 1, 1, 2], 0, 1, 'float32', 7);
+  const alpha = tf.tensor4d(abar.map(Math.sqrt), [2, 1, 1, 1]);
+  const sigma = tf.tensor4d(abar.map((x) => Math.sqrt(1 - x)), [2, 1, 1, 1]);
+  const toV = (eps: tf.Tensor) => tf.div(tf.sub(eps, tf.mul(sigma, xt)), alpha);
+  const inVSpace = tf.losses.meanSquaredError(toV(noise), toV(pred)).dataSync()[0]!;
+  assert.ok(Math.abs(v - inVSpace) < 1e-4 * v, `${v} vs ${inVSpace}`);
 });
 
 test('student parameterizations map the network output to the image it means at t = 999', () => {
