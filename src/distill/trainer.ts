@@ -137,22 +137,26 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
         const purpose = (u: number, k: number): number => (u === 0 ? 4 + k : 10 + 3 * u + k);
         let loraValue = 0;
         let loraNorm = 0;
+        const x0Sample = x0Value;
         for (let u = 0; u < s.lora.updatesPerStep; u++) {
-          const tl = randomInts(streamFor(s.seed, step, purpose(u, 0)), s.batchSize, s.lora.tMin, s.lora.tMax);
-          const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, purpose(u, 1)));
-          const useNull = streamFor(s.seed, step, purpose(u, 2)).nextFloat() < s.lora.nullPromptProb;
-          const xtL = addNoise(schedule, x0Value, noiseL, tl);
-          const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
-          const { grads: gl } = tf.variableGrads(() => {
-            const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL, s.lora.lossWeighting);
-            loraValue = l.dataSync()[0] as number;
-            return l;
-          }, Object.values(lora.params));
-          const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
-          checkFinite(step, 'LoRA loss', loraValue);
-          checkFinite(step, 'LoRA gradient norm', clippedL.norm);
-          adamLora.apply(lora.params, clippedL.grads);
-          loraNorm = clippedL.norm;
+          // each update in its own scope: its activations and gradients go before the next one's
+          tf.tidy(() => {
+            const tl = randomInts(streamFor(s.seed, step, purpose(u, 0)), s.batchSize, s.lora.tMin, s.lora.tMax);
+            const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, purpose(u, 1)));
+            const useNull = streamFor(s.seed, step, purpose(u, 2)).nextFloat() < s.lora.nullPromptProb;
+            const xtL = addNoise(schedule, x0Sample, noiseL, tl);
+            const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
+            const { grads: gl } = tf.variableGrads(() => {
+              const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL, s.lora.lossWeighting);
+              loraValue = l.dataSync()[0] as number;
+              return l;
+            }, Object.values(lora.params));
+            const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
+            checkFinite(step, 'LoRA loss', loraValue);
+            checkFinite(step, 'LoRA gradient norm', clippedL.norm);
+            adamLora.apply(lora.params, clippedL.grads);
+            loraNorm = clippedL.norm;
+          });
         }
         rec.loss_lora = loraValue;
         rec.grad_norm_lora = loraNorm;
