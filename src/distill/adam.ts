@@ -12,7 +12,8 @@ export class Adam {
   readonly v = new Map<string, tf.Tensor>();
 
   constructor(
-    readonly lr: number,
+    // mutable so a caller can follow a learning-rate schedule step by step
+    public lr: number,
     readonly beta1 = 0.9,
     readonly beta2 = 0.999,
     readonly eps = 1e-8,

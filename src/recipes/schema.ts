@@ -43,9 +43,15 @@ export const teacherRecipeSchema = z.strictObject({
     patch_size: positiveInt.default(1).describe('pixels per side folded into channels (space-to-depth) before the UNet'),
     body_predicts: z.enum(['eps', 'v']).default('eps').describe('what the UNet body predicts; the teacher always answers ε (v: ε = σ x_t + α v̂, trained with the v loss)'),
   }),
+  init_from: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('a teacher folder with the same architecture to start from (a fine-tuning stage); its EMA starts there too'),
   steps: positiveInt,
   batch_size: positiveInt,
   learning_rate: z.number().positive(),
+  learning_rate_schedule: z.enum(['constant', 'cosine']).default('constant').describe('cosine: from learning_rate down to 0 at the last step'),
   null_prompt_prob: z.number().min(0).max(1).default(0.1),
   ema_decay: z.number().min(0).lt(1).default(0.999),
   checkpoint_every: positiveInt.default(200),

@@ -11,13 +11,13 @@ import { initUNet, unetDenoiser, unetForward, type UNet, type UNetConfig } from 
 import { Adam, emaDecay, emaUpdate } from '../distill/adam.js';
 import { clipByGlobalNorm } from '../distill/objectives.js';
 import { cloneNet, latestCheckpoint } from '../distill/trainer.js';
-import { VsdlabError } from '../errors.js';
+import { BadInputError, VsdlabError } from '../errors.js';
 import { textEncoderFrom, type TextEncoder } from '../features/text-encoder.js';
 import { textTowerForward, type TextTowerSpec } from '../features/text-tower.js';
 import { WeightInitializer, WeightReader } from '../diffusion/unet/weights.js';
 import { captionVocabulary, tokenizeBatch } from '../data/tokenizer.js';
 import { selectBackend } from '../tensor/backend.js';
-import { saveTeacher } from '../teacher/bundle.js';
+import { loadTeacher, saveTeacher } from '../teacher/bundle.js';
 import { toUint8Images, writeGrid } from '../teacher/images.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { writeModelManifest } from './model-manifest.js';
@@ -55,6 +55,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
   };
   const unet = initUNet(config, r.seed);
   const trainable = { ...unet.params, ...textParams };
+  if (r.init_from !== undefined) startFrom(r.init_from, config, textSpec, trainable, recipeFile);
   const ema = cloneNet({ config, params: trainable });
   const adam = new Adam(r.learning_rate);
   const work = join(r.out, '.work');
@@ -87,6 +88,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
       return (options[rng.nextUint32() % options.length] as { caption: string }).caption;
     });
     const t = idx.map(() => rng.nextUint32() % schedule.numTrainTimesteps);
+    adam.lr = learningRateAt(r, step);
     const { loss, norm } = tf.tidy(() => {
       const x0 = tf.gather(pixels, tf.tensor1d(idx, 'int32'));
       const noise = tf.randomNormal(x0.shape, 0, 1, 'float32', Number(deriveSeed(r.seed, step, 1) & 0x7fffffffn));
@@ -132,9 +134,37 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
   const emaUnet: UNet = { config, params: split(false) };
   const text = textEncoderFrom(textSpec, split(true));
   const dir = options.snapshotTo ?? r.out;
-  await saveTeacher(dir, emaUnet, text, { height: size, width: size, channels: 3 }, { recipe: recipeFile, backend: backend.name, steps: last, batch_size: r.batch_size, learning_rate: r.learning_rate, dataset_fingerprint: set.fingerprint.set });
+  await saveTeacher(dir, emaUnet, text, { height: size, width: size, channels: 3 }, { recipe: recipeFile, backend: backend.name, ...(r.init_from === undefined ? {} : { init_from: r.init_from }), steps: last, batch_size: r.batch_size, learning_rate: r.learning_rate, learning_rate_schedule: r.learning_rate_schedule, dataset_fingerprint: set.fingerprint.set });
   await writeSamples(dir, emaUnet, text, set.val.images.slice(0, 16).map((i) => i.captions[0]?.caption ?? ''), size);
   await writeModelManifest(dir, recipeFile, {});
+}
+
+/** the learning rate of a (1-based) step: constant, or a cosine from the recipe's rate to 0 at the last step */
+export function learningRateAt(r: Pick<TeacherRecipe, 'learning_rate' | 'learning_rate_schedule' | 'steps'>, step: number): number {
+  if (r.learning_rate_schedule === 'constant') return r.learning_rate;
+  return r.learning_rate * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / r.steps));
+}
+
+/**
+ * A fine-tuning stage starts from a finished teacher: its UNet and text-encoder weights replace the fresh ones,
+ * which must have the same names and shapes (the recipe's architecture must be the teacher's).
+ */
+function startFrom(dir: string, config: UNetConfig, textSpec: TextTowerSpec, trainable: Record<string, tf.Variable>, recipeFile: string): void {
+  const base = loadTeacher(dir);
+  const mismatch = (what: string): never => {
+    throw new BadInputError('TEACHER_INIT_MISMATCH', `${recipeFile}: init_from ${dir}: ${what}`, 'give the recipe the architecture (unet, text_encoder) of the teacher it starts from');
+  };
+  if (JSON.stringify(base.unet.config) !== JSON.stringify(config)) mismatch(`its UNet is ${JSON.stringify(base.unet.config)}, the recipe's ${JSON.stringify(config)}`);
+  if (JSON.stringify(base.text.spec) !== JSON.stringify(textSpec)) mismatch(`its text encoder is ${JSON.stringify(base.text.spec)}, the recipe's ${JSON.stringify(textSpec)}`);
+  const source: Record<string, tf.Variable> = { ...base.unet.params, ...base.text.params };
+  for (const [name, v] of Object.entries(trainable)) {
+    const w = source[name];
+    if (w === undefined) mismatch(`it has no weight ${name}`);
+    else if (w.shape.join('x') !== v.shape.join('x')) mismatch(`${name} is ${w.shape.join('×')} there, ${v.shape.join('×')} in the recipe`);
+    else v.assign(w);
+  }
+  if (Object.keys(source).length !== Object.keys(trainable).length) mismatch(`it has ${Object.keys(source).length} weights, the recipe ${Object.keys(trainable).length}`);
+  tf.dispose([...Object.values(source), base.nullText]);
 }
 
 /**

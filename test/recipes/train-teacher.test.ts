@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { learningRateAt } from '../../src/recipes/train-teacher.js';
+import { loadSafetensors } from '../../src/weights/safetensors.js';
 import { vsdlab } from '../helpers/cli.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -45,4 +48,38 @@ test('vsdlab train: a patch-2, v-body teacher trains, checkpoints and writes its
   // the bundle is the EMA of the last checkpoint: the snapshot of a finished training is the same weights
   assert.deepEqual(readFileSync(join(dir, 'snap', 'unet.safetensors')), readFileSync(join(dir, 'out', 'unet.safetensors')));
   assert.deepEqual(readFileSync(join(dir, 'snap', 'text-encoder.safetensors')), readFileSync(join(dir, 'out', 'text-encoder.safetensors')));
+});
+
+test('learningRateAt: constant, or a cosine from the recipe rate at step 1 through half at the midpoint towards 0', () => {
+  assert.equal(learningRateAt({ learning_rate: 0.01, learning_rate_schedule: 'constant', steps: 10 }, 7), 0.01);
+  const r = { learning_rate: 0.01, learning_rate_schedule: 'cosine' as const, steps: 100 };
+  assert.equal(learningRateAt(r, 1), 0.01);
+  assert.ok(Math.abs(learningRateAt(r, 51) - 0.005) < 1e-12);
+  assert.ok(learningRateAt(r, 100) > 0 && learningRateAt(r, 100) < 0.01 * 1e-3);
+});
+
+test('vsdlab train: init_from starts a fine-tuning stage from a finished teacher; another architecture is refused in one line', async () => {
+  await tf.setBackend('cpu');
+  const dir = tempDir(files);
+  assert.equal(vsdlab(['train', 'teacher.yaml'], { cwd: dir }).code, 0);
+  // a rate so small that Adam's steps (≈ lr each) cannot move a float32 weight: the stage's output is its start
+  const stage = (out: string, extra: string) => files['teacher.yaml'].replace('out: out', `out: ${out}`).replace('learning_rate: 1.0e-3', 'learning_rate: 1.0e-12') + extra;
+  writeFileSync(join(dir, 'fine.yaml'), stage('fine', 'init_from: out\nlearning_rate_schedule: cosine\nseed: 5\n'));
+  writeFileSync(join(dir, 'fresh.yaml'), stage('fresh', 'seed: 5\n'));
+  for (const f of ['fine.yaml', 'fresh.yaml']) assert.equal(vsdlab(['train', f], { cwd: dir }).code, 0, f);
+  const weights = (d: string) => loadSafetensors(join(dir, d, 'unet.safetensors')).tensors;
+  const base = weights('out');
+  const maxDiff = (other: Record<string, tf.Tensor>) =>
+    Math.max(...Object.entries(base).map(([k, v]) => tf.tidy(() => tf.max(tf.abs(tf.sub(v, other[k] as tf.Tensor))).dataSync()[0] as number)));
+  assert.ok(maxDiff(weights('fine')) < 1e-6, 'the fine-tuned teacher starts from the base');
+  assert.ok(maxDiff(weights('fresh')) > 1e-3, 'a fresh teacher does not');
+  const meta = JSON.parse(readFileSync(join(dir, 'fine', 'teacher.json'), 'utf8')) as { training: { init_from?: string; learning_rate_schedule?: string } };
+  assert.equal(meta.training.init_from, 'out');
+  assert.equal(meta.training.learning_rate_schedule, 'cosine');
+
+  writeFileSync(join(dir, 'wide.yaml'), stage('wide', 'init_from: out\n').replace('base_channels: 8', 'base_channels: 12'));
+  const wide = vsdlab(['train', 'wide.yaml'], { cwd: dir });
+  assert.equal(wide.code, 2);
+  assert.match(wide.stderr, /wide\.yaml: init_from out: its UNet is .* the recipe's/);
+  assert.equal(wide.stderr.trim().split('\n').filter((l) => /init_from/.test(l)).length, 1);
 });
