@@ -22,7 +22,7 @@ export const adamSchema = z.strictObject({
 });
 
 export const teacherSchema = z.strictObject({
-  model: asset('teacher weights: a folder or file path').default('models/embedded-teacher'),
+  model: asset('teacher weights: a folder or file path').default('models/embedded/teacher'),
   prediction: z.enum(['eps', 'v']).default('eps').describe('what the teacher network predicts'),
 });
 
