@@ -157,13 +157,13 @@ function startFrom(dir: string, config: UNetConfig, textSpec: TextTowerSpec, tra
   if (JSON.stringify(base.unet.config) !== JSON.stringify(config)) mismatch(`its UNet is ${JSON.stringify(base.unet.config)}, the recipe's ${JSON.stringify(config)}`);
   if (JSON.stringify(base.text.spec) !== JSON.stringify(textSpec)) mismatch(`its text encoder is ${JSON.stringify(base.text.spec)}, the recipe's ${JSON.stringify(textSpec)}`);
   const source: Record<string, tf.Variable> = { ...base.unet.params, ...base.text.params };
+  if (Object.keys(source).length !== Object.keys(trainable).length) mismatch(`it has ${Object.keys(source).length} weights, the recipe ${Object.keys(trainable).length}`);
   for (const [name, v] of Object.entries(trainable)) {
     const w = source[name];
     if (w === undefined) mismatch(`it has no weight ${name}`);
     else if (w.shape.join('x') !== v.shape.join('x')) mismatch(`${name} is ${w.shape.join('×')} there, ${v.shape.join('×')} in the recipe`);
     else v.assign(w);
   }
-  if (Object.keys(source).length !== Object.keys(trainable).length) mismatch(`it has ${Object.keys(source).length} weights, the recipe ${Object.keys(trainable).length}`);
   tf.dispose([...Object.values(source), base.nullText]);
 }
 
