@@ -73,6 +73,7 @@ const settings: DistillSettings = {
   tMin: 20,
   tMax: 980,
   gradClip: 1,
+  gradientWeighting: 'sigma-squared',
   adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
   studentParameterization: 'eps',
   studentInit: 'teacher',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LORA_TARGET_GROUPS } from '../diffusion/lora-targets.js';
 import { LORA_LOSS_WEIGHTINGS } from '../distill/lora-loss-weighting.js';
+import { SCORE_GRADIENT_WEIGHTINGS } from '../distill/score-gradient-weighting.js';
 
 // the cell config is the contract between the experiment file and the stages; defaults follow the official
 // SwiftBrush code and README (train_swiftbrush.py @ 686c231), see ../shared/reference/swiftbrush.md §1.3–1.5
@@ -57,6 +58,7 @@ export const distillSchema = z.strictObject({
   t_min: z.number().int().min(0).default(20),
   t_max: z.number().int().min(0).default(980),
   grad_clip: z.number().positive().default(1.0),
+  gradient_weighting: z.enum(SCORE_GRADIENT_WEIGHTINGS).default('sigma-squared').describe('weighting of the student\'s score gradient: sigma-squared = w(t) = 1 − ᾱ_t on the ε difference (SwiftBrush), dmd = x̂0 difference ÷ per-sample mean |x̂0 − x̂0_teacher| (DMD, DMD2)'),
   adam: adamSchema.prefault({}),
   lora_teacher: loraTeacherSchema.prefault({}),
   student: studentSchema.prefault({}),

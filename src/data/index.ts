@@ -1,5 +1,5 @@
 // public surface of the data concern: the synthetic world, COCO-2014 captions and caption protocols
-export { Xoshiro128ss, deriveSeed, splitmix64, type Seed } from './random.js';
+export { Xoshiro128ss, deriveRunSeed, deriveSeed, splitmix64, type Seed } from './random.js';
 export {
   COLOURS,
   SHAPES,

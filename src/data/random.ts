@@ -41,6 +41,20 @@ export function deriveSeed(seed: Seed, ...labels: number[]): bigint {
   return h;
 }
 
+/**
+ * A derived seed for an experiment's run seed. `deriveSeed` XORs its first label into the raw seed, so seeds s and
+ * s′ give the same derivations whenever s ⊕ s′ = a ⊕ a′: seed 1's stream for step i is seed 0's for step i ⊕ 1, and
+ * "three seeds" would replay one run's noise in a shuffled order. That is harmless for the dataset (one seed,
+ * pinned by its fingerprints, so it keeps `deriveSeed`) but wrong wherever seeds are compared with each other;
+ * hashing the seed first makes the derivations of different seeds unrelated.
+ */
+export function deriveRunSeed(seed: Seed, ...labels: number[]): bigint {
+  return deriveSeed(splitmix64(toSeed64(seed) ^ RUN_SEED_DOMAIN)[1], ...labels);
+}
+
+/** separates run-seed derivations from dataset ones ("vsdlrun\0" in ASCII) */
+const RUN_SEED_DOMAIN = 0x7673646c72756e00n;
+
 const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
 
 export class Xoshiro128ss {

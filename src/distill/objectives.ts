@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
+import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
 
 // The SwiftBrush losses, as train_swiftbrush.py computes them (../shared/reference/swiftbrush.md §1.3–1.4).
 
@@ -15,6 +16,35 @@ export function weightW(schedule: NoiseSchedule, t: readonly number[]): tf.Tenso
  */
 export function scoreGradient(schedule: NoiseSchedule, t: readonly number[], teacherEps: tf.Tensor, otherEps: tf.Tensor): tf.Tensor {
   return tf.tidy(() => nanToNum(tf.mul(weightW(schedule, t), tf.sub(teacherEps, otherEps))));
+}
+
+/**
+ * DMD2's distribution-matching gradient on x̂0: (x̂0_other − x̂0_teacher) / mean|x̂0 − x̂0_teacher| per sample, the x̂0
+ * predictions read from x_t and each ε. x̂0_other − x̂0_teacher = (σ_t/α_t)(ε_teacher − ε_other), so it points
+ * where SwiftBrush's does; only the weighting over t and over samples differs.
+ */
+export function dmdGradient(schedule: NoiseSchedule, t: readonly number[], x0: tf.Tensor, xt: tf.Tensor, teacherEps: tf.Tensor, otherEps: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const alpha = tf.tensor4d(t.map((ti) => Math.sqrt(schedule.alphasCumprod[ti] as number)), [t.length, 1, 1, 1]);
+    const sigma = tf.tensor4d(t.map((ti) => Math.sqrt(1 - (schedule.alphasCumprod[ti] as number))), [t.length, 1, 1, 1]);
+    const x0Teacher = tf.div(tf.sub(xt, tf.mul(sigma, teacherEps)), alpha);
+    const x0Other = tf.div(tf.sub(xt, tf.mul(sigma, otherEps)), alpha);
+    const scale = tf.mean(tf.abs(tf.sub(x0, x0Teacher)), [1, 2, 3], true);
+    return nanToNum(tf.div(tf.sub(x0Other, x0Teacher), scale));
+  });
+}
+
+/** The student's score gradient under the configured weighting. */
+export function weightedScoreGradient(
+  weighting: ScoreGradientWeighting,
+  schedule: NoiseSchedule,
+  t: readonly number[],
+  x0: tf.Tensor,
+  xt: tf.Tensor,
+  teacherEps: tf.Tensor,
+  otherEps: tf.Tensor,
+): tf.Tensor {
+  return weighting === 'dmd' ? dmdGradient(schedule, t, x0, xt, teacherEps, otherEps) : scoreGradient(schedule, t, teacherEps, otherEps);
 }
 
 const F32_MAX = 3.4028234663852886e38;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveSeed, Xoshiro128ss } from '../data/random.js';
+import { deriveRunSeed, Xoshiro128ss } from '../data/random.js';
 import { addNoise } from '../diffusion/parameterization.js';
 import { guided } from '../diffusion/guidance.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
@@ -11,8 +11,9 @@ import type { ParamMap } from '../diffusion/unet/weights.js';
 import { VsdlabError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
-import { clipByGlobalNorm, loraLoss, scoreGradient, vsdLoss } from './objectives.js';
+import { clipByGlobalNorm, loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
+import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
 
 /** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
@@ -24,6 +25,7 @@ export interface DistillSettings {
   tMin: number;
   tMax: number;
   gradClip: number;
+  gradientWeighting: ScoreGradientWeighting;
   adam: { beta1: number; beta2: number; epsilon: number; weightDecay: number };
   studentParameterization: StudentParameterization;
   studentInit: 'teacher' | 'random';
@@ -75,8 +77,9 @@ export interface DistillResult {
 }
 
 /** Per-step randomness derived from (seed, step, purpose): a resumed run draws exactly what it would have. */
-const streamFor = (seed: number, step: number, purpose: number): Xoshiro128ss => Xoshiro128ss.fromSeed(deriveSeed(seed, step, purpose));
-const tfSeed = (seed: number, step: number, purpose: number): number => Number(deriveSeed(seed, step, purpose) & 0x7fffffffn);
+/** the stream and the tfjs seed of one purpose at one step of a run seed's training */
+export const streamFor = (seed: number, step: number, purpose: number): Xoshiro128ss => Xoshiro128ss.fromSeed(deriveRunSeed(seed, step, purpose));
+export const tfSeed = (seed: number, step: number, purpose: number): number => Number(deriveRunSeed(seed, step, purpose) & 0x7fffffffn);
 const randomInts = (rng: Xoshiro128ss, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + (rng.nextUint32() % (hi - lo + 1)));
 
 /**
@@ -116,7 +119,7 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
         // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
         const teacher = guided(teacherEps, { scale: s.guidanceScale, nullCond })(xt, t, cond);
         const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
-        return scoreGradient(schedule, t, teacher, other);
+        return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
       };
       const { grads } = tf.variableGrads(() => {
         const out = unetForward(student, z as tf.Tensor4D, s.inputTimestep, cond);

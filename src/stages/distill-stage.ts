@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { Xoshiro128ss, deriveSeed } from '../data/random.js';
+import { Xoshiro128ss, deriveRunSeed } from '../data/random.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
 import { initUNet, unetForward, type UNet } from '../diffusion/unet/index.js';
 import { distill, type DistillSettings } from '../distill/trainer.js';
@@ -25,6 +25,7 @@ export function distillSettings(config: CellConfig): DistillSettings {
     tMin: d.t_min,
     tMax: d.t_max,
     gradClip: d.grad_clip,
+    gradientWeighting: d.gradient_weighting,
     adam: { beta1: d.adam.beta1, beta2: d.adam.beta2, epsilon: d.adam.epsilon, weightDecay: d.adam.weight_decay },
     studentParameterization: d.student.parameterization,
     studentInit: d.student.init,
@@ -55,7 +56,7 @@ export function distillSettings(config: CellConfig): DistillSettings {
  */
 export const distillStage: Stage = {
   name: 'distill',
-  version: 'distill-1',
+  version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'distill.prompts'],
   inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
   async run(ctx) {
@@ -66,7 +67,7 @@ export const distillStage: Stage = {
     const prompts = await loadPrompts(config.distill.prompts);
     const settings = distillSettings(config);
     const pick = (step: number, batch: number): string[] => {
-      const rng = Xoshiro128ss.fromSeed(deriveSeed(config.seed, step, 99));
+      const rng = Xoshiro128ss.fromSeed(deriveRunSeed(config.seed, step, 99));
       return Array.from({ length: batch }, () => prompts[rng.nextUint32() % prompts.length] as string);
     };
     const [h, w, c] = teacher.imageShape;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveSeed } from '../data/random.js';
+import { deriveRunSeed } from '../data/random.js';
 import { loadCocoCaptions } from '../data/coco-load.js';
 import { readCaptionList } from '../data/caption-list.js';
 import { selectCaptions, type SelectedCaption } from '../data/caption-protocols.js';
@@ -33,8 +33,8 @@ export async function evaluationCaptions(config: CellConfig): Promise<{ captions
 }
 
 /** Per-sample starting noise from (seed, sample index): the same images whatever the batch size. */
-const sampleNoise = (seed: number, first: number, count: number, shape: readonly [number, number, number]): tf.Tensor4D =>
-  tf.tidy(() => tf.concat(Array.from({ length: count }, (_, i) => tf.randomNormal([1, ...shape], 0, 1, 'float32', Number(deriveSeed(seed, first + i, 7) & 0x7fffffffn)))) as tf.Tensor4D);
+export const sampleNoise = (seed: number, first: number, count: number, shape: readonly [number, number, number]): tf.Tensor4D =>
+  tf.tidy(() => tf.concat(Array.from({ length: count }, (_, i) => tf.randomNormal([1, ...shape], 0, 1, 'float32', Number(deriveRunSeed(seed, first + i, 7) & 0x7fffffffn)))) as tf.Tensor4D);
 
 interface Generator {
   (z: tf.Tensor4D, cond: tf.Tensor3D): tf.Tensor4D;
@@ -69,7 +69,7 @@ function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
 /** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
 export const generateStage: Stage = {
   name: 'generate',
-  version: 'generate-1',
+  version: 'generate-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'evaluate.captions'],
   inputs: (c) => ({ generate: { ...c.generate, batch_size: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
   async run(ctx) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fromRoot } from '../helpers/paths.js';
-import { Xoshiro128ss, deriveSeed, splitmix64 } from '../../src/data/random.js';
+import { Xoshiro128ss, deriveRunSeed, deriveSeed, splitmix64 } from '../../src/data/random.js';
 
 // produced by test/fixtures/data/make_random_vectors.py from the reference C code, transcribed to Python
 const golden = JSON.parse(readFileSync(fromRoot('test', 'fixtures', 'data', 'random-vectors.json'), 'utf8')) as Record<string, unknown>;
@@ -56,4 +56,18 @@ test('bounded draws stay in range and sampleIndices gives distinct indices', () 
   assert.throws(() => r.nextInt(0), RangeError);
   assert.throws(() => Xoshiro128ss.fromSeed(-1), RangeError);
   assert.throws(() => Xoshiro128ss.fromSeed(1.5), RangeError);
+});
+
+test('run seeds derive unrelated streams; the dataset derivation replays one seed\'s in another order', () => {
+  const derivations = (derive: (seed: number, ...labels: number[]) => bigint, seed: number): Set<bigint> => {
+    const out = new Set<bigint>();
+    for (let step = 0; step < 512; step++) for (let purpose = 0; purpose < 8; purpose++) out.add(derive(seed, step, purpose));
+    return out;
+  };
+  const shared = (a: Set<bigint>, b: Set<bigint>): number => [...a].filter((x) => b.has(x)).length;
+  // the flaw deriveRunSeed exists for: seed 1's step i is seed 0's step i ⊕ 1
+  assert.equal(deriveSeed(1, 4, 3), deriveSeed(0, 5, 3));
+  assert.equal(shared(derivations(deriveSeed, 0), derivations(deriveSeed, 1)), 512 * 8);
+  const run = [0, 1, 2, 3].map((s) => derivations(deriveRunSeed, s));
+  for (let a = 0; a < run.length; a++) for (let b = a + 1; b < run.length; b++) assert.equal(shared(run[a]!, run[b]!), 0, `seeds ${a} and ${b}`);
 });

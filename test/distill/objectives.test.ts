@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
-import { clipByGlobalNorm, loraLoss, nanToNum, scoreGradient, vsdLoss } from '../../src/distill/objectives.js';
+import { clipByGlobalNorm, dmdGradient, loraLoss, nanToNum, scoreGradient, vsdLoss, weightedScoreGradient } from '../../src/distill/objectives.js';
 import { studentX0 } from '../../src/distill/student-output.js';
 import { addNoise, velocity } from '../../src/diffusion/parameterization.js';
 import { Adam, emaDecay } from '../../src/distill/adam.js';
@@ -87,4 +87,32 @@ test('Adam matches torch.optim.Adam on a hand-computed step, and EMA decay follo
   assert.equal(emaDecay(1, 0.9999), 0);
   assert.equal(emaDecay(2, 0.9999), 2 / 11);
   assert.equal(emaDecay(100000, 0.99), 0.99);
+});
+
+test('the DMD weighting is DMD2\'s distribution-matching gradient, pointing where SwiftBrush\'s does', () => {
+  const t = [20, 500, 980];
+  const x0 = tf.randomNormal([3, 4, 4, 2], 0, 1, 'float32', 11);
+  const noise = tf.randomNormal([3, 4, 4, 2], 0, 1, 'float32', 12);
+  const teacher = tf.randomNormal([3, 4, 4, 2], 0, 1, 'float32', 13);
+  const other = tf.randomNormal([3, 4, 4, 2], 0, 1, 'float32', 14);
+  const xt = addNoise(schedule, x0, noise, t);
+  const g = dmdGradient(schedule, t, x0, xt, teacher, other);
+  // DMD2's code: p_real = latents − pred_real_image, p_fake = latents − pred_fake_image,
+  // grad = (p_real − p_fake) / |p_real|.mean(dim=[1, 2, 3]), with the x0 predictions from x_t and each ε
+  const abar = t.map((ti) => schedule.alphasCumprod[ti]!);
+  const a = tf.tensor4d(abar.map(Math.sqrt), [3, 1, 1, 1]);
+  const s = tf.tensor4d(abar.map((x) => Math.sqrt(1 - x)), [3, 1, 1, 1]);
+  const pReal = tf.sub(x0, tf.div(tf.sub(xt, tf.mul(s, teacher)), a));
+  const pFake = tf.sub(x0, tf.div(tf.sub(xt, tf.mul(s, other)), a));
+  const expected = tf.div(tf.sub(pReal, pFake), tf.mean(tf.abs(pReal), [1, 2, 3], true));
+  const err = tf.max(tf.abs(tf.sub(g, expected))).dataSync()[0]!;
+  const size = tf.max(tf.abs(expected)).dataSync()[0]!;
+  assert.ok(err < 1e-5 * size, `${err} vs ${size}`);
+  // per sample it is a positive multiple of SwiftBrush's w(t)(ε_teacher − ε_other)
+  const sb = scoreGradient(schedule, t, teacher, other);
+  const cos = tf.div(tf.sum(tf.mul(g, sb), [1, 2, 3]), tf.mul(tf.norm(g.reshape([3, -1]), 2, 1), tf.norm(sb.reshape([3, -1]), 2, 1)));
+  for (const c of cos.dataSync()) assert.ok(c > 1 - 1e-5, `cosine ${c}`);
+  // and weightedScoreGradient picks each by name
+  assert.equal(tf.max(tf.abs(tf.sub(weightedScoreGradient('dmd', schedule, t, x0, xt, teacher, other), g))).dataSync()[0], 0);
+  assert.equal(tf.max(tf.abs(tf.sub(weightedScoreGradient('sigma-squared', schedule, t, x0, xt, teacher, other), sb))).dataSync()[0], 0);
 });
