@@ -78,6 +78,7 @@ const settings: DistillSettings = {
   studentParameterization: 'eps',
   studentInit: 'teacher',
   studentLr: 1e-4,
+  studentLrSchedule: 'constant',
   emaDecay: 0.99,
   inputTimestep: 999,
   lora: { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },

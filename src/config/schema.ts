@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LORA_TARGET_GROUPS } from '../diffusion/lora-targets.js';
 import { LORA_LOSS_WEIGHTINGS } from '../distill/lora-loss-weighting.js';
+import { LEARNING_RATE_SCHEDULES } from '../distill/learning-rate-schedule.js';
 import { SCORE_GRADIENT_WEIGHTINGS } from '../distill/score-gradient-weighting.js';
 
 // the cell config is the contract between the experiment file and the stages; defaults follow the official
@@ -45,6 +46,7 @@ export const studentSchema = z.strictObject({
   parameterization: z.enum(['eps', 'x0', 'v']).default('eps').describe('eps: x0 = (z - σ_T ε̂)/α_T at t = T-1 (paper)'),
   init: z.enum(['teacher', 'random']).default('teacher'),
   learning_rate: z.number().positive().default(1e-6),
+  learning_rate_schedule: z.enum(LEARNING_RATE_SCHEDULES).default('constant').describe('constant (SwiftBrush), or cosine: from learning_rate down to 0 at the last distillation step'),
   ema_decay: z.number().min(0).lt(1).default(0.9999),
   input_timestep: z.number().int().min(0).default(999),
 });

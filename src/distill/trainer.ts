@@ -12,6 +12,7 @@ import { VsdlabError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
 import { clipByGlobalNorm, loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
+import { scheduledRate, type LearningRateSchedule } from './learning-rate-schedule.js';
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
@@ -30,6 +31,7 @@ export interface DistillSettings {
   studentParameterization: StudentParameterization;
   studentInit: 'teacher' | 'random';
   studentLr: number;
+  studentLrSchedule: LearningRateSchedule;
   emaDecay: number;
   inputTimestep: number;
   lora: { enabled: boolean; rank: number; alpha: number; targets: string[]; lr: number; updatesPerStep: number; lossWeighting: LoraLossWeighting; guidanceScale: number; nullPromptProb: number; tMin: number; tMax: number };
@@ -131,6 +133,7 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const clipped = clipByGlobalNorm(named, s.gradClip);
       checkFinite(step, 'student gradient norm', clipped.norm);
       checkFinite(step, 'VSD loss', lossValue);
+      adamStudent.lr = scheduledRate(s.studentLr, s.studentLrSchedule, s.steps, step);
       adamStudent.apply(student.params, clipped.grads);
       emaUpdate(ema.params, student.params, emaDecay(step, s.emaDecay));
       const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };

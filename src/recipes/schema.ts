@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEARNING_RATE_SCHEDULES } from '../distill/learning-rate-schedule.js';
 
 // recipes make the embedded world's assets (feature networks, teacher); their outputs are committed under
 // models/ with sha256, so `npm start` never retrains them
@@ -51,7 +52,7 @@ export const teacherRecipeSchema = z.strictObject({
   steps: positiveInt,
   batch_size: positiveInt,
   learning_rate: z.number().positive(),
-  learning_rate_schedule: z.enum(['constant', 'cosine']).default('constant').describe('cosine: from learning_rate down to 0 at the last step'),
+  learning_rate_schedule: z.enum(LEARNING_RATE_SCHEDULES).default('constant').describe('cosine: from learning_rate down to 0 at the last step'),
   null_prompt_prob: z.number().min(0).max(1).default(0.1),
   ema_decay: z.number().min(0).lt(1).default(0.999),
   checkpoint_every: positiveInt.default(200),

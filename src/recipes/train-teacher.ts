@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { deriveSeed, Xoshiro128ss } from '../data/random.js';
+import { scheduledRate } from '../distill/learning-rate-schedule.js';
 import { readSyntheticRecipe } from '../data/synthetic-recipe.js';
 import { generateSyntheticSet } from '../data/synthetic-set.js';
 import { addNoise, epsToX0 } from '../diffusion/parameterization.js';
@@ -141,8 +142,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
 
 /** the learning rate of a (1-based) step: constant, or a cosine from the recipe's rate to 0 at the last step */
 export function learningRateAt(r: Pick<TeacherRecipe, 'learning_rate' | 'learning_rate_schedule' | 'steps'>, step: number): number {
-  if (r.learning_rate_schedule === 'constant') return r.learning_rate;
-  return r.learning_rate * 0.5 * (1 + Math.cos((Math.PI * (step - 1)) / r.steps));
+  return scheduledRate(r.learning_rate, r.learning_rate_schedule, r.steps, step);
 }
 
 /**

@@ -30,6 +30,7 @@ export function distillSettings(config: CellConfig): DistillSettings {
     studentParameterization: d.student.parameterization,
     studentInit: d.student.init,
     studentLr: d.student.learning_rate,
+    studentLrSchedule: d.student.learning_rate_schedule,
     emaDecay: d.student.ema_decay,
     inputTimestep: d.student.input_timestep,
     lora: {

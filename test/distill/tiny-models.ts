@@ -36,6 +36,7 @@ export const tinySettings = (over: Partial<DistillSettings> = {}): DistillSettin
   studentParameterization: 'eps',
   studentInit: 'teacher',
   studentLr: 1e-3,
+  studentLrSchedule: 'constant',
   emaDecay: 0.999,
   inputTimestep: 999,
   lora: { enabled: true, rank: 2, alpha: 2, targets: ['to_q', 'to_v'], lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },

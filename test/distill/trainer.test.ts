@@ -88,3 +88,20 @@ test('several LoRA-teacher updates per student update (DMD2’s two time-scale r
   assert.deepEqual(weights(resumed.lora!.params), weights(straight.lora!.params));
   assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
 });
+
+test('a cosine student rate starts at the full rate, then anneals, and resumes mid-schedule exactly', async () => {
+  const cosine = (steps: number) => tinySettings({ steps, studentLrSchedule: 'cosine', checkpointEvery: 1 });
+  const constant1 = await distill(tinyModels(), tinySettings({ steps: 1 }), prompts, tempDir());
+  const cosine1 = await distill(tinyModels(), cosine(1), prompts, tempDir());
+  assert.deepEqual(weights(cosine1.student.params), weights(constant1.student.params), 'step 1 runs at the full rate');
+  const straight = await distill(tinyModels(), cosine(4), prompts, tempDir());
+  const constant4 = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, tempDir());
+  assert.notDeepEqual(weights(straight.student.params), weights(constant4.student.params));
+  // killed after step 2 of the same 4-step schedule, then run again
+  const dir = tempDir();
+  const stop = new AbortController();
+  await assert.rejects(distill(tinyModels(), cosine(4), prompts, dir, { signal: stop.signal, progress: (step) => step === 2 && stop.abort(new Error('killed')) }), /killed/);
+  const resumed = await distill(tinyModels(), cosine(4), prompts, dir);
+  assert.equal(resumed.startedFrom, 2);
+  assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
+});
