@@ -7,7 +7,7 @@ import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 
 // the embedded study's smoke profile with the committed teacher and feature networks, as `npm start -- --profile smoke`
-test('the smoke profile of the embedded study runs end to end and the teacher at 25 DDIM steps beats its one-step sample', () => {
+test('the smoke profile of the embedded study runs end to end and the teacher at 25 DDIM steps beats its one-step sample (FID and KID)', () => {
   if (!existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) {
     const built = vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']);
     assert.equal(built.code, 0, built.stderr);
@@ -18,13 +18,16 @@ test('the smoke profile of the embedded study runs end to end and the teacher at
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   const root = join(dir, 'runs', 'embedded-smoke');
   const fid = new Map<string, number>();
+  const kid = new Map<string, number>();
   for (const cell of readdirSync(root).filter((n) => existsSync(join(root, n, 'metrics.json')))) {
     const metrics = JSON.parse(readFileSync(join(root, cell, 'metrics.json'), 'utf8')).metrics as Array<{ name: string; value: number }>;
-    assert.deepEqual(metrics.map((m) => m.name), ['fid', 'clip-score', 'faithfulness', 'attribute-accuracy']);
+    assert.deepEqual(metrics.map((m) => m.name), ['fid', 'kid', 'precision', 'recall', 'clip-score', 'faithfulness', 'attribute-accuracy']);
     fid.set(cell.replace(/-[0-9a-f]{8}$/, ''), metrics[0]!.value);
+    kid.set(cell.replace(/-[0-9a-f]{8}$/, ''), metrics[1]!.value);
   }
   assert.deepEqual([...fid.keys()].sort(), ['sds-eps', 'teacher-ddim-25step', 'teacher-one-step-1step', 'vsd-eps']);
   assert.ok(fid.get('teacher-ddim-25step')! < fid.get('teacher-one-step-1step')!, JSON.stringify(Object.fromEntries(fid)));
+  assert.ok(kid.get('teacher-ddim-25step')! < kid.get('teacher-one-step-1step')!, JSON.stringify(Object.fromEntries(kid)));
   const report = vsdlab(['report', 'experiments/embedded-smoke.yaml', '--store', join(dir, 'runs'), '--out', join(dir, 'report')], { env });
   assert.equal(report.code, 0, report.stderr);
   assert.ok(existsSync(join(dir, 'report', 'index.html')));
