@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { epsToX0 } from '../diffusion/parameterization.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
@@ -25,10 +26,8 @@ export function scoreGradient(schedule: NoiseSchedule, t: readonly number[], tea
  */
 export function dmdGradient(schedule: NoiseSchedule, t: readonly number[], x0: tf.Tensor, xt: tf.Tensor, teacherEps: tf.Tensor, otherEps: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const alpha = tf.tensor4d(t.map((ti) => Math.sqrt(schedule.alphasCumprod[ti] as number)), [t.length, 1, 1, 1]);
-    const sigma = tf.tensor4d(t.map((ti) => Math.sqrt(1 - (schedule.alphasCumprod[ti] as number))), [t.length, 1, 1, 1]);
-    const x0Teacher = tf.div(tf.sub(xt, tf.mul(sigma, teacherEps)), alpha);
-    const x0Other = tf.div(tf.sub(xt, tf.mul(sigma, otherEps)), alpha);
+    const x0Teacher = epsToX0(schedule, xt, teacherEps, t);
+    const x0Other = epsToX0(schedule, xt, otherEps, t);
     const scale = tf.mean(tf.abs(tf.sub(x0, x0Teacher)), [1, 2, 3], true);
     return nanToNum(tf.div(tf.sub(x0Other, x0Teacher), scale));
   });
