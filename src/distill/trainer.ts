@@ -78,8 +78,10 @@ export interface DistillResult {
   startedFrom: number;
 }
 
-/** Per-step randomness derived from (seed, step, purpose): a resumed run draws exactly what it would have. */
-/** the stream and the tfjs seed of one purpose at one step of a run seed's training */
+/**
+ * Per-step randomness derived from (run seed, step, purpose): a resumed run draws exactly what it would have, and
+ * different seeds draw unrelated streams (deriveRunSeed). Exported for the seed-independence test.
+ */
 export const streamFor = (seed: number, step: number, purpose: number): Xoshiro128ss => Xoshiro128ss.fromSeed(deriveRunSeed(seed, step, purpose));
 export const tfSeed = (seed: number, step: number, purpose: number): number => Number(deriveRunSeed(seed, step, purpose) & 0x7fffffffn);
 const randomInts = (rng: Xoshiro128ss, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + (rng.nextUint32() % (hi - lo + 1)));
