@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
-import { initLora } from '../../src/diffusion/lora.js';
+import { initLora } from '../../src/nn/lora.js';
 import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { Adam, emaUpdate } from '../../src/distill/adam.js';

@@ -7,11 +7,11 @@
  *   first 30,000 entries.
  */
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
 import { jsonPath } from './coco-load.js';
+import { sha256 as sha256Of } from '../util/hash.js';
 
 export interface CaptionList {
   source: string;
@@ -40,7 +40,7 @@ const Sbv2Schema = z.object({ labels: z.array(z.tuple([z.string(), z.string()]))
 
 /** parses a caption list from its bytes; pure apart from hashing */
 export function parseCaptionList(bytes: Uint8Array, source: string): CaptionList {
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Of(bytes);
   let text = Buffer.from(bytes).toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trimStart().startsWith('{')) {

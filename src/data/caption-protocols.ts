@@ -23,11 +23,11 @@
  * caption])` + "\n", in order. `textFingerprint` hashes only the captions (`JSON.stringify(caption)` + "\n" per entry),
  * so the prompt set can be compared whether or not a COCO file placed it on images.
  */
-import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors.js';
 import { KNOWN_CAPTION_LISTS, type CaptionList } from './caption-list.js';
 import type { CocoCaptionAnnotation, CocoCaptions } from './coco-format.js';
 import { Xoshiro128ss, type Seed } from './random.js';
+import { sha256Parts } from '../util/hash.js';
 
 export const CAPTION_PROTOCOLS = ['first-caption-per-image', 'gigagan-random-30k', 'sbv2-first-30k', 'random-n'] as const;
 export type CaptionProtocol = (typeof CAPTION_PROTOCOLS)[number];
@@ -60,15 +60,11 @@ export interface SelectOptions {
 }
 
 export function captionTextFingerprint(captions: readonly SelectedCaption[]): string {
-  const h = createHash('sha256');
-  for (const c of captions) h.update(`${JSON.stringify(c.caption)}\n`, 'utf8');
-  return h.digest('hex');
+  return sha256Parts(captions.map((c) => `${JSON.stringify(c.caption)}\n`));
 }
 
 export function captionFingerprint(captions: readonly SelectedCaption[]): string {
-  const h = createHash('sha256');
-  for (const c of captions) h.update(`${JSON.stringify([c.imageId, c.fileName, c.caption])}\n`, 'utf8');
-  return h.digest('hex');
+  return sha256Parts(captions.map((c) => `${JSON.stringify([c.imageId, c.fileName, c.caption])}\n`));
 }
 
 const normalise = (s: string): string => s.toLowerCase().replace(/\s+/g, ' ').trim();

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { BadInputError } from '../errors.js';
 import { CocoCaptionFileSchema, type CocoCaptionAnnotation, type CocoCaptions, type CocoImage } from './coco-format.js';
+import { sha256 } from '../util/hash.js';
 
 /** `images[3].file_name` from a zod / our own path */
 export function jsonPath(path: readonly PropertyKey[]): string {
@@ -65,5 +65,5 @@ export async function loadCocoCaptions(path: string): Promise<CocoCaptions> {
   } catch (e) {
     throw new BadInputError('E_COCO_JSON', `${path}: not valid JSON: ${(e as Error).message}`);
   }
-  return cocoCaptionsFromJson(value, path, createHash('sha256').update(bytes).digest('hex'));
+  return cocoCaptionsFromJson(value, path, sha256(bytes));
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from '../errors.js';
+import { sha256 } from '../util/hash.js';
 
 export const MANIFEST_NAME = 'manifest.json';
 
@@ -18,17 +18,13 @@ export const DatasetManifestSchema = z.looseObject({
 });
 export type DatasetManifest = z.infer<typeof DatasetManifestSchema>;
 
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** sha256 of `path  sha256\n` lines sorted by path (the sha256sum format) */
 export function filesDigest(files: readonly ManifestFile[]): string {
   const lines = [...files]
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((f) => `${f.sha256}  ${f.path}\n`)
     .join('');
-  return sha256Hex(lines);
+  return sha256(lines);
 }
 
 async function listFiles(root: string, dir = root): Promise<string[]> {
@@ -47,7 +43,7 @@ export async function hashTree(root: string): Promise<ManifestFile[]> {
   const files: ManifestFile[] = [];
   for (const path of paths) {
     const bytes = await readFile(join(root, path));
-    files.push({ path, bytes: bytes.length, sha256: sha256Hex(bytes) });
+    files.push({ path, bytes: bytes.length, sha256: sha256(bytes) });
   }
   return files;
 }

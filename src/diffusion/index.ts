@@ -2,7 +2,7 @@
 // training code; within 1e-6 relative of diffusers' float32 values), ε/x0/v conversions, DDPM / DDIM /
 // DPM-Solver++(2M) samplers that match diffusers' schedulers (SD 2.1-base config: leading spacing,
 // steps_offset 1, set_alpha_to_one false, clip_sample false; DPM-Solver uses its own 'linspace' default),
-// classifier-free guidance, and a small text-conditioned UNet with LoRA on to_q / to_v.
+// classifier-free guidance, and a small text-conditioned UNet (its layers and LoRA are in src/nn).
 export { scaledLinearSchedule, alphaBar, alphaSigma, checkTimestep } from './schedule.js';
 export type { NoiseSchedule, ScheduleOptions } from './schedule.js';
 export { inferenceTimesteps, dpmSolverTimesteps, SD_DDIM_SPACING, SD_DPM_SPACING } from './timesteps.js';
@@ -30,6 +30,4 @@ export { ddpmSample } from './samplers/ddpm.js';
 export type { DdpmOptions } from './samplers/ddpm.js';
 export { dpmSolverPlusPlus2M } from './samplers/dpm-solver.js';
 export { initUNet, unetForward, unetDenoiser, parameterCount, disposeParams, validateUNetConfig, levelChannels } from './unet/index.js';
-export type { UNet, UNetConfig, ParamMap } from './unet/index.js';
-export { initLora, loraDelta, loraTargetsOf, withLora, SWIFTBRUSH_LORA_TARGETS } from './lora.js';
-export type { LoraConfig, LoraAdapter } from './lora.js';
+export type { UNet, UNetConfig } from './unet/index.js';

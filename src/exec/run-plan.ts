@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
 import { VsdlabError } from '../errors.js';
-import { readJsonIfExists, publishDir, writeJsonAtomically } from '../tracking/atomic.js';
+import { readJsonIfExists, publishDir, writeJsonAtomically } from '../util/atomic-write.js';
 import { tryLock, waitForLock, type Lock } from '../tracking/lock.js';
 import { collectProvenance } from '../tracking/provenance.js';
 import { RunStore, type RunStatus } from '../tracking/run-store.js';

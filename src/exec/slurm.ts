@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
 import { VsdlabError } from '../errors.js';
-import { writeFileAtomically } from '../tracking/atomic.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 
 export interface SlurmOptions {
   /** folder for the array script, the cell list and the per-task logs */

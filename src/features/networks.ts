@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { linear, type LayerContext } from '../diffusion/unet/layers.js';
-import type { ParamMap } from '../diffusion/unet/weights.js';
+import { linear, type LayerContext } from '../nn/layers.js';
+import type { ParamMap } from '../nn/params.js';
 import { OnnxGraphBuilder } from '../onnx/graph-builder.js';
 import { l2NormalizeOnnx, linearToOnnx } from './onnx-layers.js';
 import { maskedMean, maskedMeanToOnnx, textTowerForward, textTowerToOnnx, type TextTowerSpec } from './text-tower.js';

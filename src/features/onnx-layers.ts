@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ParamMap } from '../diffusion/unet/weights.js';
+import type { ParamMap } from '../nn/params.js';
 import type { OnnxGraphBuilder } from '../onnx/graph-builder.js';
 
 // tfjs weights as ONNX initialisers: convs go from [kh, kw, in, out] (NHWC) to [out, in, kh, kw] (NCHW)

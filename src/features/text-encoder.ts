@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { tokenizeBatch } from '../data/tokenizer.js';
-import { WeightReader, type ParamMap } from '../diffusion/unet/weights.js';
+import { WeightReader, type ParamMap } from '../nn/params.js';
 import { BadInputError } from '../errors.js';
 import { loadSafetensors } from '../weights/safetensors.js';
 import type { ClipSpec } from './networks.js';

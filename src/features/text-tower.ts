@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { layerNorm, linear, type LayerContext } from '../diffusion/unet/layers.js';
-import type { ParamMap } from '../diffusion/unet/weights.js';
+import { layerNorm, linear, type LayerContext } from '../nn/layers.js';
+import type { ParamMap } from '../nn/params.js';
 import type { OnnxGraphBuilder } from '../onnx/graph-builder.js';
 import { layerNormToOnnx, linearToOnnx, weightToOnnx } from './onnx-layers.js';
 

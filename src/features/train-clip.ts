@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { captionVocabulary, tokenizeBatch } from '../data/tokenizer.js';
 import { Xoshiro128ss } from '../data/random.js';
 import type { SyntheticImage } from '../data/synthetic-set.js';
-import { WeightInitializer, WeightReader, type ParamMap } from '../diffusion/unet/weights.js';
+import { WeightInitializer, WeightReader, type ParamMap } from '../nn/params.js';
 import { clipImageForward, clipTextForward, type ClipSpec } from './networks.js';
 import { imagesTensor, shuffledBatches, withPixelNoise } from './training-data.js';
 import { EMBEDDED_TRUNK } from './trunk.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SyntheticImage } from '../data/synthetic-set.js';
-import { WeightInitializer, WeightReader, type ParamMap } from '../diffusion/unet/weights.js';
+import { WeightInitializer, WeightReader, type ParamMap } from '../nn/params.js';
 import { ATTRIBUTE_GROUPS, ATTRIBUTE_LOGITS, attributeGroupOffsets, attributeTargets, checkFaithfulness, decodeAttributes } from './attribute-heads.js';
 import { perceptionForward, type PerceptionSpec } from './networks.js';
 import { imagesTensor, shuffledBatches, withPixelNoise } from './training-data.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { conv, linear, type LayerContext } from '../diffusion/unet/layers.js';
-import type { ParamMap } from '../diffusion/unet/weights.js';
+import { conv, linear, type LayerContext } from '../nn/layers.js';
+import type { ParamMap } from '../nn/params.js';
 import type { OnnxGraphBuilder } from '../onnx/graph-builder.js';
 import { convToOnnx, linearToOnnx, samePads } from './onnx-layers.js';
 

@@ -8,9 +8,9 @@ import { ConfigError, type ConfigIssue } from '../config/issues.js';
 import { cellIssues } from '../config/zod-issues.js';
 import { setPath, splitKey } from '../config/dotted.js';
 import type { OriginMap } from '../config/origin.js';
-import { assetPaths, runId, type AssetRef } from '../tracking/identity.js';
-import { sha256Path } from '../tracking/hash.js';
-import { slugOf } from '../tracking/slug.js';
+import { assetPaths, runId, type AssetRef } from './identity.js';
+import { sha256Path } from '../util/hash.js';
+import { slugOf } from './slug.js';
 
 export interface Cell {
   index: number;

@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256File } from '../tracking/hash.js';
-import { writeJsonAtomically } from '../tracking/atomic.js';
+import { sha256File } from '../util/hash.js';
+import { writeJsonAtomically } from '../util/atomic-write.js';
 import { collectProvenance } from '../tracking/provenance.js';
 
 /** `manifest.json` beside committed weights: every file's sha256, the recipe, the command and the results. */

@@ -15,7 +15,7 @@ import { cloneNet, latestCheckpoint } from '../distill/trainer.js';
 import { BadInputError, VsdlabError } from '../errors.js';
 import { textEncoderFrom, type TextEncoder } from '../features/text-encoder.js';
 import { textTowerForward, type TextTowerSpec } from '../features/text-tower.js';
-import { WeightInitializer, WeightReader } from '../diffusion/unet/weights.js';
+import { WeightInitializer, WeightReader } from '../nn/params.js';
 import { captionVocabulary, tokenizeBatch } from '../data/tokenizer.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher, saveTeacher } from '../teacher/bundle.js';

@@ -1,4 +1,4 @@
-import { canonicalJson } from '../tracking/hash.js';
+import { canonicalJson } from '../util/hash.js';
 import type { MetricRecord } from '../tracking/results.js';
 import { decimalsFor, fixed, metricLabel } from './format.js';
 import { rowLabel } from './labels.js';

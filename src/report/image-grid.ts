@@ -1,5 +1,4 @@
 import sharp from 'sharp';
-import type { RenderedFile, Renderer } from './renderers/renderer.js';
 import type { GridSpec, Report } from './types.js';
 
 const CELL = 128;
@@ -47,9 +46,3 @@ export async function composeGrid(grid: GridSpec): Promise<Buffer> {
   }
   return sharp({ create: { width, height: y, channels: 3, background: '#ffffff' } }).composite(layers).png().toBuffer();
 }
-
-export const gridsRenderer: Renderer = {
-  name: 'grids',
-  describe: 'grids/*.png: samples for the same captions across cells, captions printed under them (sharp)',
-  render: async (report: Report): Promise<RenderedFile[]> => Promise.all(report.grids.map(async (g) => ({ path: g.file, content: await composeGrid(g) }))),
-};

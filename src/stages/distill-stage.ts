@@ -9,7 +9,7 @@ import type { CellConfig } from '../config/schema.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher } from '../teacher/bundle.js';
 import { toUint8Images, writeGrid } from '../teacher/images.js';
-import { writeJsonAtomically } from '../tracking/atomic.js';
+import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
 import { saveSafetensors } from '../weights/safetensors.js';
 import { loadPrompts } from './prompts.js';

@@ -5,11 +5,12 @@ import { parseCaption } from '../data/caption-parse.js';
 import { BadInputError } from '../errors.js';
 import { checkFaithfulness, decodeAttributes } from '../features/attribute-heads.js';
 import { ClipModel, clipScore } from '../metrics/clip/index.js';
-import { defaultFeatureCacheDir, featureOutputOf, imageSetFeatures, imageSetStatistics, OnnxExtractor, sha256File, streamFeatures, type FidMode } from '../metrics/extract/index.js';
+import { defaultFeatureCacheDir, featureOutputOf, imageSetFeatures, imageSetStatistics, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall, readStatsNpz, type FeatureStats } from '../metrics/stats/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
 import type { Stage } from '../tracking/stage.js';
+import { sha256File } from '../util/hash.js';
 
 type Metric = CellConfig['evaluate']['metrics'][number];
 

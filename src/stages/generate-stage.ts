@@ -17,7 +17,7 @@ import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher, type Teacher } from '../teacher/bundle.js';
 import { toUint8Images, writePng } from '../teacher/images.js';
-import { writeJsonAtomically } from '../tracking/atomic.js';
+import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
 import { loadSafetensors } from '../weights/safetensors.js';
 

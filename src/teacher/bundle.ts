@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { scaledLinearSchedule, type NoiseSchedule } from '../diffusion/schedule.js';
 import type { UNet, UNetConfig } from '../diffusion/unet/index.js';
-import type { ParamMap } from '../diffusion/unet/weights.js';
+import type { ParamMap } from '../nn/params.js';
 import { BadInputError } from '../errors.js';
 import type { TextTowerSpec } from '../features/text-tower.js';
 import { textEncoderFrom, type TextEncoder } from '../features/text-encoder.js';
-import { writeJsonAtomically } from '../tracking/atomic.js';
+import { writeJsonAtomically } from '../util/atomic-write.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 
 // a teacher folder: teacher.json (architecture, image shape, schedule), unet.safetensors, text-encoder.safetensors

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
-import { writeFileAtomically } from '../tracking/atomic.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 
 /** Model space [-1, 1] NHWC → uint8 HWC images, rounded and clipped as diffusers' image processor does. */
 export function toUint8Images(x: tf.Tensor4D): Uint8Array[] {

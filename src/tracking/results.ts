@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hashValue } from './hash.js';
+import { hashValue } from '../util/hash.js';
 
 // the contract between the stages that produce results and the reports that read them
 

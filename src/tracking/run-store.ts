@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { readJsonIfExists, writeJsonAtomically } from './atomic.js';
+import { readJsonIfExists, writeJsonAtomically } from '../util/atomic-write.js';
 import type { Cell } from '../plan/plan.js';
 import type { StageName } from './stage.js';
 

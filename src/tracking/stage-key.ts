@@ -1,6 +1,6 @@
 import type { Cell } from '../plan/plan.js';
-import { CODE_VERSION } from './identity.js';
-import { hashValue } from './hash.js';
+import { CODE_VERSION } from '../plan/identity.js';
+import { hashValue } from '../util/hash.js';
 import type { Stage } from './stage.js';
 
 /**

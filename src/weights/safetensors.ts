@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomically } from '../tracking/atomic.js';
+import { writeFileAtomically } from '../util/atomic-write.js';
 import { BadInputError } from '../errors.js';
 
 // safetensors (huggingface/safetensors): 8-byte little-endian header size, a JSON header of

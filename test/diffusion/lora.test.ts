@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initUNet, unetForward, disposeParams, initLora, loraTargetsOf, type UNet } from '../../src/diffusion/index.js';
+import { initUNet, unetForward, disposeParams, type UNet } from '../../src/diffusion/index.js';
+import { initLora, loraTargetsOf } from '../../src/nn/lora.js';
 import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
-import type { ParamMap } from '../../src/diffusion/unet/weights.js';
+import type { ParamMap } from '../../src/nn/params.js';
 import { TINY_UNET } from '../helpers/tiny-unet.js';
 
 await tf.setBackend('cpu');

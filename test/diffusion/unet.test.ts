@@ -2,22 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/tensor/index.js';
-import { depthToSpace, spaceToDepth } from '../../src/diffusion/unet/layers.js';
+import { depthToSpace, spaceToDepth } from '../../src/nn/layers.js';
 import {
   initUNet,
   unetForward,
   unetDenoiser,
   parameterCount,
   disposeParams,
-  initLora,
-  withLora,
-  loraTargetsOf,
-  SWIFTBRUSH_LORA_TARGETS,
   ddimSample,
   guided,
   scaledLinearSchedule,
   type UNetConfig,
 } from '../../src/diffusion/index.js';
+import { initLora, withLora, loraTargetsOf, SWIFTBRUSH_LORA_TARGETS } from '../../src/nn/lora.js';
 import { TINY_UNET } from '../helpers/tiny-unet.js';
 
 const config: UNetConfig = TINY_UNET;

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { generateSyntheticSet, writeSyntheticSet } from '../../src/data/index.js';
 import { captionVocabulary } from '../../src/data/tokenizer.js';
 import { initUNet } from '../../src/diffusion/unet/index.js';
-import { WeightInitializer } from '../../src/diffusion/unet/weights.js';
+import { WeightInitializer } from '../../src/nn/params.js';
 import { clipImageForward, clipImageToOnnx, clipTextForward, clipTextToOnnx, perceptionForward, perceptionToOnnx, type ClipSpec, type PerceptionSpec } from '../../src/features/networks.js';
 import { ATTRIBUTE_LOGITS } from '../../src/features/attribute-heads.js';
 import { textEncoderFrom } from '../../src/features/text-encoder.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { WeightInitializer, WeightReader } from '../../src/diffusion/unet/weights.js';
+import { WeightInitializer, WeightReader } from '../../src/nn/params.js';
 import { clipImageForward, clipImageToOnnx, clipTextForward, clipTextToOnnx, perceptionForward, perceptionToOnnx, type ClipSpec, type PerceptionSpec } from '../../src/features/networks.js';
 
 await tf.setBackend('cpu');

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { experimentJsonSchema } from '../../config/json-schema.js';
-import { writeFileAtomically } from '../../tracking/atomic.js';
+import { writeFileAtomically } from '../../util/atomic-write.js';
 import type { Io } from '../io.js';
 
 export const command = 'schema';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type LayerContext, conv, geglu, groupNorm, layerNorm, linear, silu } from './layers.js';
+import { type LayerContext, conv, geglu, groupNorm, layerNorm, linear, silu } from '../../nn/layers.js';
 
 /** SD's ResnetBlock2D: GN-SiLU-conv, + projected time embedding, GN-SiLU-conv, 1x1 skip when channels change */
 export const resBlock = (ctx: LayerContext, name: string, x: tf.Tensor4D, temb: tf.Tensor2D, outChannels: number, groups: number): tf.Tensor4D => {

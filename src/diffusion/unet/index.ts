@@ -2,4 +2,3 @@ export { initUNet, unetForward, unetDenoiser, parameterCount, disposeParams } fr
 export type { UNet } from './unet.js';
 export { validateUNetConfig, levelChannels } from './config.js';
 export type { UNetConfig } from './config.js';
-export type { ParamMap } from './weights.js';

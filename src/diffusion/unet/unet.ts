@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { type UNetConfig, inputMultiple, levelChannels, timeEmbedDim, validateUNetConfig } from './config.js';
-import { type ParamMap, WeightInitializer, WeightReader, type WeightSource } from './weights.js';
-import { type LayerContext, conv, depthToSpace, groupNorm, linear, silu, spaceToDepth, timestepFeatures, upsampleNearest2x } from './layers.js';
+import { type ParamMap, WeightInitializer, WeightReader, type WeightSource } from '../../nn/params.js';
+import { type LayerContext, conv, depthToSpace, groupNorm, linear, silu, spaceToDepth, timestepFeatures, upsampleNearest2x } from '../../nn/layers.js';
 import { resBlock, transformerBlock } from './blocks.js';
-import type { LoraAdapter } from '../lora.js';
+import type { LoraAdapter } from '../../nn/lora.js';
 import type { DenoiserFn } from '../denoiser.js';
 import type { Timesteps } from '../parameterization.js';
 import { alphaSigma, scaledLinearSchedule } from '../schedule.js';

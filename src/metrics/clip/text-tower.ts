@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { BadInputError, VsdlabError } from '../../errors.js';
 import { chooseExecutionProvider, type ExecutionProvider } from '../extract/execution-provider.js';
-import { sha256File } from '../extract/content-hash.js';
+import { sha256File } from '../../util/hash.js';
 
 export class TextTower {
   private constructor(

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { BadInputError } from '../../errors.js';
 import type { FeatureCache } from '../feature-cache/index.js';
 import { decodeImage, preprocess, type PlanarImage, type RgbImage } from '../image/index.js';
-import { sha256Hex } from './content-hash.js';
+import { sha256 as sha256Of } from '../../util/hash.js';
 import type { InputGeometry } from './onnx-extractor.js';
 
 /** what the stream needs of an extractor (OnnxExtractor, or a stand-in in tests). */
@@ -103,7 +103,7 @@ export async function streamFeatures(
       if (options.skipBad) return { file, reason };
       throw new BadInputError('image_unreadable', reason);
     }
-    const sha256 = sha256Hex(bytes);
+    const sha256 = sha256Of(bytes);
     if (cache && extractor.outputs.every((o) => dims[o] !== undefined)) {
       const cached: Record<string, Float32Array> = {};
       let all = true;

@@ -1,7 +1,7 @@
 // onnx feature extractors (onnxruntime-node) and image folders streamed through them.
 export { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
 export { defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
-export { sha256File, sha256Hex } from './content-hash.js';
+
 export { featureOutputOf } from './feature-output.js';
 export { OnnxExtractor, type ExtractorOptions, type InputGeometry } from './onnx-extractor.js';
 export { listImages, type ListingRule } from './image-list.js';

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { BadInputError, VsdlabError } from '../../errors.js';
-import { sha256File } from './content-hash.js';
+import { sha256File } from '../../util/hash.js';
 import { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
 
 export interface ExtractorOptions {

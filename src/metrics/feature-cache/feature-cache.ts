@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../../errors.js';
-import { writeFileAtomically } from '../../tracking/atomic.js';
+import { writeFileAtomically } from '../../util/atomic-write.js';
 
 export interface FeatureCacheKey {
   imageSha256: string;

@@ -1,6 +1,5 @@
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartConfiguration } from 'chart.js';
-import type { RenderedFile, Renderer } from '../renderers/renderer.js';
 import type { Figure, Report } from '../types.js';
 import { barsChart, trainingChart, tradeoffChart } from './chart-configs.js';
 import { errorBarsPlugin } from './error-bars.js';
@@ -29,18 +28,12 @@ function configFor(report: Report, figure: Figure): ChartConfiguration | undefin
   return undefined;
 }
 
-/** every chart the report lists, as PNG */
-export async function renderCharts(report: Report): Promise<RenderedFile[]> {
-  const files: RenderedFile[] = [];
+/** every chart the report lists, as PNG (path relative to the report folder) */
+export async function renderCharts(report: Report): Promise<Array<{ path: string; content: Buffer }>> {
+  const files: Array<{ path: string; content: Buffer }> = [];
   for (const figure of report.figures) {
     const config = configFor(report, figure);
     if (config) files.push({ path: figure.file, content: await chartCanvas().renderToBuffer(config, 'image/png') });
   }
   return files;
 }
-
-export const chartsRenderer: Renderer = {
-  name: 'charts',
-  describe: 'charts/*.png: FID vs CLIP trade-off, metric bars with error bars, training curves (chart.js)',
-  render: renderCharts,
-};

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import { canonicalJson } from '../../tracking/hash.js';
+import { canonicalJson } from '../../util/hash.js';
 import type { Report } from '../types.js';
 import { tableCell } from './cells.js';
 import type { Renderer } from './renderer.js';

@@ -1,5 +1,5 @@
-import { chartsRenderer } from '../charts/render-charts.js';
-import { gridsRenderer } from '../image-grid.js';
+import { chartsRenderer } from './charts.js';
+import { gridsRenderer } from './grids.js';
 import { csvRenderer } from './csv.js';
 import { htmlRenderer } from './html.js';
 import { jsonRenderer } from './json.js';

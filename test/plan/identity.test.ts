@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { planExperiment } from '../../src/plan/plan.js';
 import { parseOverride } from '../../src/config/overrides.js';
-import { canonicalJson } from '../../src/tracking/hash.js';
+import { canonicalJson } from '../../src/util/hash.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 

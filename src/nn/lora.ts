@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ParamMap } from './unet/weights.js';
+import type { ParamMap } from './params.js';
 
 // LoRA (Hu et al. 2021) as PEFT applies it: y = x W + (alpha / rank) · (x A) B, A kaiming-uniform, B zero,
 // so a fresh adapter changes nothing. SwiftBrush targets to_q and to_v (rank 64, alpha 108 at SD scale).

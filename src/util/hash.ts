@@ -1,3 +1,4 @@
+// sha256 of bytes, values (canonical JSON), files and folders: run identity, asset fingerprints, cache keys.
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -18,8 +19,16 @@ function sortKeys(value: unknown): unknown {
 
 export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
+/** sha256 of the parts' concatenation, without building it (strings as UTF-8) */
+export function sha256Parts(parts: Iterable<string | Uint8Array>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+}
+
 export const hashValue = (value: unknown): string => sha256(canonicalJson(value));
 
+/** Streams the file, so a multi-gigabyte model is hashed without loading it whole. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { WeightSource } from './weights.js';
-import { type LoraAdapter, loraConvDelta, loraDelta } from '../lora.js';
-import { geglu as fusedGeglu, groupNorm as fusedGroupNorm, layerNorm as fusedLayerNorm, silu as fusedSilu } from '../../tensor/fused-ops.js';
+import type { WeightSource } from './params.js';
+import { type LoraAdapter, loraConvDelta, loraDelta } from './lora.js';
+import { geglu as fusedGeglu, groupNorm as fusedGroupNorm, layerNorm as fusedLayerNorm, silu as fusedSilu } from '../tensor/fused-ops.js';
 
 /** what every layer needs: where its weights come from, and the LoRA adapter if any */
 export interface LayerContext {
