@@ -1,13 +1,7 @@
-import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartConfiguration } from 'chart.js';
 import type { Figure, Report } from '../types.js';
 import { barsChart, trainingChart, tradeoffChart } from './chart-configs.js';
-import { errorBarsPlugin } from './error-bars.js';
-
-let canvas: ChartJSNodeCanvas | undefined;
-// one canvas service per process: each one loads a fresh copy of chart.js
-const chartCanvas = (): ChartJSNodeCanvas =>
-  (canvas ??= new ChartJSNodeCanvas({ width: 800, height: 480, backgroundColour: 'white', plugins: { modern: [errorBarsPlugin] } }));
+import { renderChartPng } from './chart-canvas.js';
 
 const indexOf = (figure: Figure, prefix: string): number => Number(figure.id.slice(prefix.length)) - 1;
 
@@ -33,7 +27,7 @@ export async function renderCharts(report: Report): Promise<Array<{ path: string
   const files: Array<{ path: string; content: Buffer }> = [];
   for (const figure of report.figures) {
     const config = configFor(report, figure);
-    if (config) files.push({ path: figure.file, content: await chartCanvas().renderToBuffer(config, 'image/png') });
+    if (config) files.push({ path: figure.file, content: await renderChartPng(config) });
   }
   return files;
 }
