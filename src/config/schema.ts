@@ -136,7 +136,7 @@ export const cellSchema = z.strictObject({
   distill: distillSchema.prefault({}),
   generate: generateSchema.prefault({}),
   evaluate: evaluateSchema.prefault({}),
-  // comment-like fields: kept in the resolved config, never part of the run id (see tracking/identity.ts)
+  // comment-like fields: kept in the resolved config, never part of the run id (see plan/identity.ts)
   notes: z.string().optional().meta(operational),
   tags: z.array(z.string()).optional().meta(operational),
 });

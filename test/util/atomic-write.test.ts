@@ -11,7 +11,7 @@ test('a writer killed mid-write never leaves a torn file: readers see the old or
   const dir = tempDir();
   const target = join(dir, 'status.json');
   await writeJsonAtomically(target, { generation: -1, payload: 'x'.repeat(100) });
-  const atomic = fromRoot('dist/src/tracking/atomic.js');
+  const atomic = fromRoot('dist/src/util/atomic-write.js');
   const script = `
     const { writeJsonAtomically } = await import(${JSON.stringify(atomic)});
     for (let i = 0; ; i++) await writeJsonAtomically(${JSON.stringify(target)}, { generation: i, payload: 'y'.repeat(200000 + (i % 7)) });
