@@ -2,7 +2,8 @@
 //
 // Folders stand in layers; a folder imports only from layers below its own, never from a sibling or above.
 // Lowest first:
-//   0  errors.ts, util/          coded errors; atomic writes, sha256 of bytes, values, files and folders
+//   0  errors.ts, util/          coded errors; atomic writes, sha256 of bytes, values, files and folders;
+//                                YAML input files read and validated, every issue as `file:line  dotted.path  message`
 //   1  tensor/ onnx/ weights/    tfjs backends and fast kernels; ONNX graph writing; safetensors files
 //      data/ metrics/            datasets, captions, seeded streams; image decoding, extractors, statistics
 //   2  nn/                       general layers, parameter maps, LoRA: shared by every network family

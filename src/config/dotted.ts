@@ -51,13 +51,3 @@ export function expandDottedKeys(obj: unknown): unknown {
   }
   return out;
 }
-
-/** zod-style display of a path: distill.student.parameterization, evaluate.metrics[0].mode */
-export function toDotPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out === '' ? String(seg) : `.${String(seg)}`;
-  }
-  return out;
-}

@@ -1,4 +1,4 @@
-import type { ConfigIssue } from './issues.js';
+import type { Issue } from '../util/issues.js';
 import { issueAt, type Origin } from './origin.js';
 import type { Assignment, Dimension } from './load-experiment.js';
 
@@ -10,7 +10,7 @@ export interface GridPoint {
 
 export interface GridResult {
   points: GridPoint[];
-  issues: ConfigIssue[];
+  issues: Issue[];
 }
 
 /**
@@ -71,8 +71,8 @@ export function expandGrid(
 }
 
 /** Equal zip lengths, no empty dimension, no key varied by two dimensions. */
-export function checkDimensions(dimensions: readonly Dimension[]): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
+export function checkDimensions(dimensions: readonly Dimension[]): Issue[] {
+  const issues: Issue[] = [];
   const owner = new Map<string, Dimension>();
   for (const dim of dimensions) {
     if (dim.rows.length === 0) issues.push(issueAt(dim.origin, [], 'empty_dimension', 'an empty list leaves no cells'));

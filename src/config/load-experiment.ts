@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { BadInputError } from '../errors.js';
+import { IssuesError } from '../util/issues.js';
+import { YamlSource, type YamlFileKind } from '../util/yaml-file.js';
 import { experimentSchema } from './schema.js';
-import { ConfigError, type ConfigIssue } from './issues.js';
-import { YamlSource } from './yaml-source.js';
-import { fileIssues } from './zod-issues.js';
 import { deepMerge, isPlainObject, splitKey, type PlainObject } from './dotted.js';
 import type { Origin, OriginMap } from './origin.js';
 
@@ -41,20 +39,24 @@ export interface ResolvedExperiment {
   slugKeys?: string[];
 }
 
+/** Experiment problems (the file's, its cells', the `--set` flags') are reported as one list. */
+export const EXPERIMENT_FILE: YamlFileKind = {
+  noun: 'experiment',
+  code: 'CONFIG_INVALID',
+  hint: 'fix the listed keys; `vsdlab schema` prints the accepted fields',
+  unreadable: 'CONFIG_UNREADABLE',
+};
+
 export function loadExperiment(file: string, seen: string[] = []): ResolvedExperiment {
   const abs = resolve(file);
   if (seen.includes(abs)) {
     throw new BadInputError('CONFIG_EXTENDS_CYCLE', `${file}: \`extends\` forms a cycle: ${[...seen, abs].join(' → ')}`);
   }
-  const source = YamlSource.parse(file, readText(file));
-  const raw = source.toJS();
-  const root: Origin = { source, yamlPath: [] };
-  if (!isPlainObject(raw)) {
-    throw new ConfigError([{ code: 'invalid_type', path: '', message: 'an experiment file must be a YAML mapping', file }]);
+  const source = YamlSource.read(file, EXPERIMENT_FILE);
+  if (!isPlainObject(source.toJS())) {
+    throw new IssuesError(EXPERIMENT_FILE, [{ code: 'invalid_type', path: '', message: 'an experiment file must be a YAML mapping', file }]);
   }
-  const parsed = experimentSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(fileIssues(parsed.error, root));
-  const exp = parsed.data;
+  const exp = source.validate(experimentSchema);
 
   const parent = exp.extends ? loadExperiment(resolve(dirname(abs), exp.extends), [...seen, abs]) : undefined;
   const at = (...yamlPath: PropertyKey[]): Origin => ({ source, yamlPath });
@@ -135,14 +137,3 @@ function normaliseBase(obj: PlainObject, cellPath: string[], origin: Origin, ori
 
 const nest = (path: string[], value: unknown): PlainObject =>
   path.reduceRight<unknown>((acc, seg) => ({ [seg]: acc }), value) as PlainObject;
-
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new BadInputError('CONFIG_UNREADABLE', `${file}: cannot read the experiment file (${reason})`, 'check the path');
-  }
-}
-
-export type { ConfigIssue };

@@ -1,6 +1,5 @@
-import type { YamlSource } from './yaml-source.js';
-import type { ConfigIssue } from './issues.js';
-import { toDotPath } from './dotted.js';
+import type { YamlSource } from '../util/yaml-file.js';
+import { toDotPath, type Issue } from '../util/issues.js';
 
 /** Where a value was written: a YAML file and the path inside it, or a command-line flag. */
 export interface Origin {
@@ -13,7 +12,7 @@ export interface Origin {
 /** Origins of cell values, keyed by dotted cell path ("distill.student"). */
 export type OriginMap = Map<string, Origin>;
 
-export function issueAt(origin: Origin | undefined, extra: readonly PropertyKey[], code: string, message: string, cellPath?: string): ConfigIssue {
+export function issueAt(origin: Origin | undefined, extra: readonly PropertyKey[], code: string, message: string, cellPath?: string): Issue {
   const yamlPath = [...(origin?.yamlPath ?? []), ...extra];
   const path = cellPath ?? toDotPath(yamlPath);
   if (!origin?.source) return { code, path, message: origin?.label ? `${message} (from ${origin.label})` : message };

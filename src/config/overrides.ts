@@ -1,7 +1,7 @@
 import { parse as parseYamlScalar } from 'yaml';
 import { BadInputError } from '../errors.js';
 import { setPath, splitKey } from './dotted.js';
-import type { ConfigIssue } from './issues.js';
+import type { Issue } from '../util/issues.js';
 import type { OriginMap } from './origin.js';
 import type { ResolvedExperiment } from './load-experiment.js';
 
@@ -33,8 +33,8 @@ export function parseOverride(text: string): Override {
  * Applies overrides after the file: a key that a matrix or `seeds` varies is pinned to the one value;
  * any other key is set on `base`. Values are validated with the cells, like values written in the file.
  */
-export function applyOverrides(exp: ResolvedExperiment, overrides: readonly Override[]): { experiment: ResolvedExperiment; issues: ConfigIssue[] } {
-  const issues: ConfigIssue[] = [];
+export function applyOverrides(exp: ResolvedExperiment, overrides: readonly Override[]): { experiment: ResolvedExperiment; issues: Issue[] } {
+  const issues: Issue[] = [];
   let base = exp.base;
   const baseOrigins: OriginMap = new Map(exp.baseOrigins);
   let dimensions = exp.dimensions;

@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { BadInputError, VsdlabError } from '../errors.js';
-import { jsonPath } from './coco-load.js';
+import { VsdlabError } from '../errors.js';
+import { readYamlFile, type YamlFileKind } from '../util/yaml-file.js';
 import { SyntheticSetOptionsSchema, generateSyntheticSet, type ResolvedSyntheticSetOptions } from './synthetic-set.js';
 import { writeSyntheticSet, type SyntheticDatasetManifest, type WriteOptions } from './synthetic-write.js';
 
@@ -16,19 +14,15 @@ export const SyntheticRecipeSchema = z.strictObject({
 });
 export type SyntheticRecipe = z.output<typeof SyntheticRecipeSchema> & { options: ResolvedSyntheticSetOptions };
 
+const DATASET_RECIPE_FILE: YamlFileKind = {
+  noun: 'dataset recipe',
+  code: 'E_RECIPE',
+  hint: 'fix the listed keys; datasets/synthetic-shapes.yaml is a working recipe',
+  unreadable: 'E_RECIPE',
+};
+
 export async function readSyntheticRecipe(path: string): Promise<SyntheticRecipe> {
-  let value: unknown;
-  try {
-    value = parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new BadInputError('E_RECIPE', `${path}: cannot read recipe (${(e as Error).message})`);
-  }
-  const parsed = SyntheticRecipeSchema.safeParse(value);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new BadInputError('E_RECIPE', `${path}: ${first ? jsonPath(first.path) : '(root)'}: ${first?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
+  return readYamlFile(path, SyntheticRecipeSchema, DATASET_RECIPE_FILE);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { cellSchema, type CellConfig } from '../config/schema.js';
 import { walkWithSchema } from '../config/schema-walk.js';
-import { toDotPath } from '../config/dotted.js';
+import { toDotPath } from '../util/issues.js';
 import { hashValue } from '../util/hash.js';
 
 /** Declared per algorithm change, not per commit: a README edit must not invalidate every cached result. */

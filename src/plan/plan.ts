@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cellSchema, type CellConfig } from '../config/schema.js';
-import { loadExperiment } from '../config/load-experiment.js';
+import { EXPERIMENT_FILE, loadExperiment } from '../config/load-experiment.js';
 import { applyOverrides, type Override } from '../config/overrides.js';
 import { expandGrid } from '../config/expand.js';
-import { ConfigError, type ConfigIssue } from '../config/issues.js';
 import { cellIssues } from '../config/zod-issues.js';
 import { setPath, splitKey } from '../config/dotted.js';
 import type { OriginMap } from '../config/origin.js';
 import { assetPaths, runId, type AssetRef } from './identity.js';
 import { sha256Path } from '../util/hash.js';
+import { IssuesError, type Issue } from '../util/issues.js';
 import { slugOf } from './slug.js';
 
 export interface Cell {
@@ -46,13 +46,13 @@ const hashFromDisk = async (path: string): Promise<string | null> => {
   return existsSync(abs) ? sha256Path(abs) : null;
 };
 
-/** Experiment file → validated, identified cells. Throws ConfigError listing every problem. */
+/** Experiment file → validated, identified cells. Throws an IssuesError listing every problem. */
 export async function planExperiment(file: string, options: PlanOptions = {}): Promise<Plan> {
   const loaded = loadExperiment(file);
   const { experiment: exp, issues: overrideIssues } = applyOverrides(loaded, options.overrides ?? []);
   const pinned = new Set((options.overrides ?? []).map((o) => o.key));
   const grid = expandGrid(exp.dimensions, exp.exclude, exp.include, pinned);
-  const issues: ConfigIssue[] = [...overrideIssues, ...grid.issues];
+  const issues: Issue[] = [...overrideIssues, ...grid.issues];
 
   const configs: Array<{ values: Record<string, unknown>; config: CellConfig }> = [];
   for (const point of grid.points) {
@@ -68,7 +68,7 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
     if (parsed.success) configs.push({ values: point.values, config: parsed.data });
     else issues.push(...cellIssues(parsed.error, origins));
   }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw new IssuesError(EXPERIMENT_FILE, issues);
 
   const varyingKeys = exp.slugKeys ?? varying(configs.map((c) => c.values));
   const hashAsset = options.hashAsset ?? hashFromDisk;
@@ -85,7 +85,7 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
     cells.push({ index, id, slug, name: `${slug}-${id.slice(0, 8)}`, varying: pick(values, varyingKeys), config, assets });
   }
   const dup = duplicates(cells);
-  if (dup.length > 0) throw new ConfigError(dup);
+  if (dup.length > 0) throw new IssuesError(EXPERIMENT_FILE, dup);
   return {
     experiment: exp.name,
     ...(exp.description === undefined ? {} : { description: exp.description }),
@@ -106,9 +106,9 @@ function varying(points: ReadonlyArray<Record<string, unknown>>): string[] {
 const pick = (values: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> =>
   Object.fromEntries(keys.filter((k) => k in values).map((k) => [k, values[k]]));
 
-function duplicates(cells: readonly Cell[]): ConfigIssue[] {
+function duplicates(cells: readonly Cell[]): Issue[] {
   const byId = new Map<string, Cell>();
-  const issues: ConfigIssue[] = [];
+  const issues: Issue[] = [];
   for (const c of cells) {
     const first = byId.get(c.id);
     if (first) issues.push({ code: 'duplicate_cell', path: c.slug, message: `cell ${c.index + 1} resolves to the same config as cell ${first.index + 1} (${first.slug}); drop one (include/exclude)` });

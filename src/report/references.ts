@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parse } from 'yaml';
-import { BadInputError } from '../errors.js';
+import { readYamlFile, type YamlFileKind } from '../util/yaml-file.js';
 import { protocolSchema } from '../tracking/results.js';
 import { metricLabel } from './format.js';
 import { flatConfig } from './collect-runs.js';
@@ -69,21 +67,16 @@ export const referenceFileSchema = z
   });
 export type ReferenceFile = z.infer<typeof referenceFileSchema>;
 
-/** Reads and validates a reference file; every problem is reported with its path. */
+const REFERENCE_FILE: YamlFileKind = {
+  noun: 'reference numbers',
+  code: 'REFERENCES_INVALID',
+  hint: 'fix the listed keys; experiments/references/swiftbrush.yaml is a working file',
+  unreadable: 'REFERENCES_NOT_FOUND',
+};
+
+/** Reads and validates a reference file; every problem is reported with its line and path. */
 export function loadReferences(path: string): ReferenceFile {
-  if (!existsSync(path)) throw new BadInputError('REFERENCES_NOT_FOUND', `${path}: no such reference file`);
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new BadInputError('REFERENCES_YAML', `${path}: ${(e as Error).message}`);
-  }
-  const parsed = referenceFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`);
-    throw new BadInputError('REFERENCES_INVALID', `${path}: ${issues.length} problem(s): ${issues.join('; ')}`);
-  }
-  return parsed.data;
+  return readYamlFile(path, referenceFileSchema, REFERENCE_FILE);
 }
 
 export interface ReferenceSection {

@@ -23,3 +23,13 @@ test('vsdlab datasets build writes a COCO-format set that verify accepts, and ve
   assert.equal(verify.code, 1);
   assert.match(verify.stderr, new RegExp(`val/${png.replace('.', '\\.')}: changed`));
 });
+
+test('vsdlab datasets build refuses a bad recipe with exit 2, every problem on its own file:line line', () => {
+  const dir = tempDir({ 'bad.yaml': 'kind: synthetic-shapes\noptions:\n  seed: three\n  colours: 9\n' });
+  const r = vsdlab(['datasets', 'build', join(dir, 'bad.yaml'), '--out', join(dir, 'set')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /2 problems in the dataset recipe:/);
+  assert.match(r.stderr, /bad\.yaml:3 {2}options\.seed {2}expected number, got string "three"/);
+  assert.match(r.stderr, /bad\.yaml:4 {2}options\.colours {2}unknown key/);
+  assert.equal(existsSync(join(dir, 'set')), false);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { planExperiment } from '../../src/plan/plan.js';
-import { ConfigError } from '../../src/config/issues.js';
+import { IssuesError } from '../../src/util/issues.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -129,13 +129,13 @@ exclude:
 `,
   });
   await assert.rejects(planExperiment(join(dir, 'all.yaml'), noAssets), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
+    assert.ok(e instanceof IssuesError);
     assert.deepEqual(e.issues.map((i) => i.code), ['empty_grid']);
     assert.equal(e.issues[0]?.line, 5);
     return true;
   });
   await assert.rejects(planExperiment(join(dir, 'typo.yaml'), noAssets), (e: unknown) => {
-    assert.ok(e instanceof ConfigError);
+    assert.ok(e instanceof IssuesError);
     assert.deepEqual(e.issues.map((i) => [i.code, i.line]), [['exclude_unmatched', 5]]);
     return true;
   });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { planExperiment } from '../../src/plan/plan.js';
-import { ConfigError, type ConfigIssue } from '../../src/config/issues.js';
+import { IssuesError, type Issue } from '../../src/util/issues.js';
 import { parseOverride } from '../../src/config/overrides.js';
 import { BadInputError } from '../../src/errors.js';
 import { fromRoot } from '../helpers/paths.js';
@@ -10,17 +10,17 @@ import { tempDir } from '../helpers/temp.js';
 
 const noAssets = { hashAsset: async () => 'h' };
 
-async function issuesOf(file: string, overrides: string[] = []): Promise<ConfigIssue[]> {
+async function issuesOf(file: string, overrides: string[] = []): Promise<Issue[]> {
   try {
     await planExperiment(file, { ...noAssets, overrides: overrides.map(parseOverride) });
   } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+    assert.ok(e instanceof IssuesError && e.code === 'CONFIG_INVALID', `expected an experiment IssuesError, got ${String(e)}`);
     return [...e.issues];
   }
   assert.fail('expected the plan to fail');
 }
 
-const brief = (issues: ConfigIssue[]): Array<[number | undefined, string, string]> => issues.map((i) => [i.line, i.path, i.code]);
+const brief = (issues: Issue[]): Array<[number | undefined, string, string]> => issues.map((i) => [i.line, i.path, i.code]);
 
 test('a wrong type, an unknown key and a bad enum value are each reported with line and dotted path', async () => {
   const issues = await issuesOf(fromRoot('test/fixtures/config/bad-keys.yaml'));

@@ -76,6 +76,6 @@ test('a recipe builds only when it reproduces its recorded fingerprint', async (
   const m = await buildSyntheticDataset(join(root, 'good.yaml'), join(root, 'out'));
   assert.equal(m.fingerprint.set, fp);
   await assert.rejects(buildSyntheticDataset(join(root, 'stale.yaml'), join(root, 'out2')), (e: unknown) => e instanceof VsdlabError && e.code === 'E_FINGERPRINT' && e.exitCode === 1);
-  await assert.rejects(buildSyntheticDataset(join(root, 'typo.yaml'), join(root, 'out3')), (e: unknown) => e instanceof BadInputError && /typo\.yaml: options/.test(e.message));
+  await assert.rejects(buildSyntheticDataset(join(root, 'typo.yaml'), join(root, 'out3')), (e: unknown) => e instanceof BadInputError && /typo\.yaml:2 {2}options\.ntrain {2}unknown key/.test(e.message));
   assert.deepEqual((await readdir(root)).sort(), ['good.yaml', 'out', 'stale.yaml', 'typo.yaml']);
 });

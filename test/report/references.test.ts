@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadReferences, compareWithReferences, referenceFileSchema } from '../../src/report/references.js';
 import { BadInputError } from '../../src/errors.js';
+import { IssuesError } from '../../src/util/issues.js';
 import { metricRecord } from '../../src/tracking/results.js';
 import type { Column, Row, RunRecord } from '../../src/report/types.js';
 import { fromRoot } from '../helpers/paths.js';
@@ -17,7 +18,7 @@ test('the bundled SwiftBrush reference file validates and carries Table 1 and th
   assert.equal(refs.protocols['sbv2-coco30k']?.metrics.fid?.captions, 'sbv2-first-30k');
 });
 
-test('a reference file with unknown ids, stray values or a YAML slip is rejected with the path', () => {
+test('a reference file with unknown ids, stray values or a YAML slip is rejected: every problem with its line and path', () => {
   const dir = tempDir({
     'bad.yaml': `name: bad
 title: t
@@ -32,11 +33,33 @@ tables:
     rows: [{ label: Guided (Meng et al., 2023), values: { fid: 1, clip-score: 2 } }]
 `,
   });
-  assert.throws(() => loadReferences(join(dir, 'bad.yaml')), (e: unknown) => {
+  const file = join(dir, 'bad.yaml');
+  assert.throws(() => loadReferences(file), (e: unknown) => {
+    assert.ok(e instanceof IssuesError);
+    assert.equal(e.code, 'REFERENCES_INVALID');
+    assert.deepEqual(e.message.split('\n'), [
+      '3 problems in the reference numbers:',
+      `  ${file}:8  tables[0].source  unknown source "nope"`,
+      // an unquoted comma in a flow mapping makes a stray key
+      `  ${file}:11  tables[0].rows[0].2023)  unknown key`,
+      `  ${file}:11  tables[0].rows[0].values.clip-score  clip-score is not a column of t1`,
+    ]);
+    return true;
+  });
+});
+
+test('every YAML slip in a reference file is reported with its line; a missing file is one line', () => {
+  const dir = tempDir({ 'slip.yaml': 'name: a\nname: b\ntables: [{id: t1\n' });
+  assert.throws(() => loadReferences(join(dir, 'slip.yaml')), (e: unknown) => {
+    assert.ok(e instanceof IssuesError);
+    assert.ok(e.issues.length >= 2, e.message);
+    assert.ok(e.issues.every((i) => i.code === 'yaml_syntax' && i.line !== undefined));
+    assert.match(e.message, /slip\.yaml:2 {2}\(root\) {2}Map keys must be unique/);
+    return true;
+  });
+  assert.throws(() => loadReferences(join(dir, 'nope.yaml')), (e: unknown) => {
     assert.ok(e instanceof BadInputError);
-    assert.match(e.message, /tables\.0\.source: unknown source "nope"/);
-    assert.match(e.message, /tables\.0\.rows\.0\.values\.clip-score: clip-score is not a column of t1/);
-    assert.match(e.message, /tables\.0\.rows\.0: Unrecognized key/, 'an unquoted comma in a flow mapping makes a stray key');
+    assert.equal(e.code, 'REFERENCES_NOT_FOUND');
     return true;
   });
 });
