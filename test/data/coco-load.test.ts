@@ -10,7 +10,7 @@ const fixture = (name: string): string => fromRoot('test', 'fixtures', 'data', n
 const badInput = (code: string, ...patterns: RegExp[]) => (e: unknown): boolean => {
   assert.ok(e instanceof BadInputError, String(e));
   assert.equal(e.code, code);
-  assert.equal(e.exitCode, 2);
+  assert.equal(e.kind, 'bad-input');
   for (const p of patterns) assert.match(e.message, p);
   return true;
 };

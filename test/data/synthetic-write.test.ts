@@ -75,7 +75,7 @@ test('a recipe builds only when it reproduces its recorded fingerprint', async (
   await writeFile(join(root, 'typo.yaml'), 'kind: synthetic-shapes\noptions: {seed: 3, ntrain: 4}\n');
   const m = await buildSyntheticDataset(join(root, 'good.yaml'), join(root, 'out'));
   assert.equal(m.fingerprint.set, fp);
-  await assert.rejects(buildSyntheticDataset(join(root, 'stale.yaml'), join(root, 'out2')), (e: unknown) => e instanceof VsdlabError && e.code === 'E_FINGERPRINT' && e.exitCode === 1);
+  await assert.rejects(buildSyntheticDataset(join(root, 'stale.yaml'), join(root, 'out2')), (e: unknown) => e instanceof VsdlabError && e.code === 'E_FINGERPRINT' && e.kind === 'failure');
   await assert.rejects(buildSyntheticDataset(join(root, 'typo.yaml'), join(root, 'out3')), (e: unknown) => e instanceof BadInputError && /typo\.yaml: options/.test(e.message));
   assert.deepEqual((await readdir(root)).sort(), ['good.yaml', 'out', 'stale.yaml', 'typo.yaml']);
 });
