@@ -50,7 +50,7 @@ test('writes PNGs, COCO captions, attributes and a verifiable manifest, atomical
   assert.equal((check.manifest as Record<string, unknown>).fingerprint !== undefined, true);
 
   // refuses to clobber; overwrite replaces
-  await assert.rejects(writeSyntheticSet(dir, set), (e: unknown) => e instanceof BadInputError && e.code === 'E_EXISTS');
+  await assert.rejects(writeSyntheticSet(dir, set), (e: unknown) => e instanceof BadInputError && e.code === 'DATASET_EXISTS');
   const again = await writeSyntheticSet(dir, set, { overwrite: true });
   assert.equal(again.filesSha256, manifest.filesSha256, 'same set, same files');
   assert.deepEqual((await readdir(root)).sort(), ['shapes']);
