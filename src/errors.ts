@@ -7,11 +7,12 @@ export type ErrorKind = 'bad-input' | 'missing-asset' | 'conflict' | 'interrupte
 
 /** An error the CLI knows how to print: a kind, a stable UPPER_SNAKE_CASE code, one line of message, an optional hint. */
 export class VsdlabError extends Error {
+  // constructed directly (not through a subclass below) it is a failure, as errors with exit code 1 were before kinds
   readonly kind: ErrorKind = 'failure';
   readonly hint: string | undefined;
 
   constructor(code: string, message: string, hint?: string);
-  /** @deprecated transitional, for callers not yet converted: the number is ignored (the kind decides the exit code) */
+  /** @deprecated transitional for the one caller still passing an exit code (data/synthetic-recipe.ts): the number is ignored; drop this once it is converted */
   constructor(code: string, message: string, ignored: number, hint?: string);
   constructor(
     public readonly code: string,
