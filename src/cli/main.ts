@@ -1,5 +1,6 @@
 import yargs, { type Argv } from 'yargs';
-import { BadInputError, VsdlabError } from '../errors.js';
+import { BadInputError, InterruptedError, VsdlabError } from '../errors.js';
+import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
 import * as plan from './commands/plan.js';
 import * as run from './commands/run.js';
@@ -29,9 +30,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts > 1) process.exit(EXIT_CODES.interrupted);
     io.err('interrupt: finishing the current step and saving state (Ctrl-C again to quit now)');
-    abort.abort(new VsdlabError('INTERRUPTED', 'interrupted by the user', 130));
+    abort.abort(new InterruptedError('INTERRUPTED', 'interrupted by the user'));
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -71,10 +72,10 @@ function reportError(e: unknown, io: Io): number {
   if (e instanceof VsdlabError) {
     io.err(`vsdlab: ${e.message}`);
     if (e.hint) io.err(`hint: ${e.hint}`);
-    return e.exitCode;
+    return exitCodeFor(e);
   }
   const error = e instanceof Error ? e : new Error(String(e));
   io.err(`vsdlab: internal error: ${error.message}`);
   io.err(process.env.VSDLAB_DEBUG ? (error.stack ?? '') : 'set VSDLAB_DEBUG=1 for the stack trace, and please report it');
-  return 1;
+  return exitCodeFor(error);
 }

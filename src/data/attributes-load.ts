@@ -41,12 +41,12 @@ export async function loadSyntheticAttributes(path: string): Promise<{ file: Att
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new BadInputError('E_ATTRIBUTES', `${path}: cannot read attributes (${(e as Error).message})`);
+    throw new BadInputError('ATTRIBUTES_INVALID', `${path}: cannot read attributes (${(e as Error).message})`);
   }
   const parsed = AttributesFileSchema.safeParse(value);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new BadInputError('E_ATTRIBUTES', `${path}: ${first ? jsonPath(first.path) : '(root)'}: ${first?.message ?? 'invalid'}`);
+    throw new BadInputError('ATTRIBUTES_INVALID', `${path}: ${first ? jsonPath(first.path) : '(root)'}: ${first?.message ?? 'invalid'}`);
   }
   const file = parsed.data as unknown as AttributesFile;
   const labels = new Map<number, SceneAttributes>(

@@ -48,13 +48,13 @@ export function parseCaptionList(bytes: Uint8Array, source: string): CaptionList
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new BadInputError('E_CAPTION_LIST', `${source}: not valid JSON: ${(e as Error).message}`);
+      throw new BadInputError('CAPTION_LIST_INVALID', `${source}: not valid JSON: ${(e as Error).message}`);
     }
     const parsed = Sbv2Schema.safeParse(value);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
       throw new BadInputError(
-        'E_CAPTION_LIST',
+        'CAPTION_LIST_INVALID',
         `${source}: ${first ? jsonPath(first.path) : '(root)'}: ${first?.message ?? 'invalid'}`,
         'expected SwiftBrush v2 dataset.json: {"labels": [["00000/img00000000.png", "caption"], ...]}',
       );
@@ -65,7 +65,7 @@ export function parseCaptionList(bytes: Uint8Array, source: string): CaptionList
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   const empty = lines.findIndex((l) => l.trim() === '');
-  if (empty >= 0) throw new BadInputError('E_CAPTION_LIST', `${source}:${empty + 1}: empty caption line`);
+  if (empty >= 0) throw new BadInputError('CAPTION_LIST_INVALID', `${source}:${empty + 1}: empty caption line`);
   return { source, sha256, format: 'lines', captions: lines };
 }
 
@@ -73,7 +73,7 @@ export function parseCaptionList(bytes: Uint8Array, source: string): CaptionList
 export async function readCaptionList(path: string): Promise<CaptionList> {
   if (extname(path).toLowerCase() === '.pkl') {
     throw new BadInputError(
-      'E_CAPTION_LIST',
+      'CAPTION_LIST_INVALID',
       `${path}: pickle files are not read`,
       'use the text copy main/coco_eval/captions_coco14_test.txt from tianweiy/DMD2 (same 30,000 captions, one per line)',
     );
@@ -82,7 +82,7 @@ export async function readCaptionList(path: string): Promise<CaptionList> {
   try {
     bytes = await readFile(path);
   } catch (e) {
-    throw new BadInputError('E_CAPTION_LIST', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new BadInputError('CAPTION_LIST_INVALID', `${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   return parseCaptionList(bytes, path);
 }

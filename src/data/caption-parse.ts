@@ -136,7 +136,7 @@ function pick(o: { shape: Shape; colour: Colour }): { shape: Shape; colour: Colo
 export function parseCaption(text: string): SceneAttributes {
   const r = tryParseCaption(text);
   if (!r.ok) {
-    throw new BadInputError('E_CAPTION_PARSE', `caption "${text}" is not in the synthetic grammar: ${r.reason}`);
+    throw new BadInputError('CAPTION_UNPARSABLE', `caption "${text}" is not in the synthetic grammar: ${r.reason}`);
   }
   return r.attributes;
 }

@@ -70,7 +70,7 @@ export function captionFingerprint(captions: readonly SelectedCaption[]): string
 const normalise = (s: string): string => s.toLowerCase().replace(/\s+/g, ' ').trim();
 
 function checkCount(n: number | undefined, what: string): void {
-  if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new BadInputError('E_PROTOCOL', `${what}: n must be a non-negative integer, got ${n}`);
+  if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new BadInputError('PROTOCOL_INVALID', `${what}: n must be a non-negative integer, got ${n}`);
 }
 
 function byId(coco: CocoCaptions): number[] {
@@ -87,15 +87,15 @@ function entry(coco: CocoCaptions, ann: CocoCaptionAnnotation): SelectedCaption 
 function firstCaptionPerImage(coco: CocoCaptions, n: number | undefined): SelectedCaption[] {
   const ids = byId(coco);
   if (n !== undefined && n > ids.length) {
-    throw new BadInputError('E_PROTOCOL', `first-caption-per-image: asked for ${n} captions, ${coco.source} has ${ids.length} captioned images`);
+    throw new BadInputError('PROTOCOL_INVALID', `first-caption-per-image: asked for ${n} captions, ${coco.source} has ${ids.length} captioned images`);
   }
   return ids.slice(0, n ?? ids.length).map((id) => entry(coco, (coco.captionsByImage.get(id) as CocoCaptionAnnotation[])[0] as CocoCaptionAnnotation));
 }
 
 function randomN(coco: CocoCaptions, n: number | undefined, seed: Seed | undefined): SelectedCaption[] {
-  if (n === undefined || seed === undefined) throw new BadInputError('E_PROTOCOL', 'random-n needs both n and seed');
+  if (n === undefined || seed === undefined) throw new BadInputError('PROTOCOL_INVALID', 'random-n needs both n and seed');
   const ids = byId(coco);
-  if (n > ids.length) throw new BadInputError('E_PROTOCOL', `random-n: asked for ${n} captions, ${coco.source} has ${ids.length} captioned images`);
+  if (n > ids.length) throw new BadInputError('PROTOCOL_INVALID', `random-n: asked for ${n} captions, ${coco.source} has ${ids.length} captioned images`);
   const rng = Xoshiro128ss.fromSeed(seed);
   const out: SelectedCaption[] = [];
   for (let i = 0; i < n; i++) {
@@ -121,12 +121,12 @@ function fromList(
       protocol === 'gigagan-random-30k'
         ? 'pass the DMD2/GigaGAN list captions_coco14_test.txt (30,000 lines)'
         : 'pass SwiftBrush v2 dataset.json';
-    throw new BadInputError('E_PROTOCOL', `${protocol}: needs the published caption list; no RNG reproduces it`, hint);
+    throw new BadInputError('PROTOCOL_INVALID', `${protocol}: needs the published caption list; no RNG reproduces it`, hint);
   }
   const expected = protocol === 'gigagan-random-30k' ? 'lines' : 'sbv2-json';
   if (list.format !== expected) warnings.push(`${protocol}: ${list.source} is a ${list.format} list; the published one is ${expected}`);
   if (list.captions.length < n) {
-    throw new BadInputError('E_PROTOCOL', `${protocol}: ${list.source} has ${list.captions.length} captions, the protocol takes ${n}`);
+    throw new BadInputError('PROTOCOL_INVALID', `${protocol}: ${list.source} has ${list.captions.length} captions, the protocol takes ${n}`);
   }
   const texts = list.captions.slice(0, n);
   if (coco === null) return { captions: texts.map((caption) => ({ imageId: null, fileName: null, caption })) };
@@ -181,7 +181,7 @@ export function selectCaptions(protocol: CaptionProtocol, coco: CocoCaptions | n
   switch (protocol) {
     case 'first-caption-per-image':
     case 'random-n': {
-      if (coco === null) throw new BadInputError('E_PROTOCOL', `${protocol}: needs a COCO captions file`);
+      if (coco === null) throw new BadInputError('PROTOCOL_INVALID', `${protocol}: needs a COCO captions file`);
       captions = protocol === 'random-n' ? randomN(coco, opts.n, opts.seed) : firstCaptionPerImage(coco, opts.n);
       break;
     }
@@ -193,7 +193,7 @@ export function selectCaptions(protocol: CaptionProtocol, coco: CocoCaptions | n
       break;
     }
     default:
-      throw new BadInputError('E_PROTOCOL', `unknown caption protocol "${String(protocol)}"`, `one of ${CAPTION_PROTOCOLS.join(', ')}`);
+      throw new BadInputError('PROTOCOL_INVALID', `unknown caption protocol "${String(protocol)}"`, `one of ${CAPTION_PROTOCOLS.join(', ')}`);
   }
   const out: CaptionSelection = {
     protocol,

@@ -22,7 +22,7 @@ export function cocoCaptionsFromJson(value: unknown, source: string, sha256?: st
     const where = first ? jsonPath(first.path) : '(root)';
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
     throw new BadInputError(
-      'E_COCO_SHAPE',
+      'COCO_SHAPE_INVALID',
       `${source}: ${where}: ${first?.message ?? 'invalid'}${more}`,
       'expected a COCO-2014 caption file: {info, images: [{id, file_name, width, height}], annotations: [{id, image_id, caption}], licenses}',
     );
@@ -30,16 +30,16 @@ export function cocoCaptionsFromJson(value: unknown, source: string, sha256?: st
   const { images, annotations } = parsed.data;
   const imageById = new Map<number, CocoImage>();
   images.forEach((img, i) => {
-    if (imageById.has(img.id)) throw new BadInputError('E_COCO_SHAPE', `${source}: images[${i}].id: duplicate image id ${img.id}`);
+    if (imageById.has(img.id)) throw new BadInputError('COCO_SHAPE_INVALID', `${source}: images[${i}].id: duplicate image id ${img.id}`);
     imageById.set(img.id, img);
   });
   const captionsByImage = new Map<number, CocoCaptionAnnotation[]>();
   const annotationIds = new Set<number>();
   annotations.forEach((ann, i) => {
-    if (annotationIds.has(ann.id)) throw new BadInputError('E_COCO_SHAPE', `${source}: annotations[${i}].id: duplicate annotation id ${ann.id}`);
+    if (annotationIds.has(ann.id)) throw new BadInputError('COCO_SHAPE_INVALID', `${source}: annotations[${i}].id: duplicate annotation id ${ann.id}`);
     annotationIds.add(ann.id);
     if (!imageById.has(ann.image_id)) {
-      throw new BadInputError('E_COCO_SHAPE', `${source}: annotations[${i}].image_id: no image has id ${ann.image_id}`);
+      throw new BadInputError('COCO_SHAPE_INVALID', `${source}: annotations[${i}].image_id: no image has id ${ann.image_id}`);
     }
     const list = captionsByImage.get(ann.image_id) ?? [];
     list.push(ann);
@@ -57,13 +57,13 @@ export async function loadCocoCaptions(path: string): Promise<CocoCaptions> {
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new BadInputError('E_COCO_READ', `${path}: cannot read (${code ?? (e as Error).message})`, 'give the path of a captions_*.json file');
+    throw new BadInputError('COCO_UNREADABLE', `${path}: cannot read (${code ?? (e as Error).message})`, 'give the path of a captions_*.json file');
   }
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
-    throw new BadInputError('E_COCO_JSON', `${path}: not valid JSON: ${(e as Error).message}`);
+    throw new BadInputError('COCO_JSON_INVALID', `${path}: not valid JSON: ${(e as Error).message}`);
   }
   return cocoCaptionsFromJson(value, path, sha256(bytes));
 }

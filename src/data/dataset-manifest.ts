@@ -62,10 +62,10 @@ export async function verifyDatasetManifest(root: string): Promise<ManifestCheck
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (e) {
-    throw new BadInputError('E_MANIFEST', `${path}: cannot read manifest (${(e as Error).message})`);
+    throw new BadInputError('MANIFEST_INVALID', `${path}: cannot read manifest (${(e as Error).message})`);
   }
   const parsed = DatasetManifestSchema.safeParse(value);
-  if (!parsed.success) throw new BadInputError('E_MANIFEST', `${path}: ${parsed.error.issues[0]?.message ?? 'invalid manifest'}`);
+  if (!parsed.success) throw new BadInputError('MANIFEST_INVALID', `${path}: ${parsed.error.issues[0]?.message ?? 'invalid manifest'}`);
   const manifest = parsed.data;
   const onDisk = new Map((await hashTree(root)).map((f) => [f.path, f]));
   const listed = new Map(manifest.files.map((f) => [f.path, f]));

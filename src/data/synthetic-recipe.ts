@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VsdlabError } from '../errors.js';
+import { FailureError } from '../errors.js';
 import { readYamlFile, type YamlFileKind } from '../util/yaml-file.js';
 import { SyntheticSetOptionsSchema, generateSyntheticSet, type ResolvedSyntheticSetOptions } from './synthetic-set.js';
 import { writeSyntheticSet, type SyntheticDatasetManifest, type WriteOptions } from './synthetic-write.js';
@@ -16,9 +16,9 @@ export type SyntheticRecipe = z.output<typeof SyntheticRecipeSchema> & { options
 
 const DATASET_RECIPE_FILE: YamlFileKind = {
   noun: 'dataset recipe',
-  code: 'E_RECIPE',
+  code: 'RECIPE_INVALID',
   hint: 'fix the listed keys; datasets/synthetic-shapes.yaml is a working recipe',
-  unreadable: 'E_RECIPE',
+  unreadable: 'RECIPE_UNREADABLE',
 };
 
 export async function readSyntheticRecipe(path: string): Promise<SyntheticRecipe> {
@@ -33,10 +33,9 @@ export async function buildSyntheticDataset(recipePath: string, outDir: string, 
   const recipe = await readSyntheticRecipe(recipePath);
   const set = generateSyntheticSet(recipe.options);
   if (recipe.expectedFingerprint !== undefined && recipe.expectedFingerprint !== set.fingerprint.set) {
-    throw new VsdlabError(
-      'E_FINGERPRINT',
+    throw new FailureError(
+      'FINGERPRINT_MISMATCH',
       `${recipePath}: generated fingerprint ${set.fingerprint.set} differs from expectedFingerprint ${recipe.expectedFingerprint}`,
-      1,
       `the generator (${set.generator}) no longer reproduces this recipe; bump SYNTHETIC_GENERATOR and record the new fingerprint deliberately`,
     );
   }

@@ -48,7 +48,7 @@ async function exists(path: string): Promise<boolean> {
 export async function writeSyntheticSet(dir: string, set: SyntheticSet, opts: WriteOptions = {}): Promise<SyntheticDatasetManifest> {
   const target = resolve(dir);
   if (!opts.overwrite && (await exists(target))) {
-    throw new BadInputError('E_EXISTS', `${target}: already exists`, 'remove it or write with overwrite');
+    throw new BadInputError('DATASET_EXISTS', `${target}: already exists`, 'remove it or write with overwrite');
   }
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });

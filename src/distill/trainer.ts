@@ -8,7 +8,7 @@ import type { NoiseSchedule } from '../diffusion/schedule.js';
 import { unetDenoiser, unetForward, type UNet } from '../diffusion/unet/unet.js';
 import { initLora, withLora, type LoraAdapter } from '../nn/lora.js';
 import type { ParamMap } from '../nn/params.js';
-import { VsdlabError } from '../errors.js';
+import { FailureError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
 import { clipByGlobalNorm, loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
@@ -187,7 +187,7 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
 
 function checkFinite(step: number, what: string, value: number): void {
   if (!Number.isFinite(value)) {
-    throw new VsdlabError('DISTILL_NON_FINITE', `step ${step}: ${what} is ${value}; training stopped (lower the learning rate or check the teacher)`);
+    throw new FailureError('DISTILL_NON_FINITE', `step ${step}: ${what} is ${value}; training stopped (lower the learning rate or check the teacher)`);
   }
 }
 
@@ -235,7 +235,7 @@ function restore(path: string, student: UNet, ema: UNet, lora: LoraAdapter | und
   const assign = (params: ParamMap, prefix: string): void => {
     for (const [k, v] of Object.entries(params)) {
       const t = tensors[`${prefix}${k}`];
-      if (!t) throw new VsdlabError('CHECKPOINT_MISMATCH', `${path}: no ${prefix}${k}; the checkpoint belongs to another configuration`);
+      if (!t) throw new FailureError('CHECKPOINT_MISMATCH', `${path}: no ${prefix}${k}; the checkpoint belongs to another configuration`);
       v.assign(t);
     }
   };

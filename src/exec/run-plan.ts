@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
-import { VsdlabError } from '../errors.js';
+import { BadInputError, VsdlabError } from '../errors.js';
 import { readJsonIfExists, publishDir, writeJsonAtomically } from '../util/atomic-write.js';
 import { tryLock, waitForLock, type Lock } from '../tracking/lock.js';
 import { collectProvenance } from '../tracking/provenance.js';
@@ -69,7 +69,7 @@ export function selectCells(plan: Plan, only: readonly string[] | undefined): Ce
   if (!only || only.length === 0) return plan.cells;
   const unknown = only.filter((o) => !plan.cells.some((c) => c.slug === o || c.name === o));
   if (unknown.length > 0) {
-    throw new VsdlabError('RUN_UNKNOWN_CELL', `--only ${unknown.join(', ')}: no such cell in ${plan.experiment} (cells: ${plan.cells.map((c) => c.slug).join(', ')})`, 2);
+    throw new BadInputError('RUN_UNKNOWN_CELL', `--only ${unknown.join(', ')}: no such cell in ${plan.experiment} (cells: ${plan.cells.map((c) => c.slug).join(', ')})`);
   }
   return plan.cells.filter((c) => only.includes(c.slug) || only.includes(c.name));
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
-import { VsdlabError } from '../errors.js';
+import { FailureError } from '../errors.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 
 export interface SlurmOptions {
@@ -26,6 +26,11 @@ export interface SlurmSubmission {
   jobId: string | null;
 }
 
+/** Every selected cell is complete: a result, not an error; no script is written. */
+export interface NothingToSubmit {
+  nothingToSubmit: string;
+}
+
 const shellQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
@@ -33,7 +38,8 @@ const shellQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s
  * The cell locks and the stage cache make a requeued or duplicated task harmless.
  */
 export function slurmScript(plan: Plan, cells: readonly Cell[], o: SlurmOptions): { script: string; cellsList: string } {
-  if (cells.length === 0) throw new VsdlabError('SLURM_NOTHING', `${plan.experiment}: every cell is complete; nothing to submit`, 0);
+  // submitSlurm answers an empty selection without a script; an array of zero tasks is a bug in the caller
+  if (cells.length === 0) throw new Error('slurmScript needs at least one cell');
   const cellsFile = join(o.dir, 'cells.txt');
   const directives = [
     `--job-name=vsdlab-${plan.experiment}`,
@@ -59,7 +65,8 @@ export function slurmScript(plan: Plan, cells: readonly Cell[], o: SlurmOptions)
   return { script, cellsList: `${cells.map((c) => c.name).join('\n')}\n` };
 }
 
-export async function submitSlurm(plan: Plan, cells: readonly Cell[], o: SlurmOptions & { dryRun?: boolean }): Promise<SlurmSubmission> {
+export async function submitSlurm(plan: Plan, cells: readonly Cell[], o: SlurmOptions & { dryRun?: boolean }): Promise<SlurmSubmission | NothingToSubmit> {
+  if (cells.length === 0) return { nothingToSubmit: `${plan.experiment}: every cell is complete; nothing to submit` };
   const { script, cellsList } = slurmScript(plan, cells, o);
   const scriptPath = join(o.dir, 'array.sbatch');
   const cellsFile = join(o.dir, 'cells.txt');
@@ -73,7 +80,7 @@ export async function submitSlurm(plan: Plan, cells: readonly Cell[], o: SlurmOp
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     const why = err.code === 'ENOENT' ? 'sbatch is not on PATH (is this a Slurm login node?)' : (err.stderr ?? err.message).trim().split('\n')[0];
-    throw new VsdlabError('SLURM_SUBMIT', `sbatch ${scriptPath}: ${why}`, 1, 'the script is written; fix the cause or submit it by hand');
+    throw new FailureError('SLURM_SUBMIT', `sbatch ${scriptPath}: ${why}`, 'the script is written; fix the cause or submit it by hand');
   }
   return { script: scriptPath, cellsFile, jobId: out.trim().split(';')[0] ?? out.trim() };
 }

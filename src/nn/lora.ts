@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BadInputError } from '../errors.js';
 import type { ParamMap } from './params.js';
 
 // LoRA (Hu et al. 2021) as PEFT applies it: y = x W + (alpha / rank) · (x A) B, A kaiming-uniform, B zero,
@@ -45,7 +46,10 @@ export const initLora = (baseParams: ParamMap, config: LoraConfig, seed: number)
     params[`${name}.lora_b`] = tf.variable(b, true);
     tf.dispose([a, b]);
   });
-  if (Object.keys(params).length === 0) throw new Error(`no weight matches lora targets ${config.targets.join(', ')}`);
+  if (Object.keys(params).length === 0) {
+    // the targets come from the experiment (lora_teacher.targets); the network may lack those layers (no attention)
+    throw new BadInputError('LORA_NO_TARGET', `no weight of the network matches the LoRA targets ${config.targets.join(', ')}`, 'pick distill.lora_teacher.targets the teacher has (q, k, v, out need attention levels; conv and time every ResBlock)');
+  }
   return { config, params, enabled: true };
 };
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BadInputError } from '../errors.js';
 
 export type Init = 'fanIn' | 'zeros' | 'ones';
 
@@ -37,14 +38,18 @@ export class WeightInitializer implements WeightSource {
   }
 }
 
+// the weights a reader gets come from a file the user names (a teacher folder, a checkpoint, a feature network):
+// networks initialised here always fit their architecture, so a mismatch means the file does not
+const MISMATCH_HINT = 'the weights file does not fit the architecture its description (teacher.json, the recipe, the network\'s .json) declares: re-export or retrain it';
+
 /** reads existing weights, failing loudly on a missing name or a shape mismatch */
 export class WeightReader implements WeightSource {
   constructor(private readonly params: ParamMap) {}
   get(name: string, shape: number[]): tf.Tensor {
     const w = this.params[name];
-    if (w === undefined) throw new Error(`missing weight ${name}`);
+    if (w === undefined) throw new BadInputError('WEIGHTS_MISMATCH', `missing weight ${name}`, MISMATCH_HINT);
     if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`weight ${name} has shape [${w.shape.join(', ')}], the architecture needs [${shape.join(', ')}]`);
+      throw new BadInputError('WEIGHTS_MISMATCH', `weight ${name} has shape [${w.shape.join(', ')}], the architecture needs [${shape.join(', ')}]`, MISMATCH_HINT);
     }
     return w;
   }

@@ -13,6 +13,7 @@ import { embeddedClipSpec, evaluateClip, trainClip } from '../features/train-cli
 import { captionTokenizerJson } from '../features/tokenizer-json.js';
 import { writeModelManifest } from './model-manifest.js';
 import type { ExtractorsRecipe } from './schema.js';
+import { BadInputError } from '../errors.js';
 
 export type ExtractorPart = 'perception' | 'clip';
 
@@ -38,6 +39,9 @@ export async function trainExtractors(recipeFile: string, recipe: ExtractorsReci
   const backend = await selectBackend(recipe.backend);
   const data = await readSyntheticRecipe(recipe.dataset);
   const set = generateSyntheticSet(data.options);
+  if (parts.length > 0 && (set.train.images.length === 0 || set.val.images.length === 0)) {
+    throw new BadInputError('DATASET_EMPTY_SPLIT', `${recipe.dataset}: ${set.train.images.length} train / ${set.val.images.length} val images; the feature networks train on one and are checked on the other`, 'set options.nTrain and options.nVal to at least 1');
+  }
   const size = data.options.size;
   const results: Record<string, unknown> = {};
   const progress = (what: string): TrainingLog => (e) => {

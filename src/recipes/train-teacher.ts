@@ -12,7 +12,7 @@ import { initUNet, unetDenoiser, unetForward, type UNet, type UNetConfig } from 
 import { Adam, emaDecay, emaUpdate } from '../distill/adam.js';
 import { clipByGlobalNorm } from '../distill/objectives.js';
 import { cloneNet, latestCheckpoint } from '../distill/trainer.js';
-import { BadInputError, VsdlabError } from '../errors.js';
+import { BadInputError, FailureError, MissingAssetError } from '../errors.js';
 import { textEncoderFrom, type TextEncoder } from '../features/text-encoder.js';
 import { textTowerForward, type TextTowerSpec } from '../features/text-tower.js';
 import { WeightInitializer, WeightReader } from '../nn/params.js';
@@ -78,7 +78,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
   const t0 = Date.now();
   // a snapshot writes the latest checkpoint's EMA as a teacher folder and trains nothing (a look at a running training)
   const last = options.snapshotTo === undefined ? r.steps : start;
-  if (options.snapshotTo !== undefined && ckpt === undefined) throw new VsdlabError('TEACHER_NO_CHECKPOINT', `no checkpoint in ${work} to snapshot`, 2);
+  if (options.snapshotTo !== undefined && ckpt === undefined) throw new MissingAssetError('TEACHER_NO_CHECKPOINT', `no checkpoint in ${work} to snapshot`, 'train the recipe first; a snapshot copies its latest checkpoint');
   for (let step = start + 1; step <= last; step++) {
     if (signal?.aborted) throw signal.reason;
     const rng = Xoshiro128ss.fromSeed(deriveSeed(r.seed, step));
@@ -115,7 +115,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
       emaUpdate(ema.params, trainable, emaDecay(step, r.ema_decay));
       return { loss: value, norm: clipped.norm };
     });
-    if (!Number.isFinite(loss)) throw new VsdlabError('TEACHER_NON_FINITE', `step ${step}: teacher loss is ${loss}`);
+    if (!Number.isFinite(loss)) throw new FailureError('TEACHER_NON_FINITE', `step ${step}: teacher loss is ${loss}`);
     if (step % 50 === 0 || step === r.steps) {
       const rate = (step - start) / ((Date.now() - t0) / 1000);
       log(`teacher: step ${step}/${r.steps} loss ${loss.toFixed(4)} grad-norm ${norm.toFixed(3)} (${rate.toFixed(2)} steps/s, eta ${Math.round((r.steps - step) / rate)}s)`);

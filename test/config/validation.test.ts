@@ -100,6 +100,6 @@ test('--set overrides are validated like file values, pin matrix keys and refuse
 });
 
 test('--set needs key=value', () => {
-  assert.throws(() => parseOverride('distill.steps'), (e: unknown) => e instanceof BadInputError && e.exitCode === 2);
+  assert.throws(() => parseOverride('distill.steps'), (e: unknown) => e instanceof BadInputError && e.kind === 'bad-input');
   assert.deepEqual(parseOverride('generate.guidance_scale=7.5'), { key: 'generate.guidance_scale', value: 7.5, text: 'generate.guidance_scale=7.5' });
 });

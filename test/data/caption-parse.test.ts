@@ -111,7 +111,7 @@ test('captions outside the grammar are rejected with a reason', () => {
     const r = tryParseCaption(bad);
     assert.equal(r.ok, false, bad);
   }
-  assert.throws(() => parseCaption('a photo of a cat'), (e: unknown) => e instanceof BadInputError && e.code === 'E_CAPTION_PARSE' && /cat/.test(e.message));
+  assert.throws(() => parseCaption('a photo of a cat'), (e: unknown) => e instanceof BadInputError && e.code === 'CAPTION_UNPARSABLE' && /cat/.test(e.message));
 });
 
 test('generateCaptions can make more captions than there are templates', () => {

@@ -10,7 +10,7 @@ const fixture = (name: string): string => fromRoot('test', 'fixtures', 'data', n
 const badInput = (code: string, ...patterns: RegExp[]) => (e: unknown): boolean => {
   assert.ok(e instanceof BadInputError, String(e));
   assert.equal(e.code, code);
-  assert.equal(e.exitCode, 2);
+  assert.equal(e.kind, 'bad-input');
   for (const p of patterns) assert.match(e.message, p);
   return true;
 };
@@ -29,30 +29,30 @@ test('loads a COCO-2014 captions file and indexes it', async () => {
 
 test('a wrong value names the file and the JSON path', async () => {
   const path = fixture('captions_bad_shape.json');
-  await assert.rejects(loadCocoCaptions(path), badInput('E_COCO_SHAPE', new RegExp(path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), /annotations\[2\]\.caption/, /string/));
+  await assert.rejects(loadCocoCaptions(path), badInput('COCO_SHAPE_INVALID', new RegExp(path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), /annotations\[2\]\.caption/, /string/));
 });
 
 test('broken JSON, a missing file and missing keys are clear errors', async () => {
-  await assert.rejects(loadCocoCaptions(fixture('captions_bad_syntax.json')), badInput('E_COCO_JSON', /captions_bad_syntax\.json: not valid JSON/));
-  await assert.rejects(loadCocoCaptions(fixture('no-such-file.json')), badInput('E_COCO_READ', /no-such-file\.json: cannot read \(ENOENT\)/));
-  assert.throws(() => cocoCaptionsFromJson({ images: [] }, 'x.json'), badInput('E_COCO_SHAPE', /^x\.json: annotations: /));
-  assert.throws(() => cocoCaptionsFromJson([], 'x.json'), badInput('E_COCO_SHAPE', /^x\.json: \(root\): /));
+  await assert.rejects(loadCocoCaptions(fixture('captions_bad_syntax.json')), badInput('COCO_JSON_INVALID', /captions_bad_syntax\.json: not valid JSON/));
+  await assert.rejects(loadCocoCaptions(fixture('no-such-file.json')), badInput('COCO_UNREADABLE', /no-such-file\.json: cannot read \(ENOENT\)/));
+  assert.throws(() => cocoCaptionsFromJson({ images: [] }, 'x.json'), badInput('COCO_SHAPE_INVALID', /^x\.json: annotations: /));
+  assert.throws(() => cocoCaptionsFromJson([], 'x.json'), badInput('COCO_SHAPE_INVALID', /^x\.json: \(root\): /));
   assert.throws(
     () => cocoCaptionsFromJson({ images: [{ id: 1, file_name: 'a', width: 1, height: 1 }, { id: 2, file_name: 'b', width: '1', height: 1 }], annotations: [] }, 'x.json'),
-    badInput('E_COCO_SHAPE', /images\[1\]\.width/),
+    badInput('COCO_SHAPE_INVALID', /images\[1\]\.width/),
   );
 });
 
 test('duplicate ids and captions of unknown images are rejected', () => {
   const img = { id: 1, file_name: 'a.jpg', width: 2, height: 2 };
-  assert.throws(() => cocoCaptionsFromJson({ images: [img, img], annotations: [] }, 'd.json'), badInput('E_COCO_SHAPE', /images\[1\]\.id: duplicate image id 1/));
+  assert.throws(() => cocoCaptionsFromJson({ images: [img, img], annotations: [] }, 'd.json'), badInput('COCO_SHAPE_INVALID', /images\[1\]\.id: duplicate image id 1/));
   assert.throws(
     () => cocoCaptionsFromJson({ images: [img], annotations: [{ id: 1, image_id: 1, caption: 'a' }, { id: 1, image_id: 1, caption: 'b' }] }, 'd.json'),
-    badInput('E_COCO_SHAPE', /annotations\[1\]\.id: duplicate annotation id 1/),
+    badInput('COCO_SHAPE_INVALID', /annotations\[1\]\.id: duplicate annotation id 1/),
   );
   assert.throws(
     () => cocoCaptionsFromJson({ images: [img], annotations: [{ id: 1, image_id: 9, caption: 'a' }] }, 'd.json'),
-    badInput('E_COCO_SHAPE', /annotations\[0\]\.image_id: no image has id 9/),
+    badInput('COCO_SHAPE_INVALID', /annotations\[0\]\.image_id: no image has id 9/),
   );
 });
 

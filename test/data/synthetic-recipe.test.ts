@@ -19,7 +19,7 @@ expectedFingerprint: "abc"
   const file = join(dir, 'd.yaml');
   await assert.rejects(readSyntheticRecipe(file), (e: unknown) => {
     assert.ok(e instanceof IssuesError);
-    assert.equal(e.code, 'E_RECIPE');
+    assert.equal(e.code, 'RECIPE_INVALID');
     assert.deepEqual(e.message.split('\n'), [
       '3 problems in the dataset recipe:',
       `  ${file}:3  options.seed  expected number, got string "three"`,
@@ -40,7 +40,7 @@ test('every YAML slip in a dataset recipe is reported with its line; a missing r
   });
   await assert.rejects(readSyntheticRecipe(join(dir, 'nope.yaml')), (e: unknown) => {
     assert.ok(e instanceof BadInputError);
-    assert.equal(e.code, 'E_RECIPE');
+    assert.equal(e.code, 'RECIPE_UNREADABLE');
     assert.match(e.message, /nope\.yaml: cannot read the dataset recipe file \(no such file\)/);
     return true;
   });

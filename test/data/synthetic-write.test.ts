@@ -50,7 +50,7 @@ test('writes PNGs, COCO captions, attributes and a verifiable manifest, atomical
   assert.equal((check.manifest as Record<string, unknown>).fingerprint !== undefined, true);
 
   // refuses to clobber; overwrite replaces
-  await assert.rejects(writeSyntheticSet(dir, set), (e: unknown) => e instanceof BadInputError && e.code === 'E_EXISTS');
+  await assert.rejects(writeSyntheticSet(dir, set), (e: unknown) => e instanceof BadInputError && e.code === 'DATASET_EXISTS');
   const again = await writeSyntheticSet(dir, set, { overwrite: true });
   assert.equal(again.filesSha256, manifest.filesSha256, 'same set, same files');
   assert.deepEqual((await readdir(root)).sort(), ['shapes']);
@@ -75,7 +75,7 @@ test('a recipe builds only when it reproduces its recorded fingerprint', async (
   await writeFile(join(root, 'typo.yaml'), 'kind: synthetic-shapes\noptions: {seed: 3, ntrain: 4}\n');
   const m = await buildSyntheticDataset(join(root, 'good.yaml'), join(root, 'out'));
   assert.equal(m.fingerprint.set, fp);
-  await assert.rejects(buildSyntheticDataset(join(root, 'stale.yaml'), join(root, 'out2')), (e: unknown) => e instanceof VsdlabError && e.code === 'E_FINGERPRINT' && e.exitCode === 1);
+  await assert.rejects(buildSyntheticDataset(join(root, 'stale.yaml'), join(root, 'out2')), (e: unknown) => e instanceof VsdlabError && e.code === 'FINGERPRINT_MISMATCH' && e.kind === 'failure');
   await assert.rejects(buildSyntheticDataset(join(root, 'typo.yaml'), join(root, 'out3')), (e: unknown) => e instanceof BadInputError && /typo\.yaml:2 {2}options\.ntrain {2}unknown key/.test(e.message));
   assert.deepEqual((await readdir(root)).sort(), ['good.yaml', 'out', 'stale.yaml', 'typo.yaml']);
 });

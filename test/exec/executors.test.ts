@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planExperiment } from '../../src/plan/plan.js';
 import { runPool } from '../../src/exec/local-pool.js';
@@ -118,4 +118,20 @@ echo 4242
   const touched = status.filter((c) => c.state !== 'pending').map((c) => c.name.replace(/-[0-9a-f]{8}$/, ''));
   assert.deepEqual(touched.sort(), ['eps-s0', 'v-s1'], 'each array task ran exactly its own cell');
   assert.match(readFileSync(join(dir, 'task-0.log'), 'utf8'), /eps-s0/);
+});
+
+test('vsdlab run --executor slurm with every selected cell complete exits 0 and says there is nothing to submit', async () => {
+  const dir = tempDir({ 'exp.yaml': EXP, 'bin/sbatch': '#!/usr/bin/env bash\necho "sbatch must not be called" >&2\nexit 1\n' });
+  chmodSync(join(dir, 'bin', 'sbatch'), 0o755);
+  const store = new RunStore(join(dir, 'runs'));
+  const plan = await planExperiment(join(dir, 'exp.yaml'));
+  const done = plan.cells.find((c) => c.slug === 'eps-s0');
+  assert.ok(done);
+  const now = new Date().toISOString();
+  await store.writeStatus(store.runDir(plan.experiment, done), { state: 'completed', stage: null, progress: null, heartbeat: now, started: now, ended: now, attempts: 1, pid: 1, host: 'h', error: null });
+  const r = vsdlab(['run', join(dir, 'exp.yaml'), '--store', store.root, '--executor', 'slurm', '--only', 'eps-s0'], { env: { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}` } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pool: every cell is complete; nothing to submit/);
+  assert.doesNotMatch(r.stderr, /sbatch must not be called|internal error/);
+  assert.equal(existsSync(join(store.experimentDir(plan.experiment), 'slurm', 'array.sbatch')), false, 'no script for zero cells');
 });

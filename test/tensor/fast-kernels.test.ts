@@ -270,6 +270,6 @@ test('selectBackend: auto falls back to wasm here; unknown and unavailable names
   assert.equal(tf.getBackend(), 'cpu');
   await assert.rejects(selectBackend('nope' as 'cpu'), (e: Error & { code?: string }) => e.code === 'BACKEND_UNKNOWN');
   if (info.name === 'wasm') {
-    await assert.rejects(selectBackend('tensorflow'), (e: Error & { code?: string; exitCode?: number }) => e.code === 'BACKEND_UNAVAILABLE' && e.exitCode === 2);
+    await assert.rejects(selectBackend('tensorflow'), (e: Error & { code?: string; kind?: string }) => e.code === 'BACKEND_UNAVAILABLE' && e.kind === 'bad-input');
   }
 });

@@ -10,6 +10,8 @@ import { packageRoot } from '../../tracking/provenance.js';
 import type { RunStore } from '../../tracking/run-store.js';
 import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import type { Io } from '../io.js';
+import { EXIT_CODES } from '../exit-codes.js';
+import { BadInputError } from '../../errors.js';
 
 export const command = 'run <file>';
 export const describe = 'run every cell that is not complete: resumes interrupted cells, retries failed ones, reuses cached stages';
@@ -37,9 +39,9 @@ export const builder = (y: Argv) =>
     .option('reporter', { choices: Object.keys(reporters) as ReporterName[], description: 'progress output (default: tty bar on a terminal, plain lines otherwise)' })
     .option('json', { ...jsonOption, description: 'NDJSON events on stdout (same as --reporter json)' })
     .check((a) => {
-      if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new Error('--jobs must be a whole number ≥ 1');
+      if (!Number.isInteger(a.jobs) || a.jobs < 1) throw new BadInputError('USAGE', '--jobs must be a whole number ≥ 1');
       const perWorker = a['cells-per-worker'];
-      if (!Number.isInteger(perWorker) || perWorker < 1) throw new Error('--cells-per-worker must be a whole number ≥ 1');
+      if (!Number.isInteger(perWorker) || perWorker < 1) throw new BadInputError('USAGE', '--cells-per-worker must be a whole number ≥ 1');
       return true;
     })
     .example('$0 run experiments/embedded-ablation.yaml', 'run the whole ablation')
@@ -101,8 +103,8 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
     const left = selectCells(plan, args.only).length - summaries.length;
     if (args.maxCells !== undefined && left > 0 && !signal.aborted) return WORKER_RECYCLE_EXIT;
   }
-  if (summaries.some((s) => s.outcome === 'interrupted') || signal.aborted) return 130;
-  return summaries.some((s) => s.outcome === 'failed') ? 1 : 0;
+  if (summaries.some((s) => s.outcome === 'interrupted') || signal.aborted) return EXIT_CODES.interrupted;
+  return summaries.some((s) => s.outcome === 'failed') ? EXIT_CODES.failure : 0;
 }
 
 /** `run FILE --store ABS --set ...`: what every worker or array task repeats. */
@@ -123,6 +125,10 @@ async function submit(plan: Plan, store: RunStore, args: RunArgs, io: Io): Promi
     ...(args.slurmMaxParallel ? { maxParallel: args.slurmMaxParallel } : {}),
     ...(args.slurmExtra ? { extra: args.slurmExtra } : {}),
   });
+  if ('nothingToSubmit' in result) {
+    io.out(result.nothingToSubmit);
+    return 0;
+  }
   const what = `${pending.length} cell${pending.length === 1 ? '' : 's'}: ${result.script}`;
   io.out(result.jobId ? `submitted Slurm array job ${result.jobId} (${what}); follow it with \`vsdlab status ${args.file}\`` : `wrote ${what} (not submitted: --dry-run)`);
   return 0;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { BadInputError } from '../../errors.js';
 import { type UNetConfig, inputMultiple, levelChannels, timeEmbedDim, validateUNetConfig } from './config.js';
 import { type ParamMap, WeightInitializer, WeightReader, type WeightSource } from '../../nn/params.js';
 import { type LayerContext, conv, depthToSpace, groupNorm, linear, silu, spaceToDepth, timestepFeatures, upsampleNearest2x } from '../../nn/layers.js';
@@ -87,7 +88,8 @@ export const initUNet = (configIn: UNetConfig, seed: number): UNet => {
 export const unetForward = (net: UNet, x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D => {
   const side = inputMultiple(net.config);
   if (x.shape[1] % side !== 0 || x.shape[2] % side !== 0) {
-    throw new Error(`unet input ${x.shape[1]}x${x.shape[2]} must divide by ${side} (patch ${net.config.patchSize ?? 1}, ${net.config.channelMults.length} levels)`);
+    // the image size and the UNet come from a teacher.json or a recipe: a user's pairing, not our invariant
+    throw new BadInputError('UNET_INPUT_SIZE', `unet input ${x.shape[1]}x${x.shape[2]} must divide by ${side} (patch ${net.config.patchSize ?? 1}, ${net.config.channelMults.length} levels)`, 'make the image size a multiple of patch size × 2^(levels − 1), or change unet.channelMults / patchSize');
   }
   return tf.tidy(() => forward(net.config, new WeightReader(net.params), lora, x, t, cond));
 };

@@ -1,7 +1,7 @@
 // the CLIP text tower as an onnx model: token ids (N x 77, int64 or int32 as the model declares) -> embeddings.
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
-import { BadInputError, VsdlabError } from '../../errors.js';
+import { BadInputError, MissingAssetError } from '../../errors.js';
 import { chooseExecutionProvider, type ExecutionProvider } from '../extract/execution-provider.js';
 import { sha256File } from '../../util/hash.js';
 
@@ -17,7 +17,7 @@ export class TextTower {
   ) {}
 
   static async load(path: string, options: { provider?: ExecutionProvider | 'auto'; threads?: number } = {}): Promise<TextTower> {
-    if (!existsSync(path)) throw new BadInputError('CLIP_MODEL_MISSING', `CLIP text model ${path} does not exist`, 'export one with tools/export_clip.py');
+    if (!existsSync(path)) throw new MissingAssetError('CLIP_MODEL_MISSING', `CLIP text model ${path} does not exist`, 'export one with tools/export_clip.py');
     const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [chooseExecutionProvider(options.provider)] };
     if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
     let session: ort.InferenceSession;
@@ -31,7 +31,7 @@ export class TextTower {
       throw new BadInputError('CLIP_MODEL_BAD', `${path}: a CLIP text tower takes one N x L int64/int32 token tensor`);
     }
     const length = meta.shape[1];
-    if (typeof length !== 'number') throw new BadInputError('CLIP_MODEL_BAD', `${path}: the token length must be fixed, got ${String(length)}`);
+    if (typeof length !== 'number' || length < 2) throw new BadInputError('CLIP_MODEL_BAD', `${path}: the token length must be fixed and at least 2 (start and end tokens), got ${String(length)}`);
     const outputName = session.outputNames.includes('text_embeds') ? 'text_embeds' : session.outputNames[0]!;
     return new TextTower(session, path, await sha256File(path), session.inputNames[0]!, meta.type, length, outputName);
   }
@@ -43,7 +43,7 @@ export class TextTower {
     const feeds = { [this.inputName]: new ort.Tensor(this.inputType, data, [rows, this.contextLength]) };
     const out = (await this.session.run(feeds, [this.outputName]))[this.outputName];
     if (!out || !(out.data instanceof Float32Array) || out.dims[0] !== rows) {
-      throw new VsdlabError('CLIP_MODEL_BAD_OUTPUT', `${this.path}: output ${this.outputName} is not a ${rows} x D float32 tensor`);
+      throw new BadInputError('CLIP_MODEL_BAD_OUTPUT', `${this.path}: output ${this.outputName} is not a ${rows} x D float32 tensor`);
     }
     return out.data;
   }

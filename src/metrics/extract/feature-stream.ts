@@ -101,7 +101,7 @@ export async function streamFeatures(
     } catch (err) {
       const reason = `cannot read image ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
       if (options.skipBad) return { file, reason };
-      throw new BadInputError('image_unreadable', reason);
+      throw new BadInputError('IMAGE_UNREADABLE', reason);
     }
     const sha256 = sha256Of(bytes);
     if (cache && extractor.outputs.every((o) => dims[o] !== undefined)) {

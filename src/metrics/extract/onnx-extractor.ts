@@ -1,7 +1,7 @@
 // an onnx feature extractor run by onnxruntime-node: one float32 NCHW input, outputs picked by name.
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
-import { BadInputError, VsdlabError } from '../../errors.js';
+import { BadInputError, MissingAssetError } from '../../errors.js';
 import { sha256File } from '../../util/hash.js';
 import { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
 
@@ -41,7 +41,7 @@ export class OnnxExtractor {
   ) {}
 
   static async load(path: string, options: ExtractorOptions = {}): Promise<OnnxExtractor> {
-    if (!existsSync(path)) throw new BadInputError('EXTRACTOR_MISSING', `extractor model ${path} does not exist`, 'export one with tools/export_inception.py');
+    if (!existsSync(path)) throw new MissingAssetError('EXTRACTOR_MISSING', `extractor model ${path} does not exist`, 'export one with tools/export_inception.py');
     const provider = chooseExecutionProvider(options.provider);
     const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
     if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
@@ -110,9 +110,9 @@ export class OnnxExtractor {
     const out: Record<string, Float32Array> = {};
     for (const name of this.outputs) {
       const t = results[name];
-      if (!t || !(t.data instanceof Float32Array)) throw new VsdlabError('EXTRACTOR_BAD_OUTPUT', `${this.path}: output ${name} is not a float32 tensor`);
+      if (!t || !(t.data instanceof Float32Array)) throw new BadInputError('EXTRACTOR_BAD_OUTPUT', `${this.path}: output ${name} is not a float32 tensor`);
       if (t.dims[0] !== rows || t.data.length % rows !== 0) {
-        throw new VsdlabError('EXTRACTOR_BAD_OUTPUT', `${this.path}: output ${name} has shape [${t.dims.join(', ')}] for a batch of ${rows}`);
+        throw new BadInputError('EXTRACTOR_BAD_OUTPUT', `${this.path}: output ${name} has shape [${t.dims.join(', ')}] for a batch of ${rows}`);
       }
       out[name] = t.data;
     }

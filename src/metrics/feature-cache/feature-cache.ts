@@ -30,7 +30,9 @@ export class FeatureCache {
   /** <dir>/<extractor sha256>/<mode>/<output>/<first 2 hex of the image hash>/<image sha256>.f32 */
   pathOf(key: FeatureCacheKey): string {
     if (!HEX64.test(key.imageSha256) || !HEX64.test(key.extractorSha256)) throw new RangeError('feature cache keys are lower-case sha256 hex digests');
-    if (!SEGMENT.test(key.mode) || !SEGMENT.test(key.output)) throw new RangeError(`mode and output names must be plain file-name segments, got ${key.mode}, ${key.output}`);
+    if (!SEGMENT.test(key.mode)) throw new RangeError(`preprocessing mode names are plain file-name segments, got ${key.mode}`);
+    // output names come from the user's ONNX model (TF exports name them like `pool_3:0`)
+    if (!SEGMENT.test(key.output)) throw new BadInputError('FEATURE_CACHE_OUTPUT_NAME', `extractor output "${key.output}" cannot name a feature cache folder (letters, digits, . _ - only)`, 'pass --no-cache, or rename the output when exporting the model');
     return join(this.dir, key.extractorSha256, key.mode, key.output, key.imageSha256.slice(0, 2), `${key.imageSha256}.f32`);
   }
 

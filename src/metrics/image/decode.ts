@@ -28,7 +28,7 @@ function pipelineSpace(space: string | undefined, depth: string | undefined): 'c
 const LAYOUT_BY_CHANNELS: Record<number, RawLayout> = { 1: 'grey', 2: 'grey-alpha', 3: 'rgb', 4: 'rgba' };
 
 /**
- * Decode an image file (path) or its bytes to RGB uint8. Throws BadInputError (code 'image_unreadable')
+ * Decode an image file (path) or its bytes to RGB uint8. Throws BadInputError (code 'IMAGE_UNREADABLE')
  * naming the file when it cannot be decoded; `name` labels a Buffer in that message.
  */
 export async function decodeImage(input: string | Buffer, name?: string): Promise<RgbImage> {
@@ -61,6 +61,6 @@ export async function decodeImage(input: string | Buffer, name?: string): Promis
     return convertToRgb({ width: info.width, height: info.height, layout, bits: 16, data: samples });
   } catch (err) {
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new BadInputError('image_unreadable', `cannot decode image ${label}: ${reason}`, 'check the file is a complete PNG, JPEG, WebP, TIFF, GIF, BMP or PPM/PGM image');
+    throw new BadInputError('IMAGE_UNREADABLE', `cannot decode image ${label}: ${reason}`, 'check the file is a complete PNG, JPEG, WebP, TIFF, GIF, BMP or PPM/PGM image');
   }
 }

@@ -187,7 +187,7 @@ export function isPreprocessMode(name: string): name is PreprocessModeName {
 export function preprocess(mode: string, img: RgbImage, size?: number): PlanarImage {
   if (!isPreprocessMode(mode)) {
     throw new BadInputError(
-      'unknown_preprocess_mode',
+      'PREPROCESS_MODE_UNKNOWN',
       `unknown image preprocessing mode "${mode}"`,
       `use one of: ${PREPROCESS_MODE_NAMES.join(', ')}`,
     );

@@ -1,7 +1,7 @@
 // fréchet distance between two gaussians in float64, with a symmetric (cholesky + eigenvalue) trace square root:
 // through OpenBLAS's LAPACK when the native addon is built (native/lapack), else in plain js. same algorithm,
 // same tolerances, same answer to rounding.
-import { BadInputError, VsdlabError } from '../../errors.js';
+import { BadInputError, FailureError } from '../../errors.js';
 import { assertSameDims } from './feature-matrix.js';
 import { choleskyFactor } from './cholesky.js';
 import { dotRows, mirrorUpper } from './dense-kernels.js';
@@ -136,7 +136,7 @@ function nativeTraceSqrt(S1: Float64Array | Float32Array, S2: Float64Array | Flo
   const lib = nativeLapack();
   if (lib === null) {
     if (backend === 'native') {
-      throw new VsdlabError('FRECHET_NATIVE_UNAVAILABLE', `the native LAPACK backend was requested but is unavailable: ${frechetBackend().detail}`, 1, 'run `node scripts/build-native.js`, or leave the backend on auto');
+      throw new FailureError('FRECHET_NATIVE_UNAVAILABLE', `the native LAPACK backend was requested but is unavailable: ${frechetBackend().detail}`, 'run `node scripts/build-native.js`, or leave the backend on auto');
     }
     return null;
   }

@@ -1,5 +1,5 @@
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import { VsdlabError } from '../../errors.js';
+import { FailureError } from '../../errors.js';
 import { errorBarsPlugin } from './error-bars.js';
 
 // Two ways to a PNG, one chart.js config. chartjs-node-canvas needs `canvas` (cairo), which is an optional
@@ -87,10 +87,9 @@ const choose = async (): Promise<{ backend: ChartBackend; render: Render }> => {
       reasons.push(`${backend}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
     }
   }
-  throw new VsdlabError(
+  throw new FailureError(
     'CHARTS_UNAVAILABLE',
     `no canvas to draw charts on (${reasons.join('; ')})`,
-    1,
     'run `npm ci` again so that @napi-rs/canvas installs its prebuilt binary for this platform, or install cairo and pango (Debian: libcairo2-dev libpango1.0-dev) so that canvas builds',
   );
 };

@@ -34,7 +34,7 @@ class FakeExtractor implements FeatureExtractor {
 
 // files hold one byte: the grey value of the whole image ('!' marks a corrupt file)
 const decode = async (bytes: Buffer, name: string): Promise<RgbImage> => {
-  if (bytes[0] === 33) throw new BadInputError('image_unreadable', `cannot decode image ${name}: corrupt`);
+  if (bytes[0] === 33) throw new BadInputError('IMAGE_UNREADABLE', `cannot decode image ${name}: corrupt`);
   return { width: 2, height: 2, data: new Uint8Array(12).fill(bytes[0]!) };
 };
 const preprocess = (_mode: string, img: RgbImage, size: number) => ({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { BadInputError } from '../../../src/errors.js';
+import { BadInputError, MissingAssetError } from '../../../src/errors.js';
 import { OnnxExtractor, chooseExecutionProvider, listImages } from '../../../src/metrics/extract/index.js';
 import { fromRoot } from '../../helpers/paths.js';
 
@@ -46,8 +46,8 @@ test('outputs are chosen by name; an unknown name is a clear bad-input error', a
   }
 });
 
-test('a missing or non-ONNX model file is a bad-input error naming it', async () => {
-  await assert.rejects(OnnxExtractor.load('/nonexistent/model.onnx'), (e: unknown) => e instanceof BadInputError && e.message.includes('/nonexistent/model.onnx'));
+test('a missing model file is a missing asset, a non-ONNX one bad input, each naming it', async () => {
+  await assert.rejects(OnnxExtractor.load('/nonexistent/model.onnx'), (e: unknown) => e instanceof MissingAssetError && e.message.includes('/nonexistent/model.onnx'));
   await assert.rejects(OnnxExtractor.load(`${golden}/goldens.json`), (e: unknown) => e instanceof BadInputError && /cannot load ONNX model/.test(e.message));
 });
 

@@ -41,8 +41,8 @@ test('corrupt or non-image files throw BadInputError naming the file', async () 
     const path = fixture(name);
     await assert.rejects(decodeImage(path), (e: unknown) => {
       assert.ok(e instanceof BadInputError, `${name}: ${String(e)}`);
-      assert.equal(e.code, 'image_unreadable');
-      assert.equal(e.exitCode, 2);
+      assert.equal(e.code, 'IMAGE_UNREADABLE');
+      assert.equal(e.kind, 'bad-input');
       assert.ok(e.message.includes(path), e.message);
       return true;
     });

@@ -65,7 +65,7 @@ test('COCO-30K pre-resize (square centre crop + Pillow LANCZOS) matches GigaGAN/
 test('unknown preprocessing mode is a BadInputError naming the choices', () => {
   assert.throws(
     () => preprocess('bicubic-please', rgb('a7x5')),
-    (e: unknown) => e instanceof BadInputError && e.code === 'unknown_preprocess_mode' && (e.hint ?? '').includes('clean'),
+    (e: unknown) => e instanceof BadInputError && e.code === 'PREPROCESS_MODE_UNKNOWN' && (e.hint ?? '').includes('clean'),
   );
 });
 
