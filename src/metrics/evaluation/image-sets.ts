@@ -62,7 +62,7 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
     if (o.dims !== undefined && have !== undefined && have !== o.dims) {
       throw new BadInputError('STATS_DIMS_MISMATCH', `the model's ${output} has ${have} features but --dims is ${o.dims}`, `pass --dims ${have}`);
     }
-    const read = imageSetReader(extractor, o);
+    const optionsFor = folderOptions(extractor, o);
     const sets: SetStatistics[] = [];
     for (const path of paths) {
       const fromFile = saved.get(path);
@@ -70,7 +70,7 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
         sets.push({ path, stats: fromFile });
         continue;
       }
-      const { stats, summary } = await imageSetStatistics(path, read.options(path));
+      const { stats, summary } = await imageSetStatistics(path, optionsFor(path));
       o.onImageSet?.(summary);
       sets.push({ path, stats, summary });
     }
@@ -84,10 +84,10 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
 export async function featuresOfSets(folders: readonly string[], o: ImageSetsOptions): Promise<{ sets: SetFeatures[]; extractor: ExtractorInfo }> {
   const extractor = await loadFeatureExtractor(o.extractor);
   try {
-    const read = imageSetReader(extractor, o);
+    const optionsFor = folderOptions(extractor, o);
     const sets: SetFeatures[] = [];
     for (const folder of folders) {
-      const set = await imageSetFeatures(folder, read.options(folder));
+      const set = await imageSetFeatures(folder, optionsFor(folder));
       o.onImageSet?.(set.summary);
       sets.push(set);
     }
@@ -97,22 +97,20 @@ export async function featuresOfSets(folders: readonly string[], o: ImageSetsOpt
   }
 }
 
-/** the cache, opened once the model is loaded, and each folder's options for imageSetStatistics / imageSetFeatures */
-function imageSetReader(extractor: OnnxExtractor, o: ImageSetsOptions): { options: (folder: string) => ImageSetOptions } {
+/** each folder's options for imageSetStatistics / imageSetFeatures; the cache is opened once the model has loaded */
+function folderOptions(extractor: OnnxExtractor, o: ImageSetsOptions): (folder: string) => ImageSetOptions {
   const cache = openFeatureCache(o.cache);
-  return {
-    options: (folder) => {
-      const onProgress = o.progress?.(folder);
-      return {
-        extractor,
-        mode: o.mode,
-        output: extractor.outputs[0]!,
-        batchSize: o.batchSize,
-        ...(o.skipBad !== undefined ? { skipBad: o.skipBad } : {}),
-        ...(cache ? { cache } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-        ...(onProgress ? { onProgress } : {}),
-      };
-    },
+  return (folder) => {
+    const onProgress = o.progress?.(folder);
+    return {
+      extractor,
+      mode: o.mode,
+      output: extractor.outputs[0]!,
+      batchSize: o.batchSize,
+      ...(o.skipBad !== undefined ? { skipBad: o.skipBad } : {}),
+      ...(cache ? { cache } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    };
   };
 }
