@@ -1,5 +1,6 @@
 // public surface of the data concern: the synthetic world, COCO-2014 captions and caption protocols
 export { Xoshiro128ss, deriveRunSeed, deriveSeed, splitmix64, type Seed } from './random.js';
+export { RUN_STREAM, TEACHER_STREAM, PREVIEW_SEED, loraUpdateStream, runStream, runTfjsSeed, tfjsSeed, type LoraDraw } from './streams.js';
 export {
   COLOURS,
   SHAPES,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveRunSeed, Xoshiro128ss } from '../data/random.js';
+import type { Xoshiro128ss } from '../data/random.js';
+import { loraUpdateStream, RUN_STREAM, runStream, runTfjsSeed } from '../data/streams.js';
 import { addNoise } from '../diffusion/parameterization.js';
 import { guided } from '../diffusion/guidance.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
@@ -82,8 +83,8 @@ export interface DistillResult {
  * Per-step randomness derived from (run seed, step, purpose): a resumed run draws exactly what it would have, and
  * different seeds draw unrelated streams (deriveRunSeed). Exported for the seed-independence test.
  */
-export const streamFor = (seed: number, step: number, purpose: number): Xoshiro128ss => Xoshiro128ss.fromSeed(deriveRunSeed(seed, step, purpose));
-export const tfSeed = (seed: number, step: number, purpose: number): number => Number(deriveRunSeed(seed, step, purpose) & 0x7fffffffn);
+export const streamFor = (seed: number, step: number, purpose: number): Xoshiro128ss => runStream(seed, step, purpose);
+export const tfSeed = (seed: number, step: number, purpose: number): number => runTfjsSeed(seed, step, purpose);
 const randomInts = (rng: Xoshiro128ss, n: number, lo: number, hi: number): number[] => Array.from({ length: n }, () => lo + (rng.nextUint32() % (hi - lo + 1)));
 
 /**
@@ -111,9 +112,9 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     const captions = prompts(step, s.batchSize);
     const record = tf.tidy(() => {
       const cond = models.encodeText(captions);
-      const z = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 1));
-      const t = randomInts(streamFor(s.seed, step, 2), s.batchSize, s.tMin, s.tMax);
-      const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, 3));
+      const z = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.studentNoise));
+      const t = randomInts(streamFor(s.seed, step, RUN_STREAM.scoreTimesteps), s.batchSize, s.tMin, s.tMax);
+      const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.scoreNoise));
       let x0Value: tf.Tensor | undefined;
       let lossValue = 0;
       const nullCond = models.nullText;
@@ -141,17 +142,15 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
 
       if (lora && x0Value) {
-        // update u > 0 draws from its own streams so that u = 0 is exactly SwiftBrush's single update
-        const purpose = (u: number, k: number): number => (u === 0 ? 4 + k : 10 + 3 * u + k);
         let loraValue = 0;
         let loraNorm = 0;
         const x0Sample = x0Value;
         for (let u = 0; u < s.lora.updatesPerStep; u++) {
           // each update in its own scope: its activations and gradients go before the next one's
           tf.tidy(() => {
-            const tl = randomInts(streamFor(s.seed, step, purpose(u, 0)), s.batchSize, s.lora.tMin, s.lora.tMax);
-            const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, purpose(u, 1)));
-            const useNull = streamFor(s.seed, step, purpose(u, 2)).nextFloat() < s.lora.nullPromptProb;
+            const tl = randomInts(streamFor(s.seed, step, loraUpdateStream(u, 'loraTimesteps')), s.batchSize, s.lora.tMin, s.lora.tMax);
+            const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, loraUpdateStream(u, 'loraNoise')));
+            const useNull = streamFor(s.seed, step, loraUpdateStream(u, 'loraNullPrompt')).nextFloat() < s.lora.nullPromptProb;
             const xtL = addNoise(schedule, x0Sample, noiseL, tl);
             const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
             const { grads: gl } = tf.variableGrads(() => {

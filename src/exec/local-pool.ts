@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Cell, Plan } from '../plan/plan.js';
 import type { CellOutcome, CellSummary, Reporter } from './reporter.js';
-import type { StageName } from '../tracking/stage.js';
+import { parseProgressEvent, type ProgressEvent } from './progress-event.js';
 import { WORKER_RECYCLE_EXIT } from './run-plan.js';
 
 export interface PoolOptions {
@@ -12,14 +12,6 @@ export interface PoolOptions {
   reporter: Reporter;
   signal?: AbortSignal;
 }
-
-type WorkerEvent =
-  | { event: 'cell-start'; cell: string; run_dir: string; attempt: number }
-  | { event: 'stage-start'; cell: string; stage: StageName; cached: boolean }
-  | { event: 'progress'; cell: string; stage: StageName; done: number; total: number }
-  | { event: 'stage-end'; cell: string; stage: StageName; seconds: number; cached: boolean }
-  | { event: 'cell-end'; cell: string; outcome: CellOutcome; run_dir: string; seconds: number; error?: string }
-  | { event: 'run-start' | 'run-end' };
 
 /**
  * A local process pool: N workers run the same plan; the cell locks share the cells out between them,
@@ -41,7 +33,7 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
       const abort = (): boolean => child.kill('SIGINT');
       options.signal?.addEventListener('abort', abort, { once: true });
       createInterface({ input: child.stdout }).on('line', (line) => {
-        const event = parse(line);
+        const event = parseProgressEvent(line);
         const cell = event && 'cell' in event ? byName.get(event.cell) : undefined;
         if (!event || !cell) return;
         forward(event, cell, reporter, results);
@@ -65,7 +57,7 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
 
 const rank: Record<CellOutcome, number> = { 'skipped-running-elsewhere': 0, interrupted: 1, cached: 2, failed: 3, completed: 4 };
 
-function forward(event: WorkerEvent, cell: Cell, reporter: Reporter, results: Map<string, CellSummary>): void {
+function forward(event: ProgressEvent, cell: Cell, reporter: Reporter, results: Map<string, CellSummary>): void {
   switch (event.event) {
     case 'cell-start':
       return reporter.onCellStart?.(cell, event.run_dir, event.attempt);
@@ -86,13 +78,5 @@ function forward(event: WorkerEvent, cell: Cell, reporter: Reporter, results: Ma
     }
     default:
       return;
-  }
-}
-
-function parse(line: string): WorkerEvent | undefined {
-  try {
-    return JSON.parse(line) as WorkerEvent;
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { deriveSeed, Xoshiro128ss } from '../data/random.js';
+import { PREVIEW_SEED, TEACHER_STREAM, tfjsSeed } from '../data/streams.js';
 import { scheduledRate } from '../distill/learning-rate-schedule.js';
 import { readSyntheticRecipe } from '../data/synthetic-recipe.js';
 import { generateSyntheticSet } from '../data/synthetic-set.js';
@@ -92,7 +93,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
     adam.lr = learningRateAt(r, step);
     const { loss, norm } = tf.tidy(() => {
       const x0 = tf.gather(pixels, tf.tensor1d(idx, 'int32'));
-      const noise = tf.randomNormal(x0.shape, 0, 1, 'float32', Number(deriveSeed(r.seed, step, 1) & 0x7fffffffn));
+      const noise = tf.randomNormal(x0.shape, 0, 1, 'float32', tfjsSeed(deriveSeed(r.seed, step, TEACHER_STREAM.noise)));
       const xt = addNoise(schedule, x0, noise, t) as tf.Tensor4D;
       const ids = tf.tensor2d(tokenizeBatch(captions, textSpec.length), [captions.length, textSpec.length], 'int32');
       let value = 0;
@@ -175,7 +176,7 @@ async function writeSamples(dir: string, unet: UNet, text: TextEncoder, captions
   const schedule = scaledLinearSchedule();
   const cond = text.encode(captions);
   const nullCond = text.encode(['']);
-  const xT = tf.randomNormal([captions.length, size, size, 3], 0, 1, 'float32', 7);
+  const xT = tf.randomNormal([captions.length, size, size, 3], 0, 1, 'float32', PREVIEW_SEED.teacher);
   const model = guided(unetDenoiser(unet), { scale: 4.5, nullCond });
   const many = ddimSample({ model, cond, schedule, steps: 50, xT }) as tf.Tensor4D;
   await writeGrid(join(dir, 'samples-ddim50.png'), toUint8Images(many), size, size, 8);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { Xoshiro128ss, deriveRunSeed } from '../data/random.js';
+import { PREVIEW_SEED, RUN_STREAM, runStream } from '../data/streams.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
 import { initUNet, unetForward, type UNet } from '../diffusion/unet/index.js';
 import { distill, type DistillSettings } from '../distill/trainer.js';
@@ -68,12 +68,12 @@ export const distillStage: Stage = {
     const prompts = await loadPrompts(config.distill.prompts);
     const settings = distillSettings(config);
     const pick = (step: number, batch: number): string[] => {
-      const rng = Xoshiro128ss.fromSeed(deriveRunSeed(config.seed, step, 99));
+      const rng = runStream(config.seed, step, RUN_STREAM.prompts);
       return Array.from({ length: batch }, () => prompts[rng.nextUint32() % prompts.length] as string);
     };
     const [h, w, c] = teacher.imageShape;
     const previewCaptions = prompts.slice(0, 8);
-    const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', 12345);
+    const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill);
     const previewCond = teacher.text.encode(previewCaptions);
     const t0 = Date.now();
     const result = await distill(

@@ -4,21 +4,15 @@ import type { CellConfig } from '../config/schema.js';
 import { parseCaption } from '../data/caption-parse.js';
 import { BadInputError } from '../errors.js';
 import { checkFaithfulness, decodeAttributes } from '../features/attribute-heads.js';
-import { ClipModel, clipScore } from '../metrics/clip/index.js';
-import { defaultFeatureCacheDir, featureOutputOf, imageSetFeatures, imageSetStatistics, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
+import { clipScoreOfFiles, featuresOfSets, statisticsOfSets, type ImageSetsOptions, type SetFeatures, type SetStatistics } from '../metrics/evaluation/index.js';
+import { defaultFeatureCacheDir, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
-import { frechetDistance, kernelInceptionDistance, precisionRecall, readStatsNpz, type FeatureStats } from '../metrics/stats/index.js';
+import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../metrics/stats/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
 import type { Stage } from '../tracking/stage.js';
 import { sha256File } from '../util/hash.js';
 
 type Metric = CellConfig['evaluate']['metrics'][number];
-
-const featureOutput = (e: OnnxExtractor): string => {
-  const output = featureOutputOf(e.outputs);
-  if (output === undefined) throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${e.path} has no feature output (pool3 or pool)`, `its outputs: ${e.outputs.join(', ')}`);
-  return output;
-};
 
 interface Generated {
   folder: string;
@@ -69,65 +63,45 @@ interface MeasureOptions {
   signal: AbortSignal;
 }
 
+/** the reference and the generated images through one extractor, with the stage's cache and batch size */
+const imageSets = (extractor: string, mode: FidMode, o: MeasureOptions): ImageSetsOptions => ({ extractor: { path: extractor }, mode, cache: o.cache.dir, batchSize: o.batchSize, signal: o.signal });
+
 async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise<MetricRecord[]> {
   switch (metric.name) {
     case 'fid': {
-      const extractor = await OnnxExtractor.load(metric.extractor);
-      try {
-        const output = featureOutput(extractor);
-        const options = { extractor: extractor.select([output]), mode: metric.mode as FidMode, output, cache: o.cache, batchSize: o.batchSize, signal: o.signal };
-        const ref = await referenceStats(metric.reference, options);
-        const { stats } = await imageSetStatistics(g.folder, options);
-        const fid = frechetDistance(ref.stats, stats);
-        return [metricRecord('fid', fid.distance, 'lower', { ...g.base, reference: ref.sha256, mode: metric.mode, model: extractor.sha256, resolution: extractor.input.height })];
-      } finally {
-        await extractor.dispose();
-      }
+      // the reference: a pytorch-fid/clean-fid .npz, or an image folder through the same extractor
+      const { sets, extractor } = await statisticsOfSets([metric.reference, g.folder], imageSets(metric.extractor, metric.mode as FidMode, o));
+      const [ref, gen] = sets as [SetStatistics, SetStatistics];
+      const fid = frechetDistance(ref.stats, gen.stats);
+      // the generated images are a folder, so the extractor was loaded
+      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, reference: await referenceId(ref), mode: metric.mode, model: extractor!.sha256, resolution: extractor!.input.height })];
     }
     case 'kid':
     case 'precision-recall': {
-      const extractor = await OnnxExtractor.load(metric.extractor);
-      try {
-        const output = featureOutput(extractor);
-        const mode = (metric.name === 'kid' ? metric.mode : 'clean') as FidMode;
-        const options = { extractor: extractor.select([output]), mode, output, cache: o.cache, batchSize: o.batchSize, signal: o.signal };
-        const real = (await imageSetFeatures(metric.reference, options)).features;
-        const fake = (await imageSetFeatures(g.folder, options)).features;
-        const protocol = { ...g.base, reference: await sha256File(metric.reference).catch(() => metric.reference), mode, model: extractor.sha256, resolution: extractor.input.height };
-        if (metric.name === 'kid') {
-          const size = Math.min(metric.subset_size, real.rows, fake.rows);
-          const kid = kernelInceptionDistance(fake, real, { subsets: metric.subsets, subsetSize: size });
-          return [metricRecord('kid', kid.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: size }, kid.std)];
-        }
-        const pr = precisionRecall(real, fake, { k: metric.k });
-        return [metricRecord('precision', pr.precision, 'higher', { ...protocol, k: metric.k }), metricRecord('recall', pr.recall, 'higher', { ...protocol, k: metric.k })];
-      } finally {
-        await extractor.dispose();
+      const mode = (metric.name === 'kid' ? metric.mode : 'clean') as FidMode;
+      const { sets, extractor } = await featuresOfSets([metric.reference, g.folder], imageSets(metric.extractor, mode, o));
+      const [{ features: real }, { features: fake }] = sets as [SetFeatures, SetFeatures];
+      const protocol = { ...g.base, reference: await sha256File(metric.reference).catch(() => metric.reference), mode, model: extractor.sha256, resolution: extractor.input.height };
+      if (metric.name === 'kid') {
+        const size = Math.min(metric.subset_size, real.rows, fake.rows);
+        const kid = kernelInceptionDistance(fake, real, { subsets: metric.subsets, subsetSize: size });
+        return [metricRecord('kid', kid.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: size }, kid.std)];
       }
+      const pr = precisionRecall(real, fake, { k: metric.k });
+      return [metricRecord('precision', pr.precision, 'higher', { ...protocol, k: metric.k }), metricRecord('recall', pr.recall, 'higher', { ...protocol, k: metric.k })];
     }
     case 'clip-score': {
-      const model = await ClipModel.load({ image: metric.image_encoder, text: metric.text_encoder, tokenizer: metric.tokenizer });
-      try {
-        const r = await clipScore(model, g.files, g.captions, { convention: metric.convention, prefix: metric.prefix, cache: o.cache, batchSize: o.batchSize, signal: o.signal });
-        return [metricRecord('clip-score', r.score, 'higher', { ...g.base, convention: metric.convention, prefix: metric.prefix, model: `${model.image.sha256}+${model.text.sha256}` })];
-      } finally {
-        await model.dispose();
-      }
+      const files = { image: metric.image_encoder, text: metric.text_encoder, tokenizer: metric.tokenizer };
+      const { result, models } = await clipScoreOfFiles(files, g.files, g.captions, { convention: metric.convention, prefix: metric.prefix, cache: o.cache.dir, batchSize: o.batchSize, signal: o.signal });
+      return [metricRecord('clip-score', result.score, 'higher', { ...g.base, convention: metric.convention, prefix: metric.prefix, model: `${models.image.sha256}+${models.text.sha256}` })];
     }
     case 'faithfulness':
       return faithfulness(metric.classifier, g, o);
   }
 }
 
-/** FID reference statistics: a pytorch-fid/clean-fid .npz, or an image folder through the same extractor. */
-async function referenceStats(reference: string, options: Parameters<typeof imageSetStatistics>[1]): Promise<{ stats: FeatureStats; sha256: string }> {
-  if (reference.endsWith('.npz')) {
-    const { mu, sigma } = readStatsNpz(reference);
-    return { stats: { mu, sigma, n: 0 }, sha256: await sha256File(reference) };
-  }
-  const { stats, summary } = await imageSetStatistics(reference, options);
-  return { stats, sha256: `folder:${summary.folder}:${summary.images}` };
-}
+/** what a FID records of its reference: the .npz file's sha256, or the folder and its image count */
+const referenceId = async (ref: SetStatistics): Promise<string> => (ref.summary ? `folder:${ref.summary.folder}:${ref.summary.images}` : sha256File(ref.path));
 
 /**
  * Prompt faithfulness: the attribute classifier reads each generated image; an image is faithful when the

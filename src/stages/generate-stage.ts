@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveRunSeed } from '../data/random.js';
+import { RUN_STREAM, runTfjsSeed } from '../data/streams.js';
 import { loadCocoCaptions } from '../data/coco-load.js';
 import { readCaptionList } from '../data/caption-list.js';
 import { selectCaptions, type SelectedCaption } from '../data/caption-protocols.js';
@@ -34,7 +34,7 @@ export async function evaluationCaptions(config: CellConfig): Promise<{ captions
 
 /** Per-sample starting noise from (seed, sample index): the same images whatever the batch size. */
 export const sampleNoise = (seed: number, first: number, count: number, shape: readonly [number, number, number]): tf.Tensor4D =>
-  tf.tidy(() => tf.concat(Array.from({ length: count }, (_, i) => tf.randomNormal([1, ...shape], 0, 1, 'float32', Number(deriveRunSeed(seed, first + i, 7) & 0x7fffffffn)))) as tf.Tensor4D);
+  tf.tidy(() => tf.concat(Array.from({ length: count }, (_, i) => tf.randomNormal([1, ...shape], 0, 1, 'float32', runTfjsSeed(seed, first + i, RUN_STREAM.sampleNoise)))) as tf.Tensor4D);
 
 interface Generator {
   (z: tf.Tensor4D, cond: tf.Tensor3D): tf.Tensor4D;

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
-import { join } from 'node:path';
-import { CLIP_CONVENTIONS, ClipModel, captionPairs, clipModelFiles, clipScore, type ClipConventionName } from '../../metrics/clip/index.js';
-import { openCache } from './fid.js';
+import { CLIP_CONVENTIONS, captionPairs, clipModelFiles, type ClipConventionName } from '../../metrics/clip/index.js';
+import { clipScoreOfFiles } from '../../metrics/evaluation/index.js';
+import { defaultClipDir } from '../../metrics/extract/index.js';
 import { jsonOption } from '../options.js';
 import type { Io } from '../io.js';
 
@@ -36,42 +36,37 @@ interface ClipArgs {
 
 export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Promise<number> {
   const pairs = captionPairs(args.images, args.captions);
-  const dir = args.clip ?? process.env.VSDLAB_CLIP ?? join('models', 'clip-vit-g-14');
-  const model = await ClipModel.load(clipModelFiles(dir), { provider: args.device, ...(args.threads ? { threads: args.threads } : {}) });
-  try {
-    const cache = openCache(args);
-    const r = await clipScore(model, pairs.images, pairs.captions, {
-      convention: args.convention,
-      batchSize: args['batch-size'],
-      skipBad: args['skip-bad'],
-      ...(cache ? { cache } : {}),
-      ...(signal ? { signal } : {}),
-    });
-    if (r.skipped.length > 0) {
-      io.err(`skipped ${r.skipped.length} unreadable image(s):`);
-      for (const s of r.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
-    }
-    if (args.json) {
-      io.out(
-        JSON.stringify(
-          {
-            clip_score: r.score,
-            convention: r.convention,
-            pairs: r.pairs,
-            skipped: r.skipped.length,
-            skipped_files: r.skipped,
-            cache_hits: r.cacheHits,
-            models: { image: { path: model.image.path, sha256: model.image.sha256 }, text: { path: model.text.path, sha256: model.text.sha256 } },
-          },
-          null,
-          2,
-        ),
-      );
-    } else {
-      io.out(`CLIP score (${r.convention}):  ${r.score}  (${r.pairs} pairs)`);
-    }
-    return 0;
-  } finally {
-    await model.dispose();
+  const { result: r, models } = await clipScoreOfFiles(clipModelFiles(args.clip ?? defaultClipDir()), pairs.images, pairs.captions, {
+    convention: args.convention,
+    batchSize: args['batch-size'],
+    skipBad: args['skip-bad'],
+    cache: args.cache,
+    provider: args.device,
+    threads: args.threads,
+    ...(signal ? { signal } : {}),
+  });
+  if (r.skipped.length > 0) {
+    io.err(`skipped ${r.skipped.length} unreadable image(s):`);
+    for (const s of r.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
   }
+  if (args.json) {
+    io.out(
+      JSON.stringify(
+        {
+          clip_score: r.score,
+          convention: r.convention,
+          pairs: r.pairs,
+          skipped: r.skipped.length,
+          skipped_files: r.skipped,
+          cache_hits: r.cacheHits,
+          models,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    io.out(`CLIP score (${r.convention}):  ${r.score}  (${r.pairs} pairs)`);
+  }
+  return 0;
 }

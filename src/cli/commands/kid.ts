@@ -1,8 +1,8 @@
 import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
-import { imageSetFeatures, type ImageSetSummary } from '../../metrics/extract/index.js';
-import { kernelInceptionDistance, type FeatureMatrix } from '../../metrics/stats/index.js';
-import { extractorOptions, loadExtractor, openCache, progressReporter, reportSkipped, withProgress, type ExtractorArgs } from './fid.js';
+import { featuresOfSets } from '../../metrics/evaluation/index.js';
+import { kernelInceptionDistance } from '../../metrics/stats/index.js';
+import { extractorOptions, imageSetsOptions, type ExtractorArgs } from '../metric-options.js';
 import type { Io } from '../io.js';
 
 export const command = 'kid <paths..>';
@@ -34,49 +34,29 @@ export async function handler(args: KidArgs, io: Io, signal?: AbortSignal): Prom
   for (const p of args.paths) {
     if (p.toLowerCase().endsWith('.npz')) throw new BadInputError('USAGE', `KID needs every feature, not statistics: give an image folder instead of ${p}`);
   }
-  const extractor = await loadExtractor(args);
-  try {
-    const cache = openCache(args);
-    const sets: Array<{ features: FeatureMatrix; summary: ImageSetSummary }> = [];
-    for (const path of args.paths) {
-      const set = await imageSetFeatures(path, {
-        extractor,
-        mode: args.mode,
-        output: extractor.outputs[0]!,
-        batchSize: args['batch-size'],
-        skipBad: args['skip-bad'],
-        ...(cache ? { cache } : {}),
-        ...(signal ? { signal } : {}),
-        ...withProgress(progressReporter(io, path)),
-      });
-      reportSkipped(io, set.summary);
-      sets.push(set);
-    }
-    const [a, b] = args.draw === 'clean-fid' ? [sets[1]!, sets[0]!] : [sets[0]!, sets[1]!];
-    const r = kernelInceptionDistance(a.features, b.features, { subsets: args.subsets, subsetSize: args['subset-size'], seed: args.seed });
-    if (args.json) {
-      io.out(
-        JSON.stringify(
-          {
-            kid: r.mean,
-            kid_std: r.std,
-            subset_size: r.subsetSize,
-            subsets: r.values.length,
-            seed: args.seed,
-            draw: args.draw,
-            mode: args.mode,
-            inception: { path: extractor.path, sha256: extractor.sha256, provider: extractor.provider },
-            sets: sets.map((s) => ({ path: s.summary.folder, images: s.summary.images, skipped: s.summary.skipped.length, skipped_files: s.summary.skipped, cache_hits: s.summary.cacheHits })),
-          },
-          null,
-          2,
-        ),
-      );
-    } else {
-      io.out(`KID:  ${r.mean} ± ${r.std} (${r.values.length} subsets of ${r.subsetSize})`);
-    }
-    return 0;
-  } finally {
-    await extractor.dispose();
+  const { sets, extractor } = await featuresOfSets(args.paths, imageSetsOptions(args, io, signal));
+  const [a, b] = args.draw === 'clean-fid' ? [sets[1]!, sets[0]!] : [sets[0]!, sets[1]!];
+  const r = kernelInceptionDistance(a.features, b.features, { subsets: args.subsets, subsetSize: args['subset-size'], seed: args.seed });
+  if (args.json) {
+    io.out(
+      JSON.stringify(
+        {
+          kid: r.mean,
+          kid_std: r.std,
+          subset_size: r.subsetSize,
+          subsets: r.values.length,
+          seed: args.seed,
+          draw: args.draw,
+          mode: args.mode,
+          inception: { path: extractor.path, sha256: extractor.sha256, provider: extractor.provider },
+          sets: sets.map((s) => ({ path: s.summary.folder, images: s.summary.images, skipped: s.summary.skipped.length, skipped_files: s.summary.skipped, cache_hits: s.summary.cacheHits })),
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    io.out(`KID:  ${r.mean} ± ${r.std} (${r.values.length} subsets of ${r.subsetSize})`);
   }
+  return 0;
 }

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { join, resolve } from 'node:path';
 import { planExperiment, type Plan } from '../../plan/plan.js';
 import { runPlan, selectCells, writeManifest, WORKER_RECYCLE_EXIT } from '../../exec/run-plan.js';
-import { runPool } from '../../exec/local-pool.js';
+import { runLocalWorkers } from '../../exec/local-workers.js';
 import { submitSlurm } from '../../exec/slurm.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
 import type { CellSummary } from '../../exec/reporter.js';
@@ -80,22 +80,8 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   if (args.executor === 'slurm') return submit(plan, store, args, io);
   let summaries: CellSummary[];
   if (args.jobs > 1) {
-    const cells = selectCells(plan, args.only);
-    await writeManifest(plan, store);
-    // with --force each worker gets its own share, or two workers would both recompute every cell
-    const shares = args.force ? Array.from({ length: args.jobs }, (_, w) => cells.filter((_, i) => i % args.jobs === w)).filter((s) => s.length > 0) : [];
-    const started = new Date().toISOString();
-    const workerArgv = (w: number): string[] => [
-      join(packageRoot, 'bin', 'vsdlab.js'),
-      ...baseArgv(args, store),
-      ...(args.force ? ['--force', '--only', ...(shares[w] ?? []).map((c) => c.name)] : args.only ? ['--only', ...args.only] : []),
-      // a forced share re-runs completed cells, so a forced worker is never replaced midway
-      ...(args.force ? [] : ['--max-cells', String(args.cellsPerWorker), '--failed-since', started]),
-      '--reporter',
-      'json',
-    ];
-    const jobs = args.force ? shares.length : args.jobs;
-    summaries = await runPool(plan, cells, { jobs, workerArgv, reporter, signal });
+    const command = [join(packageRoot, 'bin', 'vsdlab.js'), ...baseArgv(args, store)];
+    summaries = await runLocalWorkers(plan, store, { command, jobs: args.jobs, cellsPerWorker: args.cellsPerWorker, force: args.force, ...(args.only ? { only: args.only } : {}), reporter, signal });
   } else {
     // the stages load tfjs and onnxruntime (~65 MB): only the process that runs cells imports them, not a pool's coordinator
     const { defaultStages } = await import('../../stages/index.js');

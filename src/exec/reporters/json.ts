@@ -1,9 +1,10 @@
 import type { Reporter } from '../reporter.js';
+import type { ProgressEventData, ProgressEventName } from '../progress-event.js';
 
-/** NDJSON events for machines (`--json`): one object per line with an `event` field. */
+/** NDJSON events for machines (`--json`): one object per line with an `event` field (progress-event.ts). */
 export function jsonReporter(write: (line: string) => void, progressEveryMs = 1000): Reporter {
   const last = new Map<string, number>();
-  const emit = (event: string, data: Record<string, unknown>): void => write(JSON.stringify({ event, time: new Date().toISOString(), ...data }));
+  const emit = <E extends ProgressEventName>(event: E, data: ProgressEventData<E>): void => write(JSON.stringify({ event, time: new Date().toISOString(), ...data }));
   return {
     onRunStart: (plan, cells) => emit('run-start', { experiment: plan.experiment, cells: cells.map((c) => c.name) }),
     onCellStart: (cell, runDir, attempt) => emit('cell-start', { cell: cell.name, run_dir: runDir, attempt }),

@@ -1,6 +1,6 @@
 // onnx feature extractors (onnxruntime-node) and image folders streamed through them.
 export { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
-export { defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
+export { defaultClipDir, defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
 
 export { featureOutputOf } from './feature-output.js';
 export { OnnxExtractor, type ExtractorOptions, type InputGeometry } from './onnx-extractor.js';

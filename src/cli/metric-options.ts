@@ -1,0 +1,58 @@
+// What the fid and kid commands share: the extractor options, and their stderr (progress, skipped images).
+import { defaultInceptionPath, FID_MODES, type FidMode, type ImageSetSummary } from '../metrics/extract/index.js';
+import type { ImageSetsOptions } from '../metrics/evaluation/index.js';
+import { jsonOption } from './options.js';
+import type { Io } from './io.js';
+
+export const extractorOptions = {
+  mode: { choices: FID_MODES, default: 'clean' as FidMode, description: 'preprocessing of the reference: clean-fid clean, pytorch-fid, TF1/TTUR, torchmetrics>=1.8' },
+  inception: { type: 'string', description: 'FID Inception ONNX model (tools/export_inception.py); default $VSDLAB_INCEPTION or models/fid-inception.onnx' },
+  'batch-size': { type: 'number', default: 50, description: 'images per extractor run' },
+  'skip-bad': { type: 'boolean', default: false, description: 'leave out (and count) images that cannot be decoded instead of stopping' },
+  cache: { type: 'string', description: 'feature cache folder (default $VSDLAB_FEATURE_CACHE or ~/.cache/vsdlab/features); --no-cache to disable' },
+  threads: { type: 'number', description: 'onnxruntime intra-op threads' },
+  device: { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as const, description: 'execution provider; auto picks cuda when onnxruntime-node has it' },
+  json: jsonOption,
+} as const;
+
+export interface ExtractorArgs {
+  mode: FidMode;
+  inception?: string;
+  'batch-size': number;
+  'skip-bad': boolean;
+  cache?: string | false;
+  threads?: number;
+  device: 'auto' | 'cpu' | 'cuda';
+  json: boolean;
+}
+
+/** the measurement the extractor options ask for, reporting on stderr */
+export const imageSetsOptions = (args: ExtractorArgs, io: Io, signal: AbortSignal | undefined): ImageSetsOptions => ({
+  extractor: { path: args.inception ?? defaultInceptionPath(), provider: args.device, threads: args.threads },
+  mode: args.mode,
+  batchSize: args['batch-size'],
+  skipBad: args['skip-bad'],
+  cache: args.cache,
+  ...(signal ? { signal } : {}),
+  progress: (folder) => progressReporter(io, folder),
+  onImageSet: (summary) => reportSkipped(io, summary),
+});
+
+export function reportSkipped(io: Io, summary: ImageSetSummary): void {
+  if (summary.skipped.length === 0) return;
+  io.err(`skipped ${summary.skipped.length} unreadable image(s) in ${summary.folder}:`);
+  for (const s of summary.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
+  if (summary.skipped.length > 20) io.err(`  ... and ${summary.skipped.length - 20} more`);
+}
+
+/** a throttled "N/M images" line on stderr, only when stderr is a terminal (logs and tests stay clean). */
+export function progressReporter(io: Io, label: string): ((done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && now - last < 2000) return;
+    last = now;
+    io.err(`${label}: ${done}/${total} images`);
+  };
+}

@@ -1,0 +1,34 @@
+// the feature network of FID / KID / precision-recall: an onnx model narrowed to its feature output.
+import { BadInputError } from '../../errors.js';
+import { featureOutputOf, OnnxExtractor, type ExecutionProvider, type InputGeometry } from '../extract/index.js';
+
+/** which model to load, and where to run it */
+export interface ExtractorChoice {
+  path: string;
+  /** default: auto (cuda when onnxruntime-node has it) */
+  provider?: ExecutionProvider | 'auto';
+  /** onnxruntime intra-op threads; 0 or absent: onnxruntime's choice */
+  threads?: number;
+}
+
+/** what a result records of the extractor that made it */
+export interface ExtractorInfo {
+  path: string;
+  /** sha256 of the model file */
+  sha256: string;
+  provider: ExecutionProvider;
+  input: InputGeometry;
+}
+
+export const extractorInfo = (e: OnnxExtractor): ExtractorInfo => ({ path: e.path, sha256: e.sha256, provider: e.provider, input: e.input });
+
+/** the model returning only its feature output (pool3, pool, or its only output) */
+export async function loadFeatureExtractor(choice: ExtractorChoice): Promise<OnnxExtractor> {
+  const all = await OnnxExtractor.load(choice.path, { ...(choice.provider ? { provider: choice.provider } : {}), ...(choice.threads ? { threads: choice.threads } : {}) });
+  const output = featureOutputOf(all.outputs);
+  if (output === undefined) {
+    await all.dispose();
+    throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${choice.path} has no feature output (pool3 or pool)`, `its outputs: ${all.outputs.join(', ')}`);
+  }
+  return all.select([output]);
+}

@@ -1,0 +1,116 @@
+// image folders (or saved .npz statistics) through one feature extractor: the part of FID, KID and
+// precision/recall that loads the model, opens the feature cache and reads each set, shared by the
+// metric commands and the evaluate stage.
+import { BadInputError } from '../../errors.js';
+import { imageSetFeatures, imageSetStatistics, type FidMode, type ImageSetOptions, type ImageSetSummary, type OnnxExtractor } from '../extract/index.js';
+import { readStatsNpz, type FeatureMatrix, type GaussianStats } from '../stats/index.js';
+import { openFeatureCache, type FeatureCacheChoice } from './feature-cache-choice.js';
+import { extractorInfo, loadFeatureExtractor, type ExtractorChoice, type ExtractorInfo } from './feature-extractor.js';
+
+export interface ImageSetsOptions {
+  extractor: ExtractorChoice;
+  /** preprocessing of the images, and whose folder listing */
+  mode: FidMode;
+  /** images per extractor run */
+  batchSize: number;
+  /** leave out (and count) images that cannot be decoded instead of stopping */
+  skipBad?: boolean;
+  cache?: FeatureCacheChoice;
+  signal?: AbortSignal;
+  /** a progress callback for one folder (e.g. a terminal line labelled with it) */
+  progress?: (folder: string) => ((done: number, total: number) => void) | undefined;
+  /** each folder's summary as soon as it is read (e.g. to list its skipped images) */
+  onImageSet?: (summary: ImageSetSummary) => void;
+}
+
+export interface StatisticsOptions extends ImageSetsOptions {
+  /** the feature length expected (the fid command's --dims): checked against each .npz and the model */
+  dims?: number;
+}
+
+/** a set's mean and covariance; `summary` is absent when they were read from an .npz */
+export interface SetStatistics {
+  path: string;
+  stats: GaussianStats;
+  summary?: ImageSetSummary;
+}
+
+export interface SetFeatures {
+  features: FeatureMatrix;
+  summary: ImageSetSummary;
+}
+
+const isNpz = (p: string): boolean => p.toLowerCase().endsWith('.npz');
+
+/**
+ * Mean and covariance of each path: an image folder through the extractor, or pytorch-fid / clean-fid .npz
+ * statistics. The .npz files are read first, so a bad one fails before any image is; the model is loaded only
+ * when some path is a folder (`extractor` is then set).
+ */
+export async function statisticsOfSets(paths: readonly string[], o: StatisticsOptions): Promise<{ sets: SetStatistics[]; extractor?: ExtractorInfo }> {
+  const saved = new Map<string, GaussianStats>();
+  for (const path of paths.filter(isNpz)) {
+    const s = readStatsNpz(path);
+    if (o.dims !== undefined && s.mu.length !== o.dims) throw new BadInputError('STATS_DIMS_MISMATCH', `${path} holds ${s.mu.length}-d statistics but --dims is ${o.dims}`);
+    saved.set(path, s);
+  }
+  if (paths.every(isNpz)) return { sets: paths.map((path) => ({ path, stats: saved.get(path)! })) };
+  const extractor = await loadFeatureExtractor(o.extractor);
+  try {
+    const output = extractor.outputs[0]!;
+    const have = extractor.declaredDims(output);
+    if (o.dims !== undefined && have !== undefined && have !== o.dims) {
+      throw new BadInputError('STATS_DIMS_MISMATCH', `the model's ${output} has ${have} features but --dims is ${o.dims}`, `pass --dims ${have}`);
+    }
+    const optionsFor = folderOptions(extractor, o);
+    const sets: SetStatistics[] = [];
+    for (const path of paths) {
+      const fromFile = saved.get(path);
+      if (fromFile) {
+        sets.push({ path, stats: fromFile });
+        continue;
+      }
+      const { stats, summary } = await imageSetStatistics(path, optionsFor(path));
+      o.onImageSet?.(summary);
+      sets.push({ path, stats, summary });
+    }
+    return { sets, extractor: extractorInfo(extractor) };
+  } finally {
+    await extractor.dispose();
+  }
+}
+
+/** every feature row of each image folder (KID and precision/recall need them all), in the order given */
+export async function featuresOfSets(folders: readonly string[], o: ImageSetsOptions): Promise<{ sets: SetFeatures[]; extractor: ExtractorInfo }> {
+  const extractor = await loadFeatureExtractor(o.extractor);
+  try {
+    const optionsFor = folderOptions(extractor, o);
+    const sets: SetFeatures[] = [];
+    for (const folder of folders) {
+      const set = await imageSetFeatures(folder, optionsFor(folder));
+      o.onImageSet?.(set.summary);
+      sets.push(set);
+    }
+    return { sets, extractor: extractorInfo(extractor) };
+  } finally {
+    await extractor.dispose();
+  }
+}
+
+/** each folder's options for imageSetStatistics / imageSetFeatures; the cache is opened once the model has loaded */
+function folderOptions(extractor: OnnxExtractor, o: ImageSetsOptions): (folder: string) => ImageSetOptions {
+  const cache = openFeatureCache(o.cache);
+  return (folder) => {
+    const onProgress = o.progress?.(folder);
+    return {
+      extractor,
+      mode: o.mode,
+      output: extractor.outputs[0]!,
+      batchSize: o.batchSize,
+      ...(o.skipBad !== undefined ? { skipBad: o.skipBad } : {}),
+      ...(cache ? { cache } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    };
+  };
+}
