@@ -14,5 +14,11 @@ export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = {
   internal: 70,
 };
 
+/**
+ * A pool worker that ran its `--cells-per-worker` share with cells left exits with this code, and its pool starts a
+ * fresh process in its place (not an error; distinct from every code above).
+ */
+export const WORKER_RECYCLE_EXIT = 76;
+
 /** The exit code for anything thrown: a VsdlabError by its kind, anything else is an internal bug. */
 export const exitCodeFor = (e: unknown): number => EXIT_CODES[e instanceof VsdlabError ? e.kind : 'internal'];

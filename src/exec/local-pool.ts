@@ -3,20 +3,21 @@ import { createInterface } from 'node:readline';
 import type { Cell, Plan } from '../plan/plan.js';
 import type { CellOutcome, CellSummary, Reporter } from './reporter.js';
 import { parseProgressEvent, type ProgressEvent } from './progress-event.js';
-import { WORKER_RECYCLE_EXIT } from './run-plan.js';
 
 export interface PoolOptions {
   jobs: number;
   /** argv of worker w (after the node binary): a `vsdlab run` of the same plan printing NDJSON events */
   workerArgv: (worker: number) => readonly string[];
   reporter: Reporter;
+  /** the exit code with which a worker that ran its share of cells asks to be replaced (chosen by the CLI) */
+  recycleExitCode: number;
   signal?: AbortSignal;
 }
 
 /**
  * A local process pool: N workers run the same plan; the cell locks share the cells out between them,
  * so no cell runs twice and a worker that dies leaves its cell to be resumed. Events from the workers
- * are forwarded to one reporter. A worker that exits with WORKER_RECYCLE_EXIT (it ran its share of
+ * are forwarded to one reporter. A worker that exits with `recycleExitCode` (it ran its share of
  * cells, `--cells-per-worker`) is replaced by a fresh process: the wasm heap only grows, so a
  * long-lived worker would keep its largest cell's memory and its fragmentation for the whole run. The
  * workers' argv should carry the pool's start (`--failed-since`), so replacements do not retry cells that
@@ -46,7 +47,7 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
       });
     });
   const workers = Array.from({ length: options.jobs }, async (_, w) => {
-    while ((await startWorker(w)) === WORKER_RECYCLE_EXIT && !options.signal?.aborted);
+    while ((await startWorker(w)) === options.recycleExitCode && !options.signal?.aborted);
   });
   await Promise.all(workers);
   // a cell every worker skipped as "running elsewhere" was run by one of them: keep the best outcome

@@ -41,6 +41,7 @@ export function splitAmongWorkers(cells: readonly Cell[], o: WorkerSplitOptions,
 
 export interface LocalWorkersOptions extends WorkerSplitOptions {
   reporter: Reporter;
+  recycleExitCode: number;
   signal?: AbortSignal;
 }
 
@@ -49,5 +50,5 @@ export async function runLocalWorkers(plan: Plan, store: RunStore, o: LocalWorke
   const cells = selectCells(plan, o.only);
   await writeManifest(plan, store);
   const split = splitAmongWorkers(cells, o, new Date().toISOString());
-  return runPool(plan, cells, { jobs: split.jobs, workerArgv: split.argv, reporter: o.reporter, ...(o.signal ? { signal: o.signal } : {}) });
+  return runPool(plan, cells, { jobs: split.jobs, workerArgv: split.argv, reporter: o.reporter, recycleExitCode: o.recycleExitCode, ...(o.signal ? { signal: o.signal } : {}) });
 }

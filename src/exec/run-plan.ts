@@ -29,9 +29,6 @@ export interface RunOptions {
   failedSince?: string;
 }
 
-/** A worker that stopped at `maxCells` with cells left exits with this code; its pool starts a fresh one. */
-export const WORKER_RECYCLE_EXIT = 75;
-
 /**
  * Runs every cell of the plan that is not complete: completed cells are skipped, interrupted ones resume
  * from their stages' work folders, failed ones are retried. A cell another runner holds is left to it.

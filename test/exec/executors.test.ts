@@ -12,6 +12,7 @@ import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { journalLines } from '../helpers/test-stages.js';
+import { WORKER_RECYCLE_EXIT } from '../../src/cli/exit-codes.js';
 
 // assets point inside the test's own folder: the repo's data/ may be rebuilt by a concurrent test, and a cell's
 // id follows its assets' content
@@ -27,6 +28,7 @@ test('a local pool of 3 workers completes every cell once and reports each cell 
   const reporter: Reporter = { onCellEnd: (s) => ended.push(`${s.cell.slug} ${s.outcome}`), onProgress: () => progress++ };
   const worker = fromRoot('dist/test/helpers/run-with-test-stages.js');
   const summaries = await runPool(plan, plan.cells, {
+    recycleExitCode: WORKER_RECYCLE_EXIT,
     jobs: 3,
     workerArgv: () => [worker, join(dir, 'exp.yaml'), storeDir, journal, '3', '20', 'json'],
     reporter,
@@ -46,6 +48,7 @@ test('pool workers that stop after their share of cells are replaced until every
   const plan = await planExperiment(join(dir, 'exp.yaml'), { hashAsset: async () => 'h' });
   const worker = fromRoot('dist/test/helpers/run-with-test-stages.js');
   const summaries = await runPool(plan, plan.cells, {
+    recycleExitCode: WORKER_RECYCLE_EXIT,
     jobs: 2,
     workerArgv: () => [worker, join(dir, 'exp.yaml'), join(dir, 'runs'), journal, '2', '10', 'json', '1'],
     reporter: {},
@@ -63,6 +66,7 @@ test('replacement workers do not retry a cell that failed earlier in the pool ru
   const worker = fromRoot('dist/test/helpers/run-with-test-stages.js');
   const started = new Date().toISOString();
   const summaries = await runPool(plan, plan.cells, {
+    recycleExitCode: WORKER_RECYCLE_EXIT,
     jobs: 2,
     workerArgv: () => [worker, join(dir, 'exp.yaml'), join(dir, 'runs'), journal, '1', '0', 'json', '1', join(dir, 'fail'), started],
     reporter: {},

@@ -1,6 +1,7 @@
 // a separate process running a plan with the test stages: for kill/resume and two-runner tests
 import { planExperiment } from '../../src/plan/plan.js';
-import { runPlan, WORKER_RECYCLE_EXIT } from '../../src/exec/run-plan.js';
+import { runPlan } from '../../src/exec/run-plan.js';
+import { WORKER_RECYCLE_EXIT } from '../../src/cli/exit-codes.js';
 import { RunStore } from '../../src/tracking/run-store.js';
 import { testStages } from './test-stages.js';
 import { jsonReporter } from '../../src/exec/reporters/json.js';

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { join, resolve } from 'node:path';
 import { planExperiment, type Plan } from '../../plan/plan.js';
-import { runPlan, selectCells, writeManifest, WORKER_RECYCLE_EXIT } from '../../exec/run-plan.js';
+import { runPlan, selectCells, writeManifest } from '../../exec/run-plan.js';
 import { runLocalWorkers } from '../../exec/local-workers.js';
 import { submitSlurm } from '../../exec/slurm.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
@@ -10,7 +10,7 @@ import { packageRoot } from '../../tracking/provenance.js';
 import type { RunStore } from '../../tracking/run-store.js';
 import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import type { Io } from '../io.js';
-import { EXIT_CODES } from '../exit-codes.js';
+import { EXIT_CODES, WORKER_RECYCLE_EXIT } from '../exit-codes.js';
 import { BadInputError } from '../../errors.js';
 
 export const command = 'run <file>';
@@ -81,7 +81,7 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   let summaries: CellSummary[];
   if (args.jobs > 1) {
     const command = [join(packageRoot, 'bin', 'vsdlab.js'), ...baseArgv(args, store)];
-    summaries = await runLocalWorkers(plan, store, { command, jobs: args.jobs, cellsPerWorker: args.cellsPerWorker, force: args.force, ...(args.only ? { only: args.only } : {}), reporter, signal });
+    summaries = await runLocalWorkers(plan, store, { command, recycleExitCode: WORKER_RECYCLE_EXIT, jobs: args.jobs, cellsPerWorker: args.cellsPerWorker, force: args.force, ...(args.only ? { only: args.only } : {}), reporter, signal });
   } else {
     // the stages load tfjs and onnxruntime (~65 MB): only the process that runs cells imports them, not a pool's coordinator
     const { defaultStages } = await import('../../stages/index.js');
