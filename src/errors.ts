@@ -17,7 +17,7 @@ export abstract class VsdlabError extends Error {
     hint?: string,
   ) {
     super(message);
-    this.name = 'VsdlabError';
+    this.name = new.target.name;
     this.hint = hint;
   }
 }
@@ -25,44 +25,24 @@ export abstract class VsdlabError extends Error {
 /** Bad user input (a file, key, flag, image, model): nothing computed is lost, the user fixes the input. */
 export class BadInputError extends VsdlabError {
   override readonly kind = 'bad-input';
-  constructor(code: string, message: string, hint?: string) {
-    super(code, message, hint);
-    this.name = 'BadInputError';
-  }
 }
 
 /** A file or folder the input names (a model, weights, a dataset) is not there. */
 export class MissingAssetError extends VsdlabError {
   override readonly kind = 'missing-asset';
-  constructor(code: string, message: string, hint?: string) {
-    super(code, message, hint);
-    this.name = 'MissingAssetError';
-  }
 }
 
 /** Someone else holds what this needs (a lock, a folder in use): trying again later can succeed. */
 export class ConflictError extends VsdlabError {
   override readonly kind = 'conflict';
-  constructor(code: string, message: string, hint?: string) {
-    super(code, message, hint);
-    this.name = 'ConflictError';
-  }
 }
 
 /** The user asked to stop (Ctrl-C, SIGTERM): state is saved, a re-run resumes. */
 export class InterruptedError extends VsdlabError {
   override readonly kind = 'interrupted';
-  constructor(code: string, message: string, hint?: string) {
-    super(code, message, hint);
-    this.name = 'InterruptedError';
-  }
 }
 
 /** The operation failed for a reason outside the user's input: a tool refused, training diverged. */
 export class FailureError extends VsdlabError {
   override readonly kind = 'failure';
-  constructor(code: string, message: string, hint?: string) {
-    super(code, message, hint);
-    this.name = 'FailureError';
-  }
 }
