@@ -15,15 +15,19 @@ export const extractorOptions = {
   json: jsonOption,
 } as const;
 
-export interface ExtractorArgs {
-  mode: FidMode;
-  inception?: string;
+/** how an ONNX model is run over images: every metric command takes these */
+export interface RuntimeArgs {
   'batch-size': number;
   'skip-bad': boolean;
   cache?: string | false;
   threads?: number;
   device: 'auto' | 'cpu' | 'cuda';
   json: boolean;
+}
+
+export interface ExtractorArgs extends RuntimeArgs {
+  mode: FidMode;
+  inception?: string;
 }
 
 /** the measurement the extractor options ask for, reporting on stderr */

@@ -4,6 +4,7 @@ import { clipScoreOfFiles } from '../../metrics/evaluation/index.js';
 import { defaultClipDir } from '../../metrics/extract/index.js';
 import { jsonOption } from '../options.js';
 import type { Io } from '../io.js';
+import type { RuntimeArgs } from '../metric-options.js';
 
 export const command = 'clip-score <images> <captions>';
 export const describe = 'CLIP score of generated images against their captions (GigaGAN/SwiftBrush cosine-mean or torchmetrics)';
@@ -21,17 +22,11 @@ export const builder = (y: Argv) =>
     .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as const })
     .option('json', jsonOption);
 
-interface ClipArgs {
+interface ClipArgs extends RuntimeArgs {
   images: string;
   captions: string;
   convention: ClipConventionName;
   clip?: string;
-  'batch-size': number;
-  'skip-bad': boolean;
-  cache?: string | false;
-  threads?: number;
-  device: 'auto' | 'cpu' | 'cuda';
-  json: boolean;
 }
 
 export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Promise<number> {
