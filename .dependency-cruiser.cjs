@@ -1,4 +1,4 @@
-// The architecture of src/, checked by `npm test` (scripts/check-layers.js runs depcruise on src/).
+// The architecture of src/, checked by `npm test` (test/architecture/layers.test.ts runs depcruise on src/).
 //
 // Folders stand in layers; a folder imports only from layers below its own, never from a sibling or above.
 // Lowest first:
@@ -8,6 +8,8 @@
 //      data/ metrics/            datasets, captions, seeded streams; image decoding, extractors, statistics
 //   2  nn/                       general layers, parameter maps, LoRA: shared by every network family
 //   3  diffusion/ features/      schedules, samplers, the embedded UNet; the embedded feature networks
+//      models/                   model families as their reference code computes them (models/sd: diffusers' UNet,
+//                                VAE, CLIP text model and tokenizer, pipeline folders)
 //   4  distill/ teacher/         VSD / SDS objectives and trainer; teacher folders
 //   5  config/                   the experiment schema (it names the algorithms' options, so it sits above them)
 //   6  plan/                     experiment file -> validated cells with their identity and slug
@@ -15,12 +17,13 @@
 //   8  stages/ recipes/          the production stages; training recipes of the embedded networks
 //      report/ exec/             reports; the runner, pool and Slurm executors, progress reporters
 //   9  cli/                      one module per command; the only place errors become exit codes
-// A new model family (e.g. Stable Diffusion) goes beside diffusion/ on nn/; its stages beside stages/.
+// Schedulers (including diffusers' scheduler_config.json) belong to diffusion/; a sampling pipeline that joins a
+// model family with a scheduler sits above both (stages/).
 const LAYERS = [
   ['util'],
   ['tensor', 'onnx', 'weights', 'data', 'metrics'],
   ['nn'],
-  ['diffusion', 'features'],
+  ['diffusion', 'features', 'models'],
   ['distill', 'teacher'],
   ['config'],
   ['plan'],
