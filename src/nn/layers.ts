@@ -27,34 +27,95 @@ export const linear = (ctx: LayerContext, name: string, x: tf.Tensor, outDim: nu
   return y.reshape([...x.shape.slice(0, -1), outDim]);
 };
 
-/** NHWC conv with bias, 'same' padding */
-export const conv = (ctx: LayerContext, name: string, x: tf.Tensor4D, outChannels: number, kernel: number, options: { stride?: number; init?: 'fanIn' | 'zeros' } = {}): tf.Tensor4D => {
+/**
+ * NHWC conv with bias. Padding 'same' by default (with stride 2 tfjs pads only bottom/right); `padding: p` pads p on
+ * every side as torch's Conv2d(padding=p) does, which SD's stride-2 downsamplers need.
+ */
+export const conv = (
+  ctx: LayerContext,
+  name: string,
+  x: tf.Tensor4D,
+  outChannels: number,
+  kernel: number,
+  options: { stride?: number; padding?: number; init?: 'fanIn' | 'zeros' } = {},
+): tf.Tensor4D => {
   const w = ctx.weights.get(`${name}.w`, [kernel, kernel, dimOf(x, 3), outChannels], options.init ?? 'fanIn') as tf.Tensor4D;
   const b = ctx.weights.get(`${name}.b`, [outChannels], 'zeros');
-  const y = tf.conv2d(x, w, options.stride ?? 1, 'same');
+  const p = options.padding;
+  const y = p === undefined ? tf.conv2d(x, w, options.stride ?? 1, 'same') : tf.conv2d(x, w, options.stride ?? 1, [[0, 0], [p, p], [p, p], [0, 0]]);
   const delta = loraConvDelta(ctx.lora, `${name}.w`, x, options.stride ?? 1);
   return tf.add(delta === undefined ? y : tf.add(y, delta), b);
 };
 
 /**
- * group normalisation over (H, W, channels of the group), eps 1e-5 as torch; `silu` applies SiLU after it
- * (ResBlock's GN → SiLU) in the same fused op
+ * group normalisation over (H, W, channels of the group), eps 1e-5 as torch unless given; `silu` applies SiLU
+ * after it (ResBlock's GN → SiLU) in the same fused op
  */
-export const groupNorm = (ctx: LayerContext, name: string, x: tf.Tensor4D, groups: number, options: { silu?: boolean } = {}): tf.Tensor4D => {
+export const groupNorm = (ctx: LayerContext, name: string, x: tf.Tensor4D, groups: number, options: { silu?: boolean; eps?: number } = {}): tf.Tensor4D => {
   const c = x.shape[3];
-  return fusedGroupNorm(x, ctx.weights.get(`${name}.gamma`, [c], 'ones'), ctx.weights.get(`${name}.beta`, [c], 'zeros'), groups, { eps: 1e-5, silu: options.silu === true });
+  return fusedGroupNorm(x, ctx.weights.get(`${name}.gamma`, [c], 'ones'), ctx.weights.get(`${name}.beta`, [c], 'zeros'), groups, { eps: options.eps ?? 1e-5, silu: options.silu === true });
 };
 
-/** layer normalisation over the last axis, eps 1e-5 */
-export const layerNorm = (ctx: LayerContext, name: string, x: tf.Tensor): tf.Tensor => {
+/** layer normalisation over the last axis, eps 1e-5 as torch unless given */
+export const layerNorm = (ctx: LayerContext, name: string, x: tf.Tensor, options: { eps?: number } = {}): tf.Tensor => {
   const c = dimOf(x, -1);
-  return fusedLayerNorm(x, ctx.weights.get(`${name}.gamma`, [c], 'ones'), ctx.weights.get(`${name}.beta`, [c], 'zeros'), 1e-5);
+  return fusedLayerNorm(x, ctx.weights.get(`${name}.gamma`, [c], 'ones'), ctx.weights.get(`${name}.beta`, [c], 'zeros'), options.eps ?? 1e-5);
 };
 
 export const silu = (x: tf.Tensor): tf.Tensor => fusedSilu(x);
 
 /** SD's GEGLU gate on [..., 2D] = [value | gate]: value · gelu(gate), with the tanh GELU (tfjs has no erf-based gelu op with a gradient on every backend); fused */
 export const geglu = (x: tf.Tensor): tf.Tensor => fusedGeglu(x);
+
+/** GELU with the exact erf, as torch's F.gelu (approximate='none') */
+export const geluErf = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+
+/** diffusers' GEGLU gate on [..., 2D] = [value | gate]: value · gelu(gate) with the exact erf GELU */
+export const gegluErf = (x: tf.Tensor): tf.Tensor =>
+  tf.tidy(() => {
+    const [value, gate] = tf.split(x, 2, -1);
+    if (value === undefined || gate === undefined) throw new Error('gegluErf: split failed');
+    return tf.mul(value, geluErf(gate));
+  });
+
+/** CLIP's quick_gelu: x · σ(1.702 x) */
+export const quickGelu = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
+
+/**
+ * multi-head scaled dot-product attention on [B, N, heads·d] queries and [B, M, heads·d] keys/values, with an
+ * optional additive mask [N, M] (e.g. CLIP's causal mask): softmax(q kᵀ / √d + mask) v, heads joined again
+ */
+export const attention = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: number, mask?: tf.Tensor2D): tf.Tensor3D =>
+  tf.tidy(() => {
+    const [b, n, inner] = q.shape;
+    const m = k.shape[1];
+    const d = inner / heads;
+    const split = (t: tf.Tensor3D, len: number): tf.Tensor3D => t.reshape([b, len, heads, d]).transpose([0, 2, 1, 3]).reshape([b * heads, len, d]);
+    let scores = tf.mul(tf.matMul(split(q, n), split(k, m), false, true), 1 / Math.sqrt(d));
+    if (mask !== undefined) scores = tf.add(scores, mask);
+    const out = tf.matMul(tf.softmax(scores), split(v, m)) as tf.Tensor3D;
+    return out.reshape([b, heads, n, d]).transpose([0, 2, 1, 3]).reshape([b, n, inner]);
+  });
+
+/**
+ * diffusers' Timesteps(dim, flip_sin_to_cos, downscale_freq_shift) computed in float32 as torch does (the angle
+ * t·f_i rounded to float32 before sin/cos; at t ≈ 1000 float64 angles would differ by ~6e-5)
+ */
+export const sinusoidalTimesteps = (t: readonly number[], dim: number, options: { flipSinToCos: boolean; freqShift: number }): tf.Tensor2D => {
+  const half = Math.floor(dim / 2);
+  const f32 = Math.fround;
+  const freqs = Array.from({ length: half }, (_, i) => f32(Math.exp(f32(f32(f32(-Math.log(10000)) * i) / (half - options.freqShift)))));
+  const data = new Float32Array(t.length * dim);
+  t.forEach((ti, row) => {
+    for (let i = 0; i < half; i++) {
+      const angle = f32(f32(ti) * (freqs[i] as number));
+      const [first, second] = options.flipSinToCos ? [Math.cos(angle), Math.sin(angle)] : [Math.sin(angle), Math.cos(angle)];
+      data[row * dim + i] = first;
+      data[row * dim + half + i] = second;
+    }
+  });
+  return tf.tensor2d(data, [t.length, dim]);
+};
 
 /** nearest-neighbour 2x upsampling from reshapes and concats, whose gradients exist on every backend (wasm lacks ResizeNearestNeighborGrad) */
 export const upsampleNearest2x = (x: tf.Tensor4D): tf.Tensor4D => {

@@ -1,0 +1,156 @@
+// diffusers' UNet2DConditionModel (v0.27.2) for SD 1.x / 2.x configs, computed as diffusers computes it, channels-last
+// on the nn layers: the weights are diffusers' own state dict read through TorchLayoutWeights (`conv_in.weight`, ...).
+// Implemented: CrossAttnDownBlock2D / DownBlock2D, UNetMidBlock2DCrossAttn, CrossAttnUpBlock2D / UpBlock2D, ResnetBlock2D
+// (scale-shift off, output scale 1), Transformer2DModel with one BasicTransformerBlock (self- and cross-attention,
+// GEGLU with the exact erf GELU), linear or 1×1-conv projections, per-block head counts, symmetric padding in the
+// stride-2 downsamplers, nearest 2× upsampling. `upcast_attention` only changes the dtype of half-precision attention
+// in diffusers; in float32 it changes nothing. The folder loader refuses every other config option before this runs.
+import * as tf from '@tensorflow/tfjs';
+import { BadInputError } from '../../errors.js';
+import { attention, conv, gegluErf, groupNorm, layerNorm, linear, silu, sinusoidalTimesteps, upsampleNearest2x, type LayerContext } from '../../nn/layers.js';
+import { resnetBlock2d } from './resnet-block.js';
+
+export const CROSS_ATTN_DOWN = 'CrossAttnDownBlock2D';
+export const PLAIN_DOWN = 'DownBlock2D';
+export const CROSS_ATTN_UP = 'CrossAttnUpBlock2D';
+export const PLAIN_UP = 'UpBlock2D';
+
+/** the fields of diffusers' unet/config.json this architecture reads (names as diffusers writes them) */
+export interface SdUNetConfig {
+  in_channels: number;
+  out_channels: number;
+  block_out_channels: readonly number[];
+  layers_per_block: number;
+  down_block_types: readonly string[];
+  up_block_types: readonly string[];
+  /** per block or one for all; diffusers reads it as the number of heads when num_attention_heads is unset */
+  attention_head_dim: number | readonly number[];
+  num_attention_heads?: number | readonly number[] | null;
+  cross_attention_dim: number;
+  norm_num_groups: number;
+  norm_eps: number;
+  use_linear_projection: boolean;
+  upcast_attention: boolean;
+  flip_sin_to_cos: boolean;
+  freq_shift: number;
+}
+
+// Transformer2DModel's GroupNorm and BasicTransformerBlock's LayerNorms use these, whatever norm_eps says
+const TRANSFORMER_GROUP_NORM_EPS = 1e-6;
+const TRANSFORMER_LAYER_NORM_EPS = 1e-5;
+const FF_MULT = 4;
+
+/** heads of each down block, as diffusers reads them (`num_attention_heads or attention_head_dim`, an int repeated) */
+export function attentionHeads(config: SdUNetConfig): number[] {
+  const given = config.num_attention_heads ?? config.attention_head_dim;
+  return typeof given === 'number' ? config.down_block_types.map(() => given) : [...given];
+}
+
+/** the latent sizes a config takes: each of the len − 1 downsamplers halves H and W exactly */
+export function checkLatentSize(config: SdUNetConfig, height: number, width: number): void {
+  const factor = 2 ** (config.block_out_channels.length - 1);
+  if (height % factor !== 0 || width % factor !== 0) {
+    throw new BadInputError('UNET_INPUT_SIZE', `latents of ${height}×${width} do not divide by ${factor}, which this UNet's ${config.block_out_channels.length - 1} downsamplers need`, `use a latent size that is a multiple of ${factor} (image size a multiple of ${factor * 8})`);
+  }
+}
+
+interface Ctx {
+  layer: LayerContext;
+  config: SdUNetConfig;
+  /** the time embedding [B, 4·C0] */
+  temb: tf.Tensor2D;
+  /** encoder hidden states [B, S, cross_attention_dim] */
+  context: tf.Tensor3D;
+}
+
+const resnet = (c: Ctx, name: string, x: tf.Tensor4D, out: number): tf.Tensor4D =>
+  resnetBlock2d(c.layer, name, x, out, { groups: c.config.norm_num_groups, eps: c.config.norm_eps, temb: c.temb });
+
+function crossAttention(c: Ctx, name: string, x: tf.Tensor3D, context: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const dim = x.shape[2];
+  const q = linear(c.layer, `${name}.to_q`, x, dim, { bias: false }) as tf.Tensor3D;
+  const k = linear(c.layer, `${name}.to_k`, context, dim, { bias: false }) as tf.Tensor3D;
+  const v = linear(c.layer, `${name}.to_v`, context, dim, { bias: false }) as tf.Tensor3D;
+  return linear(c.layer, `${name}.to_out.0`, attention(q, k, v, heads), dim) as tf.Tensor3D;
+}
+
+function transformerBlock(c: Ctx, name: string, x: tf.Tensor3D, heads: number): tf.Tensor3D {
+  const eps = TRANSFORMER_LAYER_NORM_EPS;
+  const dim = x.shape[2];
+  let n = layerNorm(c.layer, `${name}.norm1`, x, { eps }) as tf.Tensor3D;
+  let h = tf.add(x, crossAttention(c, `${name}.attn1`, n, n, heads)) as tf.Tensor3D;
+  n = layerNorm(c.layer, `${name}.norm2`, h, { eps }) as tf.Tensor3D;
+  h = tf.add(h, crossAttention(c, `${name}.attn2`, n, c.context, heads));
+  n = layerNorm(c.layer, `${name}.norm3`, h, { eps }) as tf.Tensor3D;
+  const ff = linear(c.layer, `${name}.ff.net.2`, gegluErf(linear(c.layer, `${name}.ff.net.0.proj`, n, 2 * FF_MULT * dim)), dim);
+  return tf.add(h, ff);
+}
+
+function transformer2d(c: Ctx, name: string, x: tf.Tensor4D, heads: number): tf.Tensor4D {
+  const [b, hgt, wid, ch] = x.shape;
+  const linearProjection = c.config.use_linear_projection;
+  let h = groupNorm(c.layer, `${name}.norm`, x, c.config.norm_num_groups, { eps: TRANSFORMER_GROUP_NORM_EPS });
+  let tokens: tf.Tensor3D = linearProjection
+    ? (linear(c.layer, `${name}.proj_in`, h.reshape([b, hgt * wid, ch]), ch) as tf.Tensor3D)
+    : conv(c.layer, `${name}.proj_in`, h, ch, 1).reshape([b, hgt * wid, ch]);
+  tokens = transformerBlock(c, `${name}.transformer_blocks.0`, tokens, heads);
+  h = linearProjection
+    ? (linear(c.layer, `${name}.proj_out`, tokens, ch).reshape([b, hgt, wid, ch]) as tf.Tensor4D)
+    : conv(c.layer, `${name}.proj_out`, tokens.reshape([b, hgt, wid, ch]), ch, 1);
+  return tf.add(h, x);
+}
+
+/**
+ * ε (or v) of `sample` [B, H, W, in_channels] (latents, channels-last) at `timesteps` (one per batch row, or one
+ * for all) given `context` [B, S, cross_attention_dim] (the text encoder's hidden states): [B, H, W, out_channels].
+ */
+export function sdUNetForward(layer: LayerContext, config: SdUNetConfig, sample: tf.Tensor4D, timesteps: readonly number[], context: tf.Tensor3D): tf.Tensor4D {
+  const [batch, height, width] = sample.shape;
+  checkLatentSize(config, height, width);
+  const ts = timesteps.length === 1 ? Array.from({ length: batch }, () => timesteps[0] as number) : [...timesteps];
+  if (ts.length !== batch) throw new Error(`sdUNetForward: ${ts.length} timesteps for a batch of ${batch}`);
+  return tf.tidy(() => {
+    const c0 = config.block_out_channels[0] as number;
+    const features = sinusoidalTimesteps(ts, c0, { flipSinToCos: config.flip_sin_to_cos, freqShift: config.freq_shift });
+    const temb = linear(layer, 'time_embedding.linear_2', silu(linear(layer, 'time_embedding.linear_1', features, 4 * c0)), 4 * c0) as tf.Tensor2D;
+    const c: Ctx = { layer, config, temb, context };
+    const heads = attentionHeads(config);
+    const last = config.block_out_channels.length - 1;
+
+    let h = conv(layer, 'conv_in', sample, c0, 3);
+    const skips: tf.Tensor4D[] = [h];
+    config.down_block_types.forEach((type, i) => {
+      const out = config.block_out_channels[i] as number;
+      for (let j = 0; j < config.layers_per_block; j++) {
+        h = resnet(c, `down_blocks.${i}.resnets.${j}`, h, out);
+        if (type === CROSS_ATTN_DOWN) h = transformer2d(c, `down_blocks.${i}.attentions.${j}`, h, heads[i] as number);
+        skips.push(h);
+      }
+      if (i < last) {
+        h = conv(layer, `down_blocks.${i}.downsamplers.0.conv`, h, out, 3, { stride: 2, padding: 1 });
+        skips.push(h);
+      }
+    });
+
+    const deepest = config.block_out_channels[last] as number;
+    h = resnet(c, 'mid_block.resnets.0', h, deepest);
+    h = transformer2d(c, 'mid_block.attentions.0', h, heads[last] as number);
+    h = resnet(c, 'mid_block.resnets.1', h, deepest);
+
+    const reversedChannels = [...config.block_out_channels].reverse();
+    const reversedHeads = [...heads].reverse();
+    config.up_block_types.forEach((type, i) => {
+      const out = reversedChannels[i] as number;
+      for (let j = 0; j <= config.layers_per_block; j++) {
+        const skip = skips.pop();
+        if (skip === undefined) throw new Error('sdUNetForward: skip connections exhausted');
+        h = resnet(c, `up_blocks.${i}.resnets.${j}`, tf.concat([h, skip], 3), out);
+        if (type === CROSS_ATTN_UP) h = transformer2d(c, `up_blocks.${i}.attentions.${j}`, h, reversedHeads[i] as number);
+      }
+      if (i < last) h = conv(layer, `up_blocks.${i}.upsamplers.0.conv`, upsampleNearest2x(h), out, 3);
+    });
+
+    h = groupNorm(layer, 'conv_norm_out', h, config.norm_num_groups, { silu: true, eps: config.norm_eps });
+    return conv(layer, 'conv_out', h, config.out_channels, 3);
+  });
+}
