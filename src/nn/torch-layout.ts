@@ -59,7 +59,8 @@ export class TorchLayoutWeights implements WeightSource {
       return raw.clone();
     });
     raw.dispose();
-    this.converted.set(name, value);
+    // kept past the caller's tidy: the next forward reuses it
+    this.converted.set(name, tf.keep(value));
     return value;
   }
 

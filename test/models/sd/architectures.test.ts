@@ -1,0 +1,59 @@
+// The SD architectures against diffusers / open_clip on the tiny folders of test/fixtures/sd (goldens: test/golden/sd).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../../src/tensor/index.js';
+import { loadSafetensors } from '../../../src/weights/safetensors.js';
+import { TorchLayoutWeights } from '../../../src/nn/torch-layout.js';
+import { sdUNetForward, type SdUNetConfig } from '../../../src/models/sd/unet.js';
+import { sdVaeDecode, sdVaeEncode, type SdVaeConfig } from '../../../src/models/sd/vae.js';
+import { fromRoot } from '../../helpers/paths.js';
+import { nhwc, readGolden, relativeError, tensorOf } from './golden.js';
+
+const TOLERANCE = 1e-4;
+
+const fixture = (...parts: string[]): string => fromRoot('test/fixtures/sd', ...parts);
+const config = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+
+/** the F32 weights of one component folder, read the way the engine reads torch state dicts */
+function weightsOf(file: string): { weights: TorchLayoutWeights; names: string[] } {
+  const { tensors } = loadSafetensors(file);
+  const weights = new TorchLayoutWeights((name) => tensors[name]?.clone(), file);
+  return { weights, names: Object.keys(tensors) };
+}
+
+for (const backend of ['cpu', 'wasm'] as const) for (const [label, folder] of [['SD 2 (linear projections, per-block heads)', 'tiny-sd2/unet'], ['SD 1 (conv projections, one head count, flip_sin_to_cos off, freq_shift 1)', 'sd1-parts/unet']] as const) {
+  test(`UNet2DConditionModel on ${backend}, ${label}: diffusers' output within 1e-4 at t = 999, 37 and 500`, async (t_) => {
+    await selectBackend(backend);
+    const golden = readGolden(folder.startsWith('tiny-sd2') ? 'unet_sd2' : 'unet_sd1');
+    const cfg = config<SdUNetConfig>(fixture(folder, 'config.json'));
+    const { weights, names } = weightsOf(fixture(folder, 'diffusion_pytorch_model.safetensors'));
+    const latents = nhwc(golden, 'latents');
+    const context = tensorOf(golden, 'encoder_hidden_states') as tf.Tensor3D;
+    const t = [...(tensorOf(golden, 'timesteps').dataSync() as Int32Array)];
+    const out = sdUNetForward({ weights }, cfg, latents, t, context);
+    const err = relativeError(out, nhwc(golden, 'sample'));
+    t_.diagnostic(`relative error ${err.toExponential(2)}`);
+    assert.ok(err < TOLERANCE, `relative error ${err}`);
+    const out500 = sdUNetForward({ weights }, cfg, latents, [500], context);
+    const err500 = relativeError(out500, nhwc(golden, 'sample_t500'));
+    assert.ok(err500 < TOLERANCE, `relative error at t = 500: ${err500}`);
+    assert.deepEqual(weights.unused(names), [], 'every tensor of the file is used by the architecture');
+    weights.dispose();
+  });
+}
+
+test('AutoencoderKL: decode (latents / scaling_factor) and encode (mean, std) within 1e-4 of diffusers', async () => {
+  await selectBackend('cpu');
+  const golden = readGolden('vae');
+  const cfg = config<SdVaeConfig>(fixture('tiny-sd2/vae/config.json'));
+  const { weights, names } = weightsOf(fixture('tiny-sd2/vae/diffusion_pytorch_model.safetensors'));
+  const image = sdVaeDecode({ weights }, cfg, nhwc(golden, 'latents'));
+  assert.ok(relativeError(image, nhwc(golden, 'image')) < TOLERANCE, `decode: ${relativeError(image, nhwc(golden, 'image'))}`);
+  const { mean, std } = sdVaeEncode({ weights }, cfg, nhwc(golden, 'x'));
+  assert.ok(relativeError(mean, nhwc(golden, 'mean')) < TOLERANCE, `mean: ${relativeError(mean, nhwc(golden, 'mean'))}`);
+  assert.ok(relativeError(std, nhwc(golden, 'std')) < TOLERANCE, `std: ${relativeError(std, nhwc(golden, 'std'))}`);
+  assert.deepEqual(weights.unused(names), []);
+  weights.dispose();
+});
