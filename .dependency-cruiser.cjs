@@ -11,6 +11,7 @@
 //      models/                   model families as their reference code computes them (models/sd: diffusers' UNet,
 //                                VAE, CLIP text model and tokenizer, pipeline folders)
 //   4  distill/ teacher/         VSD / SDS objectives and trainer; teacher folders
+//      pipelines/                a model family joined with the samplers (pipelines/sd: SD's guided and one-step sampling)
 //   5  config/                   the experiment schema (it names the algorithms' options, so it sits above them)
 //   6  plan/                     experiment file -> validated cells with their identity and slug
 //   7  tracking/                 run store, locks, stage interface and cache keys, provenance, result files
@@ -18,13 +19,13 @@
 //      report/ exec/             reports; the runner, pool and Slurm executors, progress reporters
 //   9  cli/                      one module per command; the only place errors become exit codes
 // Schedulers (including diffusers' scheduler_config.json) belong to diffusion/; a sampling pipeline that joins a
-// model family with a scheduler sits above both (stages/).
+// model family with them, to pipelines/.
 const LAYERS = [
   ['util'],
   ['tensor', 'onnx', 'weights', 'data', 'metrics'],
   ['nn'],
   ['diffusion', 'features', 'models'],
-  ['distill', 'teacher'],
+  ['distill', 'teacher', 'pipelines'],
   ['config'],
   ['plan'],
   ['tracking'],

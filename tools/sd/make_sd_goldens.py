@@ -129,9 +129,11 @@ def write_golden(out_dir, fname, meta, tensors, extra=None):
     if extra:
         doc.update(extra)
     doc["tensors"] = {k: tensor_entry(v) for k, v in tensors.items()}
+    # JSON has no infinities: a config value such as lambda_min_clipped = -inf is written as the string "-Infinity"
+    doc["meta"] = json.loads(json.dumps(doc["meta"]).replace("-Infinity", '"-Infinity"').replace("Infinity", '"Infinity"'))
     path = os.path.join(out_dir, fname)
     with open(path, "w") as f:
-        json.dump(doc, f, separators=(",", ":"))
+        json.dump(doc, f, separators=(",", ":"), allow_nan=False)
         f.write("\n")
     print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
