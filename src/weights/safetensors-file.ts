@@ -23,7 +23,7 @@ export function openSafetensors(path: string): WeightView {
   }
   try {
     const size = fstatSync(fd).size;
-    const first8 = new Uint8Array(8);
+    const first8 = new Uint8Array(Math.min(8, size)); // a shorter file is refused by headerLength
     readFully(fd, first8, 0, path, 'the header length');
     const n = headerLength(first8, size, path);
     const json = new Uint8Array(n);
