@@ -15,7 +15,7 @@ import { readJsonObject, type JsonObject } from './config-file.js';
 import { parseTextEncoderConfig, type TextEncoderConfig } from './text-encoder-config.js';
 import { parseUNetConfig, type UNetConfig } from './unet-config.js';
 import { parseVaeConfig, type VaeConfig } from './vae-config.js';
-import { findComponentWeights, type ComponentWeights, type WeightsBase } from './weight-files.js';
+import { componentVariant, findComponentWeights, type ComponentWeights, type WeightsBase } from './weight-files.js';
 
 const ModelIndex = z.looseObject({ _class_name: z.string(), _diffusers_version: z.string() });
 const ComponentEntry = z.tuple([z.string().nullable(), z.string().nullable()]);
@@ -38,6 +38,8 @@ export interface ModelComponent<C> {
   dir: string;
   configPath: string;
   config: C;
+  /** the variant its weights are, when the pipeline asked for one and the component has it */
+  variant: string | undefined;
   weights: ComponentWeights;
 }
 
@@ -60,7 +62,7 @@ export interface PipelineFolder {
 }
 
 export interface PipelineFolderOptions {
-  /** a weights variant, e.g. "fp16": every model component must have it, as diffusers requires */
+  /** a weights variant, e.g. "fp16": read where a component has it, the plain weights elsewhere (as diffusers does) */
   variant?: string;
 }
 
@@ -121,7 +123,8 @@ export function readPipelineFolder(dir: string, options: PipelineFolderOptions =
     const configPath = join(cdir, 'config.json');
     const { config, warnings: w } = parse(configPath, readJsonObject(configPath, `${name} config`));
     warnings.push(...w);
-    return { name, dir: cdir, configPath, config, weights: findComponentWeights(cdir, name, base, options.variant) };
+    const variant = componentVariant(readdirSync(cdir), options.variant);
+    return { name, dir: cdir, configPath, config, variant, weights: findComponentWeights(cdir, name, base, variant) };
   };
   const unet = model('unet', 'diffusion_pytorch_model', parseUNetConfig);
   const vae = model('vae', 'diffusion_pytorch_model', parseVaeConfig);

@@ -29,6 +29,17 @@ export function addVariant(name: string, variant?: string): string {
   return [...parts.slice(0, -1), variant, ...parts.slice(-1)].join('.');
 }
 
+/**
+ * Whether a pipeline loads the component in `dir` as `variant`: diffusers (v0.27.2 `from_pretrained`, step 2) does
+ * when any file's second dot-separated part starts with it (`diffusion_pytorch_model.fp16.safetensors`,
+ * `model.fp16-00001-of-00002.safetensors`), and loads the plain weights otherwise.
+ */
+export function componentVariant(present: readonly string[], variant?: string): string | undefined {
+  if (variant === undefined) return undefined;
+  const named = present.some((n) => n.split('.')[1]?.startsWith(variant) === true || weightCandidates('diffusion_pytorch_model', variant).includes(n) || weightCandidates('model', variant).includes(n));
+  return named ? variant : undefined;
+}
+
 /** the names tried in `dir`, in diffusers' order */
 export function weightCandidates(base: WeightsBase, variant?: string): string[] {
   const index = `${base}.safetensors.index.json`;
