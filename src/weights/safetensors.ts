@@ -1,85 +1,102 @@
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
 import { writeFileAtomically } from '../util/atomic-write.js';
-import { BadInputError } from '../errors.js';
+import { DTYPE_SIZES, type SafetensorsDtype } from './safetensors-dtype.js';
+import { decodeTensorBytes } from './safetensors-decode.js';
+import { headerLength, invalid, parseHeader } from './safetensors-header.js';
+import { openSafetensors } from './safetensors-file.js';
+import type { TensorData, WeightView } from './weight-view.js';
 
 // safetensors (huggingface/safetensors): 8-byte little-endian header size, a JSON header of
 // {name: {dtype, shape, data_offsets}}, then the raw little-endian data. Weights saved this way open in PyTorch
 // (`safetensors.torch.load_file`) as they do here; the format is small enough that a dependency buys nothing.
+// Reading goes through openSafetensors (positioned reads, any file size); this module is the whole-file API.
 
 export type NamedTensors = Record<string, tf.Tensor>;
 
-interface HeaderEntry {
-  dtype: 'F32' | 'I32';
+/** a tensor to write as raw bytes, in any dtype of the format (test fixtures, fp16 exports) */
+export interface RawTensor {
+  dtype: SafetensorsDtype;
   shape: number[];
-  data_offsets: [number, number];
+  bytes: Uint8Array;
 }
 
-export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Uint8Array {
-  const names = Object.keys(tensors).sort();
-  const header: Record<string, HeaderEntry | Record<string, string>> = { __metadata__: metadata };
-  const chunks: Uint8Array[] = [];
+/**
+ * The header of a file holding tensors of these dtypes, shapes and byte lengths, in name order, padded so the data
+ * starts 8-byte aligned; with it the offsets, so a writer can place (or leave sparse) each tensor's data.
+ */
+export function encodeSafetensorsHeader(
+  tensors: Record<string, Omit<RawTensor, 'bytes'> & { byteLength: number }>,
+  metadata: Record<string, string> = {},
+): { header: Uint8Array; offsets: Map<string, number>; dataBytes: number } {
+  const head: Record<string, unknown> = { __metadata__: metadata };
+  const offsets = new Map<string, number>();
   let offset = 0;
-  for (const name of names) {
-    const t = tensors[name] as tf.Tensor;
-    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`safetensors: ${name} has dtype ${t.dtype}`);
-    const data = t.dataSync();
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
-    chunks.push(bytes);
-    offset += bytes.length;
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name]!;
+    head[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + t.byteLength] };
+    offsets.set(name, offset);
+    offset += t.byteLength;
   }
-  let json = JSON.stringify(header);
+  let json = JSON.stringify(head);
   json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8); // align the data to 8 bytes
   const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
+  const header = new Uint8Array(8 + headerBytes.length);
+  new DataView(header.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  header.set(headerBytes, 8);
+  return { header, offsets, dataBytes: offset };
+}
+
+/** a whole file from raw tensors; each tensor's byte length must be its shape × its dtype's size */
+export function encodeRawSafetensors(tensors: Record<string, RawTensor>, metadata: Record<string, string> = {}): Uint8Array {
+  for (const [name, t] of Object.entries(tensors)) {
+    const want = t.shape.reduce((a, b) => a * b, 1) * DTYPE_SIZES[t.dtype];
+    if (want !== t.bytes.length) throw new Error(`safetensors: ${name} has ${t.bytes.length} bytes, its shape and dtype need ${want}`);
   }
+  const specs = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape, byteLength: t.bytes.length }]));
+  const { header, offsets, dataBytes } = encodeSafetensorsHeader(specs, metadata);
+  const out = new Uint8Array(header.length + dataBytes);
+  out.set(header, 0);
+  for (const [name, at] of offsets) out.set(tensors[name]!.bytes, header.length + at);
   return out;
 }
 
+export function encodeSafetensors(tensors: NamedTensors, metadata: Record<string, string> = {}): Uint8Array {
+  const raw: Record<string, RawTensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`safetensors: ${name} has dtype ${t.dtype}`);
+    const data = t.dataSync();
+    raw[name] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  }
+  return encodeRawSafetensors(raw, metadata);
+}
+
+/** a whole file held in memory, validated as a file on disk is */
 export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): { tensors: NamedTensors; metadata: Record<string, string> } {
-  const fail = (why: string): never => {
-    throw new BadInputError('WEIGHTS_INVALID', `${source}: not a readable safetensors file (${why})`);
-  };
-  if (bytes.length < 8) fail('too short');
-  const size = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (8 + size > bytes.length) fail('header runs past the end');
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + size))) as Record<string, unknown>;
-  } catch {
-    return fail('header is not JSON');
-  }
-  const base = 8 + size;
-  const tensors: NamedTensors = {};
-  for (const [name, value] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const e = value as HeaderEntry;
-    const [begin, end] = e.data_offsets;
-    if (base + end > bytes.length) fail(`${name} runs past the end`);
-    const slice = new Uint8Array(bytes.subarray(base + begin, base + end)); // a copy: a Buffer view may share a pool
-    if (e.dtype === 'F32') tensors[name] = tf.tensor(new Float32Array(slice.buffer), e.shape, 'float32');
-    else if (e.dtype === 'I32') tensors[name] = tf.tensor(new Int32Array(slice.buffer), e.shape, 'int32');
-    else fail(`${name} has unsupported dtype ${String(e.dtype)}`);
-  }
-  return { tensors, metadata: (header.__metadata__ as Record<string, string> | undefined) ?? {} };
+  if (bytes.length < 8) throw invalid(source, `${bytes.length} bytes, too short for the 8-byte header length`);
+  const n = headerLength(bytes.subarray(0, 8), bytes.length, source);
+  const header = parseHeader(bytes.subarray(8, 8 + n), bytes.length, source);
+  const data = [...header.entries.values()].map((e) => decodeTensorBytes(e, bytes.subarray(e.begin, e.end), source));
+  return { tensors: toTensors(data), metadata: header.metadata };
 }
 
 export const saveSafetensors = (path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): Promise<void> =>
   writeFileAtomically(path, encodeSafetensors(tensors, metadata));
 
+/** every tensor of a file, read tensor by tensor (files above 2 GiB included); nothing is kept on an error */
 export function loadSafetensors(path: string): { tensors: NamedTensors; metadata: Record<string, string> } {
-  let bytes: Uint8Array;
+  const view = openSafetensors(path);
   try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new BadInputError('WEIGHTS_UNREADABLE', `${path}: cannot read weights (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return { tensors: toTensors(readAll(view)), metadata: { ...view.metadata } };
+  } finally {
+    view.close();
   }
-  return decodeSafetensors(bytes, path);
+}
+
+/** every tensor of a view, as raw values: all are read before any tfjs tensor exists, so an error leaks none */
+export const readAll = (view: WeightView): TensorData[] => view.names().map((name) => view.read(name));
+
+export const toTensor = (d: TensorData): tf.Tensor => tf.tensor(d.values, d.shape, d.dtype);
+
+function toTensors(data: TensorData[]): NamedTensors {
+  return Object.fromEntries(data.map((d) => [d.name, toTensor(d)]));
 }
