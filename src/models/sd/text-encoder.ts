@@ -5,20 +5,7 @@
 // num_hidden_layers already says how deep to go.
 import * as tf from '@tensorflow/tfjs';
 import { attention, geluErf, layerNorm, linear, quickGelu, type LayerContext } from '../../nn/layers.js';
-
-export const TEXT_ACTIVATIONS = ['gelu', 'quick_gelu'] as const;
-
-/** the fields of text_encoder/config.json (CLIPTextConfig) this architecture reads */
-export interface SdTextEncoderConfig {
-  vocab_size: number;
-  hidden_size: number;
-  intermediate_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  max_position_embeddings: number;
-  layer_norm_eps: number;
-  hidden_act: (typeof TEXT_ACTIVATIONS)[number];
-}
+import type { TextEncoderConfig } from './text-encoder-config.js';
 
 // added to the scores above the diagonal: softmax gives those positions exactly 0, as transformers' finfo.min does
 const MASKED = -1e30;
@@ -28,7 +15,7 @@ export const causalMask = (length: number): tf.Tensor2D =>
   tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([length, length]), -1, 0)), MASKED) as tf.Tensor2D);
 
 /** token ids [B, L] (L ≤ max_position_embeddings) → last_hidden_state [B, L, hidden_size] */
-export function sdTextEncode(layer: LayerContext, config: SdTextEncoderConfig, ids: tf.Tensor2D): tf.Tensor3D {
+export function sdTextEncode(layer: LayerContext, config: TextEncoderConfig, ids: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => {
     const [, length] = ids.shape;
     const d = config.hidden_size;

@@ -1,6 +1,6 @@
 // diffusers' UNet2DConditionModel (v0.27.2) for SD 1.x / 2.x configs, computed as diffusers computes it, channels-last
 // on the nn layers: the weights are diffusers' own state dict read through TorchLayoutWeights (`conv_in.weight`, ...).
-// Implemented: CrossAttnDownBlock2D / DownBlock2D, UNetMidBlock2DCrossAttn, CrossAttnUpBlock2D / UpBlock2D, ResnetBlock2D
+// The config is checked and completed with diffusers' defaults by unet-config.ts. Implemented: CrossAttnDownBlock2D / DownBlock2D, UNetMidBlock2DCrossAttn, CrossAttnUpBlock2D / UpBlock2D, ResnetBlock2D
 // (scale-shift off, output scale 1), Transformer2DModel with one BasicTransformerBlock (self- and cross-attention,
 // GEGLU with the exact erf GELU), linear or 1×1-conv projections, per-block head counts, symmetric padding in the
 // stride-2 downsamplers, nearest 2× upsampling. `upcast_attention` only changes the dtype of half-precision attention
@@ -9,45 +9,24 @@ import * as tf from '@tensorflow/tfjs';
 import { BadInputError } from '../../errors.js';
 import { attention, conv, gegluErf, groupNorm, layerNorm, linear, silu, sinusoidalTimesteps, upsampleNearest2x, type LayerContext } from '../../nn/layers.js';
 import { resnetBlock2d } from './resnet-block.js';
+import type { UNetConfig } from './unet-config.js';
 
 export const CROSS_ATTN_DOWN = 'CrossAttnDownBlock2D';
-export const PLAIN_DOWN = 'DownBlock2D';
 export const CROSS_ATTN_UP = 'CrossAttnUpBlock2D';
-export const PLAIN_UP = 'UpBlock2D';
-
-/** the fields of diffusers' unet/config.json this architecture reads (names as diffusers writes them) */
-export interface SdUNetConfig {
-  in_channels: number;
-  out_channels: number;
-  block_out_channels: readonly number[];
-  layers_per_block: number;
-  down_block_types: readonly string[];
-  up_block_types: readonly string[];
-  /** per block or one for all; diffusers reads it as the number of heads when num_attention_heads is unset */
-  attention_head_dim: number | readonly number[];
-  num_attention_heads?: number | readonly number[] | null;
-  cross_attention_dim: number;
-  norm_num_groups: number;
-  norm_eps: number;
-  use_linear_projection: boolean;
-  upcast_attention: boolean;
-  flip_sin_to_cos: boolean;
-  freq_shift: number;
-}
 
 // Transformer2DModel's GroupNorm and BasicTransformerBlock's LayerNorms use these, whatever norm_eps says
 const TRANSFORMER_GROUP_NORM_EPS = 1e-6;
 const TRANSFORMER_LAYER_NORM_EPS = 1e-5;
 const FF_MULT = 4;
 
-/** heads of each down block, as diffusers reads them (`num_attention_heads or attention_head_dim`, an int repeated) */
-export function attentionHeads(config: SdUNetConfig): number[] {
-  const given = config.num_attention_heads ?? config.attention_head_dim;
-  return typeof given === 'number' ? config.down_block_types.map(() => given) : [...given];
-}
+/** a per-block setting (one value for all blocks, or a list) as the list diffusers expands it to */
+const perBlock = (config: UNetConfig, value: number | readonly number[]): number[] => (typeof value === 'number' ? config.down_block_types.map(() => value) : [...value]);
+
+/** heads of each down block: diffusers reads `attention_head_dim` as the head count (num_attention_heads is refused) */
+export const attentionHeads = (config: UNetConfig): number[] => perBlock(config, config.attention_head_dim);
 
 /** the latent sizes a config takes: each of the len − 1 downsamplers halves H and W exactly */
-export function checkLatentSize(config: SdUNetConfig, height: number, width: number): void {
+export function checkLatentSize(config: UNetConfig, height: number, width: number): void {
   const factor = 2 ** (config.block_out_channels.length - 1);
   if (height % factor !== 0 || width % factor !== 0) {
     throw new BadInputError('UNET_INPUT_SIZE', `latents of ${height}×${width} do not divide by ${factor}, which this UNet's ${config.block_out_channels.length - 1} downsamplers need`, `use a latent size that is a multiple of ${factor} (image size a multiple of ${factor * 8})`);
@@ -56,7 +35,7 @@ export function checkLatentSize(config: SdUNetConfig, height: number, width: num
 
 interface Ctx {
   layer: LayerContext;
-  config: SdUNetConfig;
+  config: UNetConfig;
   /** the time embedding [B, 4·C0] */
   temb: tf.Tensor2D;
   /** encoder hidden states [B, S, cross_attention_dim] */
@@ -104,7 +83,7 @@ function transformer2d(c: Ctx, name: string, x: tf.Tensor4D, heads: number): tf.
  * ε (or v) of `sample` [B, H, W, in_channels] (latents, channels-last) at `timesteps` (one per batch row, or one
  * for all) given `context` [B, S, cross_attention_dim] (the text encoder's hidden states): [B, H, W, out_channels].
  */
-export function sdUNetForward(layer: LayerContext, config: SdUNetConfig, sample: tf.Tensor4D, timesteps: readonly number[], context: tf.Tensor3D): tf.Tensor4D {
+export function sdUNetForward(layer: LayerContext, config: UNetConfig, sample: tf.Tensor4D, timesteps: readonly number[], context: tf.Tensor3D): tf.Tensor4D {
   const [batch, height, width] = sample.shape;
   checkLatentSize(config, height, width);
   const ts = timesteps.length === 1 ? Array.from({ length: batch }, () => timesteps[0] as number) : [...timesteps];
@@ -115,13 +94,14 @@ export function sdUNetForward(layer: LayerContext, config: SdUNetConfig, sample:
     const temb = linear(layer, 'time_embedding.linear_2', silu(linear(layer, 'time_embedding.linear_1', features, 4 * c0)), 4 * c0) as tf.Tensor2D;
     const c: Ctx = { layer, config, temb, context };
     const heads = attentionHeads(config);
+    const layers = perBlock(config, config.layers_per_block);
     const last = config.block_out_channels.length - 1;
 
     let h = conv(layer, 'conv_in', sample, c0, 3);
     const skips: tf.Tensor4D[] = [h];
     config.down_block_types.forEach((type, i) => {
       const out = config.block_out_channels[i] as number;
-      for (let j = 0; j < config.layers_per_block; j++) {
+      for (let j = 0; j < (layers[i] as number); j++) {
         h = resnet(c, `down_blocks.${i}.resnets.${j}`, h, out);
         if (type === CROSS_ATTN_DOWN) h = transformer2d(c, `down_blocks.${i}.attentions.${j}`, h, heads[i] as number);
         skips.push(h);
@@ -139,9 +119,10 @@ export function sdUNetForward(layer: LayerContext, config: SdUNetConfig, sample:
 
     const reversedChannels = [...config.block_out_channels].reverse();
     const reversedHeads = [...heads].reverse();
+    const reversedLayers = [...layers].reverse();
     config.up_block_types.forEach((type, i) => {
       const out = reversedChannels[i] as number;
-      for (let j = 0; j <= config.layers_per_block; j++) {
+      for (let j = 0; j <= (reversedLayers[i] as number); j++) {
         const skip = skips.pop();
         if (skip === undefined) throw new Error('sdUNetForward: skip connections exhausted');
         h = resnet(c, `up_blocks.${i}.resnets.${j}`, tf.concat([h, skip], 3), out);

@@ -6,28 +6,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { attention, conv, groupNorm, linear, upsampleNearest2x, type LayerContext } from '../../nn/layers.js';
 import { resnetBlock2d } from './resnet-block.js';
-
-export const DOWN_ENCODER = 'DownEncoderBlock2D';
-export const UP_DECODER = 'UpDecoderBlock2D';
-
-/** the fields of diffusers' vae/config.json this architecture reads */
-export interface SdVaeConfig {
-  in_channels: number;
-  out_channels: number;
-  block_out_channels: readonly number[];
-  layers_per_block: number;
-  latent_channels: number;
-  norm_num_groups: number;
-  scaling_factor: number;
-}
+import type { VaeConfig } from './vae-config.js';
 
 const EPS = 1e-6;
 
-const resnet = (layer: LayerContext, config: SdVaeConfig, name: string, x: tf.Tensor4D, out: number): tf.Tensor4D =>
+const resnet = (layer: LayerContext, config: VaeConfig, name: string, x: tf.Tensor4D, out: number): tf.Tensor4D =>
   resnetBlock2d(layer, name, x, out, { groups: config.norm_num_groups, eps: EPS });
 
 /** the mid block's attention: one head over all positions, q/k/v with bias, its own group norm, residual */
-function spatialAttention(layer: LayerContext, config: SdVaeConfig, name: string, x: tf.Tensor4D): tf.Tensor4D {
+function spatialAttention(layer: LayerContext, config: VaeConfig, name: string, x: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const tokens = groupNorm(layer, `${name}.group_norm`, x, config.norm_num_groups, { eps: EPS }).reshape([b, h * w, c]);
   const q = linear(layer, `${name}.to_q`, tokens, c) as tf.Tensor3D;
@@ -37,7 +24,7 @@ function spatialAttention(layer: LayerContext, config: SdVaeConfig, name: string
   return tf.add(out.reshape([b, h, w, c]), x);
 }
 
-function midBlock(layer: LayerContext, config: SdVaeConfig, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
+function midBlock(layer: LayerContext, config: VaeConfig, prefix: string, x: tf.Tensor4D): tf.Tensor4D {
   const c = x.shape[3];
   let h = resnet(layer, config, `${prefix}.mid_block.resnets.0`, x, c);
   h = spatialAttention(layer, config, `${prefix}.mid_block.attentions.0`, h);
@@ -45,7 +32,7 @@ function midBlock(layer: LayerContext, config: SdVaeConfig, prefix: string, x: t
 }
 
 /** images [B, H, W, 3] in [−1, 1] → the latent distribution's mean and std [B, H/f, W/f, latent_channels] (unscaled) */
-export function sdVaeEncode(layer: LayerContext, config: SdVaeConfig, images: tf.Tensor4D): { mean: tf.Tensor4D; std: tf.Tensor4D } {
+export function sdVaeEncode(layer: LayerContext, config: VaeConfig, images: tf.Tensor4D): { mean: tf.Tensor4D; std: tf.Tensor4D } {
   return tf.tidy(() => {
     const last = config.block_out_channels.length - 1;
     let h = conv(layer, 'encoder.conv_in', images, config.block_out_channels[0] as number, 3);
@@ -63,7 +50,7 @@ export function sdVaeEncode(layer: LayerContext, config: SdVaeConfig, images: tf
 }
 
 /** latents [B, h, w, latent_channels] as the sampler produced them → images [B, 8h, 8w, 3] in about [−1, 1] (divides by scaling_factor first, as the pipelines do) */
-export function sdVaeDecode(layer: LayerContext, config: SdVaeConfig, latents: tf.Tensor4D): tf.Tensor4D {
+export function sdVaeDecode(layer: LayerContext, config: VaeConfig, latents: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const reversed = [...config.block_out_channels].reverse();
     let h = conv(layer, 'post_quant_conv', tf.div(latents, config.scaling_factor), config.latent_channels, 1);

@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NoiseSchedule } from '../../diffusion/schedule.js';
 import type { LayerContext } from '../../nn/layers.js';
-import { sdUNetForward, type SdUNetConfig } from '../../models/sd/unet.js';
+import { sdUNetForward } from '../../models/sd/unet.js';
+import type { UNetConfig } from '../../models/sd/unet-config.js';
 
 /** 'schedule': ᾱ_{T−1} of the noise schedule; a number: that ᾱ (SwiftBrush's released code: 0.0047) */
 export type OneStepAlphaBar = 'schedule' | number;
@@ -12,7 +13,7 @@ export type OneStepAlphaBar = 'schedule' | number;
 export const SWIFTBRUSH_RELEASED_ALPHA_BAR = 0.0047;
 
 export interface OneStepOptions {
-  unet: { layer: LayerContext; config: SdUNetConfig };
+  unet: { layer: LayerContext; config: UNetConfig };
   schedule: NoiseSchedule;
   alphaBar: OneStepAlphaBar;
 }

@@ -2,19 +2,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/tensor/index.js';
 import { loadSafetensors } from '../../../src/weights/safetensors.js';
 import { TorchLayoutWeights } from '../../../src/nn/torch-layout.js';
-import { sdUNetForward, type SdUNetConfig } from '../../../src/models/sd/unet.js';
-import { sdVaeDecode, sdVaeEncode, type SdVaeConfig } from '../../../src/models/sd/vae.js';
+import { sdUNetForward } from '../../../src/models/sd/unet.js';
+import { parseUNetConfig } from '../../../src/models/sd/unet-config.js';
+import { sdVaeDecode, sdVaeEncode } from '../../../src/models/sd/vae.js';
+import { parseVaeConfig } from '../../../src/models/sd/vae-config.js';
+import { sdTextEncode } from '../../../src/models/sd/text-encoder.js';
+import { parseTextEncoderConfig } from '../../../src/models/sd/text-encoder-config.js';
+import { componentWeights, TEXT_ENCODER_BUFFERS } from '../../../src/models/sd/component-weights.js';
+import { findComponentWeights } from '../../../src/models/sd/weight-files.js';
 import { fromRoot } from '../../helpers/paths.js';
 import { nhwc, readGolden, relativeError, tensorOf } from './golden.js';
 
 const TOLERANCE = 1e-4;
 
 const fixture = (...parts: string[]): string => fromRoot('test/fixtures/sd', ...parts);
-const config = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+const rawConfig = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 
 /** the F32 weights of one component folder, read the way the engine reads torch state dicts */
 function weightsOf(file: string): { weights: TorchLayoutWeights; names: string[] } {
@@ -27,7 +34,7 @@ for (const backend of ['cpu', 'wasm'] as const) for (const [label, folder] of [[
   test(`UNet2DConditionModel on ${backend}, ${label}: diffusers' output within 1e-4 at t = 999, 37 and 500`, async (t_) => {
     await selectBackend(backend);
     const golden = readGolden(folder.startsWith('tiny-sd2') ? 'unet_sd2' : 'unet_sd1');
-    const cfg = config<SdUNetConfig>(fixture(folder, 'config.json'));
+    const cfg = parseUNetConfig(fixture(folder, 'config.json'), rawConfig(fixture(folder, 'config.json'))).config;
     const { weights, names } = weightsOf(fixture(folder, 'diffusion_pytorch_model.safetensors'));
     const latents = nhwc(golden, 'latents');
     const context = tensorOf(golden, 'encoder_hidden_states') as tf.Tensor3D;
@@ -47,7 +54,7 @@ for (const backend of ['cpu', 'wasm'] as const) for (const [label, folder] of [[
 test('AutoencoderKL: decode (latents / scaling_factor) and encode (mean, std) within 1e-4 of diffusers', async () => {
   await selectBackend('cpu');
   const golden = readGolden('vae');
-  const cfg = config<SdVaeConfig>(fixture('tiny-sd2/vae/config.json'));
+  const cfg = parseVaeConfig(fixture('tiny-sd2/vae/config.json'), rawConfig(fixture('tiny-sd2/vae/config.json'))).config;
   const { weights, names } = weightsOf(fixture('tiny-sd2/vae/diffusion_pytorch_model.safetensors'));
   const image = sdVaeDecode({ weights }, cfg, nhwc(golden, 'latents'));
   assert.ok(relativeError(image, nhwc(golden, 'image')) < TOLERANCE, `decode: ${relativeError(image, nhwc(golden, 'image'))}`);
@@ -57,3 +64,27 @@ test('AutoencoderKL: decode (latents / scaling_factor) and encode (mean, std) wi
   assert.deepEqual(weights.unused(names), []);
   weights.dispose();
 });
+
+for (const [label, folder, goldenName] of [['SD 2 (gelu, F16 weights with an I64 position_ids buffer)', 'tiny-sd2', 'text_encoder_sd2'], ['SD 1 (quick_gelu)', 'sd1-parts', 'text_encoder_sd1']] as const) {
+  test(`CLIPTextModel, ${label}: last_hidden_state within 1e-4 of the reference for four prompts`, async (t) => {
+    await selectBackend('wasm');
+    const golden = readGolden(goldenName);
+    const dir = fixture(folder, 'text_encoder');
+    const component = {
+      name: 'text_encoder' as const,
+      dir,
+      configPath: join(dir, 'config.json'),
+      config: parseTextEncoderConfig(join(dir, 'config.json'), rawConfig(join(dir, 'config.json'))).config,
+      variant: undefined,
+      weights: findComponentWeights(dir, 'text_encoder', 'model'),
+    };
+    const { weights, view } = componentWeights(component, 'text_model.');
+    const hidden = sdTextEncode({ weights }, component.config, tensorOf(golden, 'input_ids') as tf.Tensor2D);
+    const err = relativeError(hidden, tensorOf(golden, 'last_hidden_state'));
+    t.diagnostic(`relative error ${err.toExponential(2)}`);
+    assert.ok(err < TOLERANCE, `relative error ${err}`);
+    assert.deepEqual(weights.unused(view.names()).filter((n) => !TEXT_ENCODER_BUFFERS.includes(n)), []);
+    weights.dispose();
+    view.close();
+  });
+}

@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/tensor/index.js';
 import { loadSafetensors } from '../../../src/weights/safetensors.js';
 import { TorchLayoutWeights } from '../../../src/nn/torch-layout.js';
-import type { SdUNetConfig } from '../../../src/models/sd/unet.js';
-import { sdVaeDecode, type SdVaeConfig } from '../../../src/models/sd/vae.js';
+import { parseUNetConfig } from '../../../src/models/sd/unet-config.js';
+import { sdVaeDecode } from '../../../src/models/sd/vae.js';
+import { parseVaeConfig } from '../../../src/models/sd/vae-config.js';
 import { scaledLinearSchedule } from '../../../src/diffusion/schedule.js';
 import { ddimSample } from '../../../src/diffusion/samplers/ddim.js';
 import { dpmSolverPlusPlus2M } from '../../../src/diffusion/samplers/dpm-solver.js';
@@ -22,15 +23,15 @@ import { nhwc, readGolden, relativeError, tensorOf } from './golden.js';
 const TOLERANCE = 1e-4;
 
 const fixture = (...parts: string[]): string => fromRoot('test/fixtures/sd/tiny-sd2', ...parts);
-const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 const torchWeights = (file: string): TorchLayoutWeights => {
   const { tensors } = loadSafetensors(file);
   return new TorchLayoutWeights((name) => tensors[name]?.clone(), file);
 };
 
 await selectBackend('wasm');
-const unet = { layer: { weights: torchWeights(fixture('unet/diffusion_pytorch_model.safetensors')) }, config: readJson<SdUNetConfig>(fixture('unet/config.json')) };
-const vae = { layer: { weights: torchWeights(fixture('vae/diffusion_pytorch_model.safetensors')) }, config: readJson<SdVaeConfig>(fixture('vae/config.json')) };
+const unet = { layer: { weights: torchWeights(fixture('unet/diffusion_pytorch_model.safetensors')) }, config: parseUNetConfig('unet/config.json', readJson(fixture('unet/config.json'))).config };
+const vae = { layer: { weights: torchWeights(fixture('vae/diffusion_pytorch_model.safetensors')) }, config: parseVaeConfig('vae/config.json', readJson(fixture('vae/config.json'))).config };
 // SD 2.1-base's scheduler config (scaled_linear 0.00085–0.012, 1000 steps) is the engine's default schedule
 const schedule = scaledLinearSchedule();
 
