@@ -9,14 +9,15 @@
 // The slow tokenizer, step by step (transformers' PreTrainedTokenizer.tokenize and CLIPTokenizer._tokenize):
 //  1. every special token string (bos, eos, unk and pad: SD 2.x's pad "!") is split out of the raw text and maps to
 //     its id; so in SD 2.x every "!" in a prompt becomes id 0, not the "!</w>" BPE token (diffusers issue #4153);
-//  2. each piece between: ftfy.fix_text when ftfy is installed (open_clip_torch depends on it, so SwiftBrush's
-//     environments have it), then \s+ → ' ', strip, lower(). Without ftfy transformers runs BERT's BasicTokenizer
-//     instead (which spaces CJK ideographs apart); that path is not followed here. open_clip's own tokenizer
-//     additionally html.unescape()s twice (entities without ';' too) and does not split "!" out;
+//  2. each piece between is cleaned: with ftfy installed (SwiftBrush's requirements.txt lists it; open_clip_torch
+//     depends on it) by ftfy.fix_text, then \s+ → ' ', strip, lower() — the default here; without ftfy by BERT's
+//     BasicTokenizer (cleaning 'basic', see basic-clean.ts). open_clip's own tokenizer additionally html.unescape()s
+//     twice (entities without ';' too) and does not split "!" out;
 //  3. CLIP's pre-tokenisation regex, each match as UTF-8 bytes mapped to printable characters, BPE with '</w>' on
 //     the last symbol, ids from vocab.json (unknown → unk);
 //  4. truncation to bos + the first max_length − 2 tokens + eos, padding with the pad token's id.
 import { BadInputError } from '../../errors.js';
+import { basicClean } from './basic-clean.js';
 import { fixText } from './text-fix.js';
 
 /** the special token strings of a tokenizer folder (special_tokens_map.json / tokenizer_config.json) */
@@ -45,7 +46,12 @@ export interface ClipBpeFiles {
   maxLength: number;
   /** names the files in errors */
   source: string;
+  /** which of transformers' two cleanings: 'ftfy' (ftfy installed; default) or 'basic' (BasicTokenizer) */
+  cleaning?: ClipTextCleaning;
 }
+
+/** transformers' CLIPTokenizer cleans with ftfy when it is installed, else with BERT's BasicTokenizer */
+export type ClipTextCleaning = 'ftfy' | 'basic';
 
 export interface ClipTokens {
   inputIds: Int32Array;
@@ -89,6 +95,7 @@ export class ClipBpeTokenizer {
     readonly eosId: number,
     readonly unkId: number,
     readonly padId: number,
+    readonly cleaning: ClipTextCleaning,
   ) {
     // transformers' bpe cache starts with the two CLIP specials: the regex can match them after cleaning
     this.cache.set('<|startoftext|>', ['<|startoftext|>']);
@@ -116,7 +123,7 @@ export class ClipBpeTokenizer {
       }
       return found;
     };
-    return new ClipBpeTokenizer(files.vocab, ranks, files.special, files.maxLength, id('bos'), id('eos'), id('unk'), id('pad'));
+    return new ClipBpeTokenizer(files.vocab, ranks, files.special, files.maxLength, id('bos'), id('eos'), id('unk'), id('pad'), files.cleaning ?? 'ftfy');
   }
 
   /** BPE of one pre-token (already mapped to byte characters), as transformers' CLIPTokenizer.bpe */
@@ -155,7 +162,8 @@ export class ClipBpeTokenizer {
   /** the BPE tokens of text holding no special token: cleaned, pre-tokenised, byte-mapped, merged */
   pieces(text: string): string[] {
     const out: string[] = [];
-    for (const match of clipClean(text).matchAll(PRE_TOKEN)) {
+    const cleaned = this.cleaning === 'ftfy' ? clipClean(text) : basicClean(text);
+    for (const match of cleaned.matchAll(PRE_TOKEN)) {
       let mapped = '';
       for (const byte of textBytes.encode(match[0])) mapped += BYTE_TO_CHAR[byte] as string;
       out.push(...this.bpe(mapped));

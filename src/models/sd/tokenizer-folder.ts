@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BadInputError } from '../../errors.js';
-import { CLIP_DEFAULT_SPECIAL_TOKENS, ClipBpeTokenizer, type ClipSpecialTokens } from './clip-bpe-tokenizer.js';
+import { CLIP_DEFAULT_SPECIAL_TOKENS, ClipBpeTokenizer, type ClipSpecialTokens, type ClipTextCleaning } from './clip-bpe-tokenizer.js';
 
 // a token is written as a string or as a serialised AddedToken {"content": ..., "lstrip": ..., ...}
 const tokenSchema = z.union([z.string(), z.looseObject({ content: z.string() })]).transform((t) => (typeof t === 'string' ? t : t.content));
@@ -63,8 +63,8 @@ const specialTokens = (...layers: Array<z.output<typeof specialTokensSchema> | u
   return out;
 };
 
-/** reads `folder` (a pipeline's tokenizer/ folder) */
-export const loadClipBpeTokenizer = (folder: string): ClipBpeTokenizer => {
+/** reads `folder` (a pipeline's tokenizer/ folder); cleaning: see ClipTextCleaning */
+export const loadClipBpeTokenizer = (folder: string, options: { cleaning?: ClipTextCleaning } = {}): ClipBpeTokenizer => {
   const vocabText = readText(folder, 'vocab.json', true) as string;
   const merges = readText(folder, 'merges.txt', true) as string;
   const configText = readText(folder, 'tokenizer_config.json', false);
@@ -78,5 +78,6 @@ export const loadClipBpeTokenizer = (folder: string): ClipBpeTokenizer => {
     special: specialTokens(config, map),
     maxLength: config?.model_max_length ?? DEFAULT_MAX_LENGTH,
     source: folder,
+    cleaning: options.cleaning ?? 'ftfy',
   });
 };

@@ -102,3 +102,20 @@ test('a special token outside the vocabulary, or a malformed config, is bad inpu
   const bad = folder('bad-config', { 'tokenizer_config.json': { model_max_length: 'long' } });
   assert.throws(() => loadClipBpeTokenizer(bad), /tokenizer_config\.json {2}model_max_length {2}/);
 });
+
+// the goldens helper's file (test/golden/sd/tokenizer.json, same name on its branch): transformers without ftfy
+interface BasicCase {
+  prompt: string;
+  sd2_ids: number[];
+  sd1_ids: number[];
+}
+test("cleaning 'basic' (transformers without ftfy) equals the BasicTokenizer goldens, SD 2 and SD 1", () => {
+  const basic = JSON.parse(readFileSync(fromRoot('test', 'golden', 'sd', 'tokenizer.json'), 'utf8')) as { cases: BasicCase[] };
+  const sd2Basic = loadClipBpeTokenizer(join(root, 'sd2'), { cleaning: 'basic' });
+  const sd1Basic = loadClipBpeTokenizer(join(root, 'sd1'), { cleaning: 'basic' });
+  assert.ok(basic.cases.length >= 20);
+  for (const c of basic.cases) {
+    assert.deepEqual([...sd2Basic.encode(c.prompt).inputIds], c.sd2_ids, `sd2 ${JSON.stringify(c.prompt)}`);
+    assert.deepEqual([...sd1Basic.encode(c.prompt).inputIds], c.sd1_ids, `sd1 ${JSON.stringify(c.prompt)}`);
+  }
+});
