@@ -26,6 +26,9 @@ export const predict = <C>(options: SamplerOptions<C>, x: tf.Tensor, t: number):
     return toEpsAndX0(options.schedule, options.prediction ?? 'epsilon', x, out, t);
   });
 
+/** x clamped to [−range, range], or x itself when range is undefined (no clipping) */
+export const clipped = (x: tf.Tensor, range: number | undefined): tf.Tensor => (range === undefined ? x : tf.clipByValue(x, -range, range));
+
 /** runs one step that yields the next x, disposing the previous one unless it is the caller's x_T */
 export const advance = (current: tf.Tensor, xT: tf.Tensor, step: () => tf.Tensor): tf.Tensor => {
   const next = tf.tidy(step);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type SamplerOptions, advance, alphaBarOrFinal, predict, stepNoise } from './common.js';
+import { type SamplerOptions, advance, alphaBarOrFinal, clipped, predict, stepNoise } from './common.js';
 import { SD_DDIM_SPACING, inferenceTimesteps } from '../timesteps.js';
 
 export interface DdimOptions<C> extends SamplerOptions<C> {
@@ -9,11 +9,14 @@ export interface DdimOptions<C> extends SamplerOptions<C> {
   setAlphaToOne?: boolean;
   /** noise seed, needed only when eta > 0 */
   seed?: number;
+  /** clamp x0̂ to [−r, r] (diffusers' clip_sample with clip_sample_range r; ε̂ stays the model's); SD: off */
+  clipSample?: number;
 }
 
 /**
  * DDIM (Song et al. 2021) as diffusers' DDIMScheduler.step computes it: prev_t = t − T/N (floored),
- * x0 = (x − √(1−ᾱ_t) ε)/√ᾱ_t, x_prev = √ᾱ_prev x0 + √(1−ᾱ_prev − σ²) ε + σ z; no clipping (SD's clip_sample is false).
+ * x0 = (x − √(1−ᾱ_t) ε)/√ᾱ_t, x_prev = √ᾱ_prev x0 + √(1−ᾱ_prev − σ²) ε + σ z; no clipping unless clipSample
+ * (SD's clip_sample is false).
  */
 export const ddimSample = <C>(options: DdimOptions<C>): tf.Tensor => {
   const { schedule, steps } = options;
@@ -27,7 +30,8 @@ export const ddimSample = <C>(options: DdimOptions<C>): tf.Tensor => {
     x = advance(x, options.xT, () => {
       const abar = schedule.alphasCumprod[t] as number;
       const abarPrev = alphaBarOrFinal(schedule, t - ratio, final);
-      const { eps, x0 } = predict(options, x, t);
+      const { eps, x0: predicted } = predict(options, x, t);
+      const x0 = clipped(predicted, options.clipSample);
       const variance = ((1 - abarPrev) / (1 - abar)) * (1 - abar / abarPrev);
       const sigma = eta * Math.sqrt(variance);
       const direction = tf.mul(Math.sqrt(1 - abarPrev - sigma * sigma), eps);

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { type SamplerOptions, advance, alphaBarOrFinal, predict, stepNoise } from './common.js';
+import { type SamplerOptions, advance, alphaBarOrFinal, clipped, predict, stepNoise } from './common.js';
 import { SD_DDIM_SPACING, inferenceTimesteps } from '../timesteps.js';
 
 export interface DdpmOptions<C> extends SamplerOptions<C> {
   /** seed of the per-step noise */
   seed: number;
+  /** clamp x0̂ to [−r, r] (diffusers' clip_sample with clip_sample_range r); SD: off */
+  clipSample?: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export const ddpmSample = <C>(options: DdpmOptions<C>): tf.Tensor => {
       const abarPrev = alphaBarOrFinal(schedule, t - ratio, 1);
       const alphaStep = abar / abarPrev;
       const betaStep = 1 - alphaStep;
-      const { x0 } = predict(options, x, t);
+      const x0 = clipped(predict(options, x, t).x0, options.clipSample);
       const x0Coef = (Math.sqrt(abarPrev) * betaStep) / (1 - abar);
       const xCoef = (Math.sqrt(alphaStep) * (1 - abarPrev)) / (1 - abar);
       const mean = tf.add(tf.mul(x0Coef, x0), tf.mul(xCoef, x));
