@@ -12,7 +12,7 @@ transformers is not importable here, so the reference is assembled from the real
     BPE'd on its own; truncation keeps bos + the first max_length-2 tokens + eos; padding appends the pad id.
 open_clip's own tokenize() result is kept beside it ("open_clip") to show where the two differ.
 
-Also writes the vocabulary as transformers' files (vocab.json, merges.txt), gzipped, for the tests' tokenizer folders.
+Also checks that test/fixtures/sd/tiny-sd2/tokenizer (vocab.json, merges.txt), which the tests read, is this vocabulary.
 
 Usage (Debian: apt-get install python3-regex python3-torch; ftfy and wcwidth wheels unpacked on PYTHONPATH):
   git --git-dir=<open_clip mirror> show v2.20.0:src/open_clip/tokenizer.py > /tmp/oc/tokenizer.py
@@ -31,7 +31,7 @@ import regex as re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-FIXTURE = os.path.join(ROOT, "test", "fixtures", "sd", "clip-bpe")
+FIXTURE = os.path.join(ROOT, "test", "fixtures", "sd", "tiny-sd2", "tokenizer")  # written by tools/sd/make_sd_goldens.py
 
 oc_dir = sys.argv[1]
 spec = importlib.util.spec_from_file_location("oc_tokenizer", os.path.join(oc_dir, "tokenizer.py"))
@@ -47,11 +47,11 @@ byte_chars = list(oc.bytes_to_unicode().values())
 vocab_list = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m.split()) for m in merges] + [BOS, EOS]
 vocab = {tok: i for i, tok in enumerate(vocab_list)}
 assert len(vocab) == 49408 and vocab[BOS] == 49406 and vocab[EOS] == 49407
-os.makedirs(FIXTURE, exist_ok=True)
-with gzip.GzipFile(os.path.join(FIXTURE, "vocab.json.gz"), "wb", mtime=0) as f:
-    f.write(json.dumps(vocab, ensure_ascii=False).encode("utf-8"))
-with gzip.GzipFile(os.path.join(FIXTURE, "merges.txt.gz"), "wb", mtime=0) as f:
-    f.write(("#version: 0.2\n" + "\n".join(merges) + "\n").encode("utf-8"))
+# the tests read the tiny SD 2 folder's files: they must be this vocabulary
+with open(os.path.join(FIXTURE, "vocab.json"), encoding="utf-8") as f:
+    assert json.load(f) == vocab, "tiny-sd2/tokenizer/vocab.json is not open_clip's vocabulary"
+with open(os.path.join(FIXTURE, "merges.txt"), encoding="utf-8") as f:
+    assert f.read().split("\n")[1:1 + len(merges)] == merges, "tiny-sd2/tokenizer/merges.txt is not open_clip's merges"
 
 pat = re.compile(r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""", re.IGNORECASE)
 transformers_cache = {BOS: BOS, EOS: EOS}

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { fromRoot } from '../../helpers/paths.js';
 import { BadInputError } from '../../../src/errors.js';
 import { clipClean } from '../../../src/models/sd/clip-bpe-tokenizer.js';
@@ -20,9 +19,9 @@ interface Case {
 }
 const golden = JSON.parse(readFileSync(fromRoot('test', 'golden', 'sd', 'clip-tokenizer.json'), 'utf8')) as { cases: Case[] };
 
-// the CLIP vocabulary (gzipped in the repo) laid out as a pipeline's tokenizer/ folder
+// the CLIP vocabulary (the tiny SD 2 folder's, as open_clip builds it) laid out as a pipeline's tokenizer/ folder
 const root = mkdtempSync(join(tmpdir(), 'clip-bpe-'));
-const fixture = (name: string): Buffer => gunzipSync(readFileSync(fromRoot('test', 'fixtures', 'sd', 'clip-bpe', `${name}.gz`)));
+const fixture = (name: string): Buffer => readFileSync(fromRoot('test', 'fixtures', 'sd', 'tiny-sd2', 'tokenizer', name));
 const folder = (name: string, files: Record<string, unknown>, withMerges = true): string => {
   const dir = join(root, name);
   rmSync(dir, { recursive: true, force: true });
