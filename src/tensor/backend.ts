@@ -6,8 +6,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { BadInputError } from '../errors.js';
 import { fastKernelsRegistered, registerFastKernels } from './fast-kernels.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.js';
+
+export { BACKEND_CHOICES, type BackendChoice };
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
 
 /** what went into a run's provenance: plain JSON */
