@@ -8,6 +8,8 @@ import { studentX0 } from '../distill/student-output.js';
 import type { CellConfig } from '../config/schema.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher } from '../teacher/bundle.js';
+import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
+import { BadInputError } from '../errors.js';
 import { toUint8Images, writeGrid } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
@@ -63,6 +65,9 @@ export const distillStage: Stage = {
   async run(ctx) {
     const config = ctx.cell.config;
     if (!config.distill.enabled) return { student: null };
+    if (isPipelineFolder(config.teacher.model)) {
+      throw new BadInputError('SD_DISTILL_UNSUPPORTED', `teacher.model ${config.teacher.model}: distilling from a diffusers Stable Diffusion folder is not implemented yet (its teacher rows are)`, 'set distill.enabled: false for the teacher rows of a diffusers folder');
+    }
     const backend = await selectBackend(config.distill.backend);
     const teacher = loadTeacher(config.teacher.model);
     const prompts = await loadPrompts(config.distill.prompts);

@@ -16,6 +16,9 @@ import { studentX0, type StudentParameterization } from '../distill/student-outp
 import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher, type Teacher } from '../teacher/bundle.js';
+import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
+import { loadSdPipeline } from '../pipelines/sd/load-pipeline.js';
+import { latentShape, sampleTeacher } from '../pipelines/sd/teacher-sampler.js';
 import { toUint8Images, writePng } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
@@ -38,6 +41,30 @@ export const sampleNoise = (seed: number, first: number, count: number, shape: r
 
 interface Generator {
   (z: tf.Tensor4D, cond: tf.Tensor3D): tf.Tensor4D;
+}
+
+/** what a cell generates with: the starting noise's shape, and images in [−1, 1] from noise and captions */
+interface ImageSource {
+  noiseShape: readonly [number, number, number];
+  generate(z: tf.Tensor4D, captions: readonly string[]): tf.Tensor4D;
+  dispose(): void;
+}
+
+function embeddedSource(config: CellConfig, studentDir: string | undefined): ImageSource {
+  const teacher = loadTeacher(config.teacher.model);
+  const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
+  return { noiseShape: teacher.imageShape, generate: (z, captions) => generator(z, teacher.text.encode([...captions])), dispose: () => tf.disposeVariables() };
+}
+
+/** a diffusers SD folder as the teacher: its rows sample latents, decoded by its VAE */
+function pipelineSource(config: CellConfig): ImageSource {
+  const pipeline = loadSdPipeline(config.teacher.model);
+  const g = config.generate;
+  return {
+    noiseShape: latentShape(pipeline),
+    generate: (z, captions) => sampleTeacher(pipeline, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed }, z, captions),
+    dispose: () => pipeline.dispose(),
+  };
 }
 
 function studentGenerator(teacher: Teacher, dir: string, useEma: boolean): Generator {
@@ -75,24 +102,22 @@ export const generateStage: Stage = {
   async run(ctx) {
     const config = ctx.cell.config;
     const backend = await selectBackend(config.distill.backend);
-    const teacher = loadTeacher(config.teacher.model);
     const { captions, fingerprint, protocol } = await evaluationCaptions(config);
     const studentDir = ctx.upstream.distill?.result.student ? ctx.upstream.distill.dir : undefined;
     if (config.distill.enabled && !studentDir) throw new Error('generate: the distill stage left no student');
     if (studentDir && config.generate.sampler !== 'one-step') {
       throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
     }
-    const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
-    const [h, w] = teacher.imageShape;
+    const source = isPipelineFolder(config.teacher.model) ? pipelineSource(config) : embeddedSource(config, studentDir);
     const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
     const batch = config.generate.batch_size;
     for (let first = 0; first < captions.length; first += batch) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const chunk = captions.slice(first, first + batch);
-      const images = tf.tidy(() => {
-        const z = sampleNoise(config.seed, first, chunk.length, teacher.imageShape);
-        return toUint8Images(generator(z, teacher.text.encode(chunk.map((c) => c.caption))));
-      });
+      const batchImages = tf.tidy(() => source.generate(sampleNoise(config.seed, first, chunk.length, source.noiseShape), chunk.map((c) => c.caption)));
+      const [, h, w] = batchImages.shape;
+      const images = toUint8Images(batchImages);
+      batchImages.dispose();
       for (const [i, px] of images.entries()) {
         const index = first + i;
         const file = join('images', `${String(index).padStart(6, '0')}.png`);
@@ -104,7 +129,7 @@ export const generateStage: Stage = {
       await new Promise((r) => setImmediate(r));
     }
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
-    tf.disposeVariables();
+    source.dispose();
     return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
   },
 };

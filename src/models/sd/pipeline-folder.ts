@@ -68,6 +68,9 @@ export interface PipelineFolderOptions {
 
 const HINT_RESAVE = 'a diffusers pipeline folder as save_pretrained writes it has one: save or download the pipeline again';
 
+/** whether `path` is a diffusers pipeline folder (it has a model_index.json), not the embedded teacher's layout */
+export const isPipelineFolder = (path: string): boolean => existsSync(join(path, 'model_index.json'));
+
 /** reads and checks the pipeline folder `dir`; the first problem is thrown, one line naming the file and key */
 export function readPipelineFolder(dir: string, options: PipelineFolderOptions = {}): PipelineFolder {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MissingAssetError('SD_PIPELINE_MISSING', `${dir}: no such pipeline folder`);
