@@ -51,14 +51,16 @@ for (const backend of ['cpu', 'wasm'] as const) for (const [label, folder] of [[
   });
 }
 
-test('AutoencoderKL: decode (latents / scaling_factor) and encode (mean, std) within 1e-4 of diffusers', async () => {
+test('AutoencoderKL: decode (latents / scaling_factor) and encode (mean, std) within 1e-4 of diffusers', async (t) => {
   await selectBackend('cpu');
   const golden = readGolden('vae');
   const cfg = parseVaeConfig(fixture('tiny-sd2/vae/config.json'), rawConfig(fixture('tiny-sd2/vae/config.json'))).config;
   const { weights, names } = weightsOf(fixture('tiny-sd2/vae/diffusion_pytorch_model.safetensors'));
   const image = sdVaeDecode({ weights }, cfg, nhwc(golden, 'latents'));
+  t.diagnostic(`decode ${relativeError(image, nhwc(golden, 'image')).toExponential(2)}`);
   assert.ok(relativeError(image, nhwc(golden, 'image')) < TOLERANCE, `decode: ${relativeError(image, nhwc(golden, 'image'))}`);
   const { mean, std } = sdVaeEncode({ weights }, cfg, nhwc(golden, 'x'));
+  t.diagnostic(`encode mean ${relativeError(mean, nhwc(golden, 'mean')).toExponential(2)}, std ${relativeError(std, nhwc(golden, 'std')).toExponential(2)}`);
   assert.ok(relativeError(mean, nhwc(golden, 'mean')) < TOLERANCE, `mean: ${relativeError(mean, nhwc(golden, 'mean'))}`);
   assert.ok(relativeError(std, nhwc(golden, 'std')) < TOLERANCE, `std: ${relativeError(std, nhwc(golden, 'std'))}`);
   assert.deepEqual(weights.unused(names), []);
