@@ -61,8 +61,8 @@ export const parseSchedulerConfig = (json: unknown, file = SCHEDULER_CONFIG_FILE
     throw refuse(file, issue?.path.map(String).join('.') || '(root)', issue?.message ?? 'invalid');
   }
   const config = parsed.data;
-  if (config.thresholding === true) throw refuse(file, 'thresholding', 'dynamic thresholding is not implemented');
-  if (config.rescale_betas_zero_snr === true) throw refuse(file, 'rescale_betas_zero_snr', 'zero-terminal-SNR rescaling is not implemented');
+  if (config.thresholding === true) throw refuse(file, 'thresholding', 'dynamic thresholding is not supported');
+  if (config.rescale_betas_zero_snr === true) throw refuse(file, 'rescale_betas_zero_snr', 'zero-terminal-SNR rescaling is not supported');
   const { beta_start: start, beta_end: end } = config;
   if (start !== undefined && end !== undefined && start > end) throw refuse(file, 'beta_end', `is below beta_start (${end} < ${start})`);
   return config;
@@ -135,7 +135,7 @@ export const ddimSettings = (config: SchedulerConfig): SchedulerSettings & { set
 /** DDPMScheduler.from_config(config): options for ddpmSample; only the 'fixed_small' variance is implemented */
 export const ddpmSettings = (config: SchedulerConfig, file = SCHEDULER_CONFIG_FILE): SchedulerSettings & { clipSample: number | undefined } => {
   const variance = config.variance_type ?? 'fixed_small';
-  if (variance !== 'fixed_small') throw refuse(file, 'variance_type', `'${variance}' is not implemented for DDPM (only 'fixed_small')`);
+  if (variance !== 'fixed_small') throw refuse(file, 'variance_type', `'${variance}' is not supported for DDPM (only 'fixed_small')`);
   return { ...settings(config, 'leading'), clipSample: clipRange(config) };
 };
 
@@ -148,14 +148,14 @@ export const dpmSolverSettings = (config: SchedulerConfig, file = SCHEDULER_CONF
   const check = (key: keyof SchedulerConfig, ok: boolean, message: string): void => {
     if (!ok) throw refuse(file, key, message);
   };
-  check('algorithm_type', (config.algorithm_type ?? 'dpmsolver++') === 'dpmsolver++', `'${config.algorithm_type}' is not implemented (only 'dpmsolver++')`);
-  check('solver_order', (config.solver_order ?? 2) === 2, `${config.solver_order} is not implemented (only 2)`);
-  check('solver_type', (config.solver_type ?? 'midpoint') === 'midpoint', `'${config.solver_type}' is not implemented (only 'midpoint')`);
-  check('use_karras_sigmas', config.use_karras_sigmas !== true, 'Karras sigmas are not implemented');
-  check('use_lu_lambdas', config.use_lu_lambdas !== true, 'Lu lambdas are not implemented');
-  check('final_sigmas_type', (config.final_sigmas_type ?? 'zero') === 'zero', `'${config.final_sigmas_type}' is not implemented (only 'zero')`);
-  check('lambda_min_clipped', config.lambda_min_clipped === undefined || config.lambda_min_clipped === null || config.lambda_min_clipped === -Infinity, 'clipping λ is not implemented');
+  check('algorithm_type', (config.algorithm_type ?? 'dpmsolver++') === 'dpmsolver++', `'${config.algorithm_type}' is not supported (only 'dpmsolver++')`);
+  check('solver_order', (config.solver_order ?? 2) === 2, `${config.solver_order} is not supported (only 2)`);
+  check('solver_type', (config.solver_type ?? 'midpoint') === 'midpoint', `'${config.solver_type}' is not supported (only 'midpoint')`);
+  check('use_karras_sigmas', config.use_karras_sigmas !== true, 'Karras sigmas are not supported');
+  check('use_lu_lambdas', config.use_lu_lambdas !== true, 'Lu lambdas are not supported');
+  check('final_sigmas_type', (config.final_sigmas_type ?? 'zero') === 'zero', `'${config.final_sigmas_type}' is not supported (only 'zero')`);
+  check('lambda_min_clipped', config.lambda_min_clipped === undefined || config.lambda_min_clipped === null || config.lambda_min_clipped === -Infinity, 'clipping λ is not supported');
   // DPM-Solver reads variance_type only to drop a learned variance's channels (a DDPM config's 'fixed_small' is inert)
-  check('variance_type', !['learned', 'learned_range'].includes(config.variance_type ?? ''), `'${config.variance_type}' (a learned variance) is not implemented`);
+  check('variance_type', !['learned', 'learned_range'].includes(config.variance_type ?? ''), `'${config.variance_type}' (a learned variance) is not supported`);
   return settings(config, 'linspace');
 };

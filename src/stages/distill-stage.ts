@@ -66,7 +66,7 @@ export const distillStage: Stage = {
     const config = ctx.cell.config;
     if (!config.distill.enabled) return { student: null };
     if (isPipelineFolder(config.teacher.model)) {
-      throw new BadInputError('SD_DISTILL_UNSUPPORTED', `teacher.model ${config.teacher.model}: distilling from a diffusers Stable Diffusion folder is not implemented yet (its teacher rows are)`, 'set distill.enabled: false for the teacher rows of a diffusers folder');
+      throw new BadInputError('SD_DISTILL_UNSUPPORTED', `teacher.model ${config.teacher.model}: distilling from a diffusers Stable Diffusion folder is not supported yet (its teacher rows are)`, 'set distill.enabled: false for the teacher rows of a diffusers folder');
     }
     const backend = await selectBackend(config.distill.backend);
     const teacher = loadTeacher(config.teacher.model);

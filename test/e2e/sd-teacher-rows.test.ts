@@ -48,5 +48,5 @@ test('distilling from a diffusers folder is refused with one line naming teacher
   writeFileSync(file, readFileSync(fromRoot(EXPERIMENT), 'utf8').replace('    enabled: false', '    enabled: true\n    prompts: data/synthetic-shapes/annotations/captions_train.json').replace(/zip:[\s\S]*?seeds/, 'matrix:\n  generate.sampler: [one-step]\nseeds'));
   const run = vsdlab(['run', file, '--store', join(dir, 'runs')], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
   assert.notEqual(run.code, 0);
-  assert.match(`${run.stdout}${run.stderr}`, /teacher\.model test\/fixtures\/sd\/tiny-sd2: distilling from a diffusers Stable Diffusion folder is not implemented yet/);
+  assert.match(`${run.stdout}${run.stderr}`, /teacher\.model test\/fixtures\/sd\/tiny-sd2: distilling from a diffusers Stable Diffusion folder is not supported yet/);
 });

@@ -2,7 +2,7 @@
  * A component's JSON config (diffusers' config.json, transformers' config.json) read as the reference libraries
  * read it, plus what the engine refuses: keys starting with `_` are metadata; keys the schema knows are validated
  * and defaulted as the library defaults them; a key the engine does not implement must hold its library default
- * (else an error `file  key  value is not implemented (implemented: ...)`); any other key is ignored, as diffusers
+ * (else an error `file  key  value is not supported (supported: ...)`); any other key is ignored, as diffusers
  * ignores it, and reported as a warning.
  */
 import { readFileSync } from 'node:fs';
@@ -88,7 +88,7 @@ export function parseConfig<S extends z.ZodType>(path: string, raw: JsonObject, 
   for (const [key, gate] of Object.entries(spec.gates)) {
     const [refusal] = gate(raw[key]);
     if (refusal !== undefined) {
-      throw new BadInputError('SD_CONFIG_UNSUPPORTED', `${path}  ${toDotPath(refusal.path)}  ${show(refusal.value)} is not implemented (implemented: ${refusal.implemented})`, UNSUPPORTED_HINT);
+      throw new BadInputError('SD_CONFIG_UNSUPPORTED', `${path}  ${toDotPath(refusal.path)}  ${show(refusal.value)} is not supported (supported: ${refusal.implemented})`, UNSUPPORTED_HINT);
     }
   }
   const parsed = spec.schema.safeParse(raw, { reportInput: true });

@@ -107,7 +107,7 @@ export function readPipelineFolder(dir: string, options: PipelineFolderOptions =
     const ok = typeof allowed === 'string' ? pair[0] === 'diffusers' && pair[1] !== null : allowed.some(([lib, cls]) => pair[0] === lib && pair[1] === cls);
     if (!ok) {
       const implemented = typeof allowed === 'string' ? allowed : allowed.map((p) => JSON.stringify(p)).join(', ');
-      throw new BadInputError('SD_CONFIG_UNSUPPORTED', `${modelIndexPath}  ${name}  ${JSON.stringify(pair)} is not implemented (implemented: ${implemented})`, 'the engine runs Stable Diffusion 1.x/2.x pipelines');
+      throw new BadInputError('SD_CONFIG_UNSUPPORTED', `${modelIndexPath}  ${name}  ${JSON.stringify(pair)} is not supported (supported: ${implemented})`, 'the engine runs Stable Diffusion 1.x/2.x pipelines');
     }
   }
   for (const [key, [lib]] of classes) {

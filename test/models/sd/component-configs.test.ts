@@ -19,11 +19,11 @@ test('a UNet block type the engine lacks is named with its index and what is imp
   down[2] = 'SimpleCrossAttnDownBlock2D';
   assert.throws(
     () => parseUNetConfig('unet/config.json', { ...UNET, down_block_types: down }),
-    refused('unet/config.json  down_block_types[2]  "SimpleCrossAttnDownBlock2D" is not implemented (implemented: "CrossAttnDownBlock2D", "DownBlock2D")'),
+    refused('unet/config.json  down_block_types[2]  "SimpleCrossAttnDownBlock2D" is not supported (supported: "CrossAttnDownBlock2D", "DownBlock2D")'),
   );
-  assert.throws(() => parseUNetConfig('u', { ...UNET, up_block_types: ['UpBlock2D', 'AttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'] }), refused('u  up_block_types[1]  "AttnUpBlock2D" is not implemented (implemented: "UpBlock2D", "CrossAttnUpBlock2D")'));
-  assert.throws(() => parseUNetConfig('u', { ...UNET, mid_block_type: 'UNetMidBlock2DSimpleCrossAttn' }), refused('u  mid_block_type  "UNetMidBlock2DSimpleCrossAttn" is not implemented (implemented: "UNetMidBlock2DCrossAttn")'));
-  assert.throws(() => parseUNetConfig('u', { ...UNET, mid_block_type: null }), refused('u  mid_block_type  null is not implemented (implemented: "UNetMidBlock2DCrossAttn")'));
+  assert.throws(() => parseUNetConfig('u', { ...UNET, up_block_types: ['UpBlock2D', 'AttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'] }), refused('u  up_block_types[1]  "AttnUpBlock2D" is not supported (supported: "UpBlock2D", "CrossAttnUpBlock2D")'));
+  assert.throws(() => parseUNetConfig('u', { ...UNET, mid_block_type: 'UNetMidBlock2DSimpleCrossAttn' }), refused('u  mid_block_type  "UNetMidBlock2DSimpleCrossAttn" is not supported (supported: "UNetMidBlock2DCrossAttn")'));
+  assert.throws(() => parseUNetConfig('u', { ...UNET, mid_block_type: null }), refused('u  mid_block_type  null is not supported (supported: "UNetMidBlock2DCrossAttn")'));
 });
 
 test('every UNet option the engine does not implement is refused away from its default, accepted at it', () => {
@@ -50,11 +50,11 @@ test('every UNet option the engine does not implement is refused away from its d
     ['class_embeddings_concat', true, false, 'false'],
   ];
   for (const [key, bad, ok, implemented] of cases) {
-    assert.throws(() => parseUNetConfig('u', { ...UNET, [key]: bad }), refused(`u  ${key}  ${JSON.stringify(bad)} is not implemented (implemented: ${implemented})`));
+    assert.throws(() => parseUNetConfig('u', { ...UNET, [key]: bad }), refused(`u  ${key}  ${JSON.stringify(bad)} is not supported (supported: ${implemented})`));
     parseUNetConfig('u', { ...UNET, [key]: ok });
   }
-  assert.throws(() => parseUNetConfig('u', { ...UNET, transformer_layers_per_block: [1, 2, 1, 1] }), refused('u  transformer_layers_per_block[1]  2 is not implemented (implemented: 1)'));
-  assert.throws(() => parseUNetConfig('u', { ...UNET, only_cross_attention: [false, true, false, false] }), refused('u  only_cross_attention[1]  true is not implemented (implemented: false)'));
+  assert.throws(() => parseUNetConfig('u', { ...UNET, transformer_layers_per_block: [1, 2, 1, 1] }), refused('u  transformer_layers_per_block[1]  2 is not supported (supported: 1)'));
+  assert.throws(() => parseUNetConfig('u', { ...UNET, only_cross_attention: [false, true, false, false] }), refused('u  only_cross_attention[1]  true is not supported (supported: false)'));
   parseUNetConfig('u', { ...UNET, transformer_layers_per_block: [1, 1, 1, 1], only_cross_attention: [false, false, false, false] });
 });
 
@@ -66,18 +66,18 @@ test('a config diffusers would not load: a wrong type, per-block lists of the wr
 });
 
 test('VAE: the quant convolutions, mid attention and block types are required; upcast and latent statistics are fine', () => {
-  assert.throws(() => parseVaeConfig('v', { ...VAE, use_quant_conv: false }), refused('v  use_quant_conv  false is not implemented (implemented: true)'));
-  assert.throws(() => parseVaeConfig('v', { ...VAE, use_post_quant_conv: false }), refused('v  use_post_quant_conv  false is not implemented (implemented: true)'));
-  assert.throws(() => parseVaeConfig('v', { ...VAE, mid_block_add_attention: false }), refused('v  mid_block_add_attention  false is not implemented (implemented: true)'));
-  assert.throws(() => parseVaeConfig('v', { ...VAE, shift_factor: 0.0609 }), refused('v  shift_factor  0.0609 is not implemented (implemented: null)'));
-  assert.throws(() => parseVaeConfig('v', { ...VAE, down_block_types: ['DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D', 'AttnDownEncoderBlock2D'] }), refused('v  down_block_types[3]  "AttnDownEncoderBlock2D" is not implemented (implemented: "DownEncoderBlock2D")'));
+  assert.throws(() => parseVaeConfig('v', { ...VAE, use_quant_conv: false }), refused('v  use_quant_conv  false is not supported (supported: true)'));
+  assert.throws(() => parseVaeConfig('v', { ...VAE, use_post_quant_conv: false }), refused('v  use_post_quant_conv  false is not supported (supported: true)'));
+  assert.throws(() => parseVaeConfig('v', { ...VAE, mid_block_add_attention: false }), refused('v  mid_block_add_attention  false is not supported (supported: true)'));
+  assert.throws(() => parseVaeConfig('v', { ...VAE, shift_factor: 0.0609 }), refused('v  shift_factor  0.0609 is not supported (supported: null)'));
+  assert.throws(() => parseVaeConfig('v', { ...VAE, down_block_types: ['DownEncoderBlock2D', 'DownEncoderBlock2D', 'DownEncoderBlock2D', 'AttnDownEncoderBlock2D'] }), refused('v  down_block_types[3]  "AttnDownEncoderBlock2D" is not supported (supported: "DownEncoderBlock2D")'));
   const { config, warnings } = parseVaeConfig('v', { ...VAE, force_upcast: false, latents_mean: [0.1, 0.2, 0.3, 0.4], latents_std: [1, 1, 1, 1], scaling_factor: 0.13025, use_quant_conv: true });
   assert.deepEqual([config.force_upcast, config.latents_mean, config.scaling_factor, warnings], [false, [0.1, 0.2, 0.3, 0.4], 0.13025, []]);
 });
 
 test('text encoder: gelu and quick_gelu only, CLIPTextModel only', () => {
-  assert.throws(() => parseTextEncoderConfig('t', { ...TEXT_ENCODER, hidden_act: 'gelu_new' }), refused('t  hidden_act  "gelu_new" is not implemented (implemented: "quick_gelu", "gelu")'));
-  assert.throws(() => parseTextEncoderConfig('t', { ...TEXT_ENCODER, architectures: ['CLIPTextModelWithProjection'] }), refused('t  architectures  ["CLIPTextModelWithProjection"] is not implemented (implemented: ["CLIPTextModel"], null)'));
+  assert.throws(() => parseTextEncoderConfig('t', { ...TEXT_ENCODER, hidden_act: 'gelu_new' }), refused('t  hidden_act  "gelu_new" is not supported (supported: "quick_gelu", "gelu")'));
+  assert.throws(() => parseTextEncoderConfig('t', { ...TEXT_ENCODER, architectures: ['CLIPTextModelWithProjection'] }), refused('t  architectures  ["CLIPTextModelWithProjection"] is not supported (supported: ["CLIPTextModel"], null)'));
   assert.equal(parseTextEncoderConfig('t', { ...TEXT_ENCODER, hidden_act: 'quick_gelu' }).config.hidden_act, 'quick_gelu');
   assert.deepEqual(parseTextEncoderConfig('t', TEXT_ENCODER).warnings, [], 'transformers bookkeeping keys are known');
 });

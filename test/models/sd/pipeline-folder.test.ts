@@ -108,7 +108,7 @@ test('a missing folder, component entry, component folder or config: each named'
 
 test('a component class the engine does not implement is refused in model_index.json', () => {
   const dir = sdFolder({ modelIndex: { unet: ['diffusers', 'UNet2DModel'] } });
-  assert.throws(() => readPipelineFolder(dir), fails(BadInputError, 'SD_CONFIG_UNSUPPORTED', `${join(dir, 'model_index.json')}  unet  ["diffusers","UNet2DModel"] is not implemented (implemented: ["diffusers","UNet2DConditionModel"])`));
+  assert.throws(() => readPipelineFolder(dir), fails(BadInputError, 'SD_CONFIG_UNSUPPORTED', `${join(dir, 'model_index.json')}  unet  ["diffusers","UNet2DModel"] is not supported (supported: ["diffusers","UNet2DConditionModel"])`));
   const fast = readPipelineFolder(sdFolder({ modelIndex: { tokenizer: ['transformers', 'CLIPTokenizerFast'] } }));
   assert.equal(fast.tokenizer.className, 'CLIPTokenizerFast');
 });
