@@ -6,3 +6,6 @@ import type { Timesteps } from './parameterization.js';
  * otherwise). t is one integer timestep for the batch, or one per sample. the caller owns the result.
  */
 export type DenoiserFn<C> = (xt: tf.Tensor, t: Timesteps, cond: C) => tf.Tensor;
+
+/** the same, computed off the JS thread (ONNX Runtime's session.run is asynchronous); it keeps no tensor it made but the result */
+export type AsyncDenoiserFn<C> = (xt: tf.Tensor, t: Timesteps, cond: C) => Promise<tf.Tensor>;

@@ -33,14 +33,15 @@ export {
   toEpsAndX0,
 } from './parameterization.js';
 export type { PredictionType, Timesteps } from './parameterization.js';
-export type { DenoiserFn } from './denoiser.js';
-export { classifierFreeGuidance, guided } from './guidance.js';
+export type { DenoiserFn, AsyncDenoiserFn } from './denoiser.js';
+export { classifierFreeGuidance, guided, guidedAsync } from './guidance.js';
 export type { GuidanceOptions } from './guidance.js';
-export type { SamplerOptions } from './samplers/common.js';
-export { ddimSample } from './samplers/ddim.js';
-export type { DdimOptions } from './samplers/ddim.js';
-export { ddpmSample } from './samplers/ddpm.js';
-export type { DdpmOptions } from './samplers/ddpm.js';
-export { dpmSolverPlusPlus2M } from './samplers/dpm-solver.js';
+export type { SamplerOptions, AsyncSamplerOptions, SamplerPlan, SamplerSteps, ModelCall } from './samplers/common.js';
+export { runSampler, runSamplerAsync } from './samplers/common.js';
+export { ddimSample, ddimSampleAsync, ddimSteps } from './samplers/ddim.js';
+export type { DdimOptions, DdimSettings } from './samplers/ddim.js';
+export { ddpmSample, ddpmSampleAsync, ddpmSteps } from './samplers/ddpm.js';
+export type { DdpmOptions, DdpmSettings } from './samplers/ddpm.js';
+export { dpmSolverPlusPlus2M, dpmSolverPlusPlus2MAsync, dpmSolverPlusPlus2MSteps } from './samplers/dpm-solver.js';
 export { initUNet, unetForward, unetDenoiser, parameterCount, disposeParams, validateUNetConfig, levelChannels } from './unet/index.js';
 export type { UNet, UNetConfig } from './unet/index.js';

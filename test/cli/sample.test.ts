@@ -10,6 +10,7 @@ import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { goldenTensor, readGolden, type Golden } from '../models/sd/golden.js';
+import { tinyOnnxFolder } from '../models/sd/onnx-folder.js';
 
 const MODEL = 'test/fixtures/sd/tiny-sd2';
 
@@ -69,4 +70,26 @@ test('vsdlab sample: bad input is one line naming the file, exit 2', () => {
   const none = vsdlab(['sample', fromRoot(MODEL), '--out', join(dir, 'o')]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /give --prompt TEXT or --captions FILE/);
+});
+
+test("vsdlab sample --engine onnx: Optimum's ONNX export of the folder gives diffusers' DDIM-25 image; auto-detected too", () => {
+  const dir = tempDir();
+  const g = readGolden('sample_ddim25');
+  const model = tinyOnnxFolder();
+  const latents = latentsFile(dir, g, 'initial_latents');
+  for (const engine of ['onnx', 'auto']) {
+    const out = join(dir, engine);
+    const r = vsdlab(['sample', model, '--engine', engine, '--device', 'cpu', '--prompt', String(g.meta.prompt), '--latents', latents, '--sampler', 'ddim', '--steps', '25', '--guidance', '4.5', '--output-type', 'npy', '--out', out, '--backend', 'wasm']);
+    assert.equal(r.code, 0, r.stderr);
+    const images = decodeNpy(readFileSync(join(out, 'images.npy')));
+    assert.ok(maxDiff(images.data, g, 'image01') < 1e-4, `${engine}: max diff ${maxDiff(images.data, g, 'image01')}`);
+    assert.equal((JSON.parse(readFileSync(join(out, 'samples.json'), 'utf8')) as { engine: string }).engine, 'onnx');
+  }
+});
+
+test('vsdlab sample --engine onnx on a diffusers folder: one line naming unet/model.onnx and its inputs, exit 2', () => {
+  const dir = tempDir();
+  const r = vsdlab(['sample', MODEL, '--engine', 'onnx', '--prompt', 'x', '--out', join(dir, 'o'), '--backend', 'wasm']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /tiny-sd2\/unet\/model\.onnx: no such file; an ONNX Stable Diffusion folder has it, with inputs sample, timestep, encoder_hidden_states → outputs out_sample/);
 });

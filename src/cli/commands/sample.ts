@@ -4,15 +4,18 @@ import { BadInputError } from '../../errors.js';
 import { readCaptionList } from '../../data/caption-list.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../tensor/backend-choices.js';
 import { writeFileAtomically } from '../../util/atomic-write.js';
+import { ONNX_DEVICES, SD_ENGINE_CHOICES, type OnnxDevice, type SdEngineChoice } from '../../pipelines/sd/engine-names.js';
 import { SD_SAMPLERS, type SdSampler } from '../../pipelines/sd/sampler-names.js';
 import type { Io } from '../io.js';
 
 export const command = 'sample <model>';
-export const describe = 'images from a diffusers Stable Diffusion folder (SD 2.1-base, the released SwiftBrush student, ...)';
+export const describe = 'images from a diffusers Stable Diffusion folder (SD 2.1-base, the released SwiftBrush student, ...) or its ONNX export';
 
 export const builder = (y: Argv) =>
   y
-    .positional('model', { type: 'string', demandOption: true, description: 'a diffusers pipeline folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/)' })
+    .positional('model', { type: 'string', demandOption: true, description: 'a diffusers pipeline folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/), or Optimum\'s ONNX export of one (unet/model.onnx, vae_decoder/, ...)' })
+    .option('engine', { choices: SD_ENGINE_CHOICES, default: 'auto' as SdEngineChoice, description: 'tfjs (the diffusers weights), or onnx (ONNX Runtime on Optimum\'s layout); auto: onnx where unet/model.onnx is' })
+    .option('device', { choices: ONNX_DEVICES, default: 'auto' as const, description: 'onnx engine: execution provider; auto = cuda when the CUDA build of onnxruntime-node is installed' })
     .option('prompt', { type: 'string', array: true, description: 'a prompt (repeatable)' })
     .option('captions', { type: 'string', description: 'a caption list: one caption per line, or SwiftBrush v2\'s dataset.json' })
     .option('sampler', { choices: SD_SAMPLERS, description: "default: the scheduler_config.json's class where the engine has it, else ddim" })
@@ -50,6 +53,8 @@ interface SampleArgs {
   'output-type': 'png' | 'npy';
   out: string;
   backend: BackendChoice;
+  engine: SdEngineChoice;
+  device: OnnxDevice;
 }
 
 const positiveInt = (name: string, v: number): number => {
@@ -70,14 +75,16 @@ export async function handler(args: SampleArgs, io: Io, signal?: AbortSignal): P
   const batchSize = positiveInt('batch-size', args['batch-size']);
   const steps = positiveInt('steps', args.steps);
   const alphaBar = oneStepAlphaBar(args['one-step-alpha-bar']);
-  // tfjs and the networks load here, not when the CLI starts
+  // tfjs, onnxruntime and the networks load here, not when the CLI starts
   const { selectBackend } = await import('../../tensor/index.js');
-  const { loadSdPipeline } = await import('../../pipelines/sd/load-pipeline.js');
+  const { loadSdEngine, resolveSdEngine } = await import('../../pipelines/sd/load-engine.js');
   const { sampleToFolder } = await import('../../pipelines/sd/sample-to-folder.js');
   await selectBackend(args.backend);
-  const pipeline = loadSdPipeline(args.model, { tokenizerCleaning: args['tokenizer-cleaning'], ...(args.variant ? { variant: args.variant } : {}) });
+  const engine = resolveSdEngine(args.model, args.engine);
+  if (engine === 'onnx' && args.variant) io.err('warning: --variant is for the tfjs engine; the ONNX graphs hold their own weights');
+  const pipeline = await loadSdEngine(args.model, { engine, device: args.device, tokenizerCleaning: args['tokenizer-cleaning'], ...(args.variant ? { variant: args.variant } : {}) });
   try {
-    for (const w of pipeline.folder.warnings) io.err(`warning: ${w}`);
+    for (const w of pipeline.warnings) io.err(`warning: ${w}`);
     const started = Date.now();
     const result = await sampleToFolder(pipeline, {
       prompts,
@@ -98,10 +105,10 @@ export async function handler(args: SampleArgs, io: Io, signal?: AbortSignal): P
         io.err(`sample: ${done}/${total} images${eta}`);
       },
     });
-    await writeFileAtomically(join(args.out, 'samples.json'), `${JSON.stringify({ model: args.model, ...result, steps, guidance: args.guidance, seed: args.seed, prompts }, null, 2)}\n`);
+    await writeFileAtomically(join(args.out, 'samples.json'), `${JSON.stringify({ model: args.model, engine, ...result, steps, guidance: args.guidance, seed: args.seed, prompts }, null, 2)}\n`);
     io.out(args.out);
     return 0;
   } finally {
-    pipeline.dispose();
+    await pipeline.dispose();
   }
 }

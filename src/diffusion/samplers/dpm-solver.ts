@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type SamplerOptions, advance, predict } from './common.js';
+import { type AsyncSamplerOptions, type SamplerOptions, type SamplerPlan, type SamplerSteps, advance, epsAndX0, runSampler, runSamplerAsync } from './common.js';
 import { SD_DPM_SPACING, dpmSolverTimesteps } from '../timesteps.js';
 
 /**
@@ -9,7 +9,7 @@ import { SD_DPM_SPACING, dpmSolverTimesteps } from '../timesteps.js';
  * with λ = log(α/σ) and h = λ_t − λ_s:
  *   x_t = (σ_t/σ_s) x_s − α_t (e^{−h} − 1) D0 − ½ α_t (e^{−h} − 1) D1,  D0 = x0̂_s, D1 = (x0̂_s − x0̂_{s'})·h/h_prev
  */
-export const dpmSolverPlusPlus2M = <C>(options: SamplerOptions<C>): tf.Tensor => {
+export function* dpmSolverPlusPlus2MSteps(options: SamplerPlan): SamplerSteps {
   const { schedule, steps } = options;
   const timesteps = dpmSolverTimesteps(schedule.numTrainTimesteps, steps, options.spacing ?? SD_DPM_SPACING);
   const coef = (t: number): { alpha: number; sigma: number; lambda: number } => {
@@ -21,14 +21,12 @@ export const dpmSolverPlusPlus2M = <C>(options: SamplerOptions<C>): tf.Tensor =>
   let x = options.xT;
   let previousX0: tf.Tensor | undefined;
   let previousLambda = 0;
-  timesteps.forEach((t, i) => {
+  for (const [i, t] of timesteps.entries()) {
     const s = coef(t);
     const last = i === timesteps.length - 1;
-    const { x0 } = tf.tidy(() => {
-      const { eps, x0: predicted } = predict(options, x, t);
-      eps.dispose();
-      return { x0: predicted };
-    });
+    const out = yield { x, t };
+    const x0 = tf.tidy(() => epsAndX0(options, x, out, t).x0);
+    out.dispose();
     const next = timesteps[i + 1];
     x = advance(x, options.xT, () => {
       if (last || next === undefined) return x0.clone();
@@ -45,7 +43,11 @@ export const dpmSolverPlusPlus2M = <C>(options: SamplerOptions<C>): tf.Tensor =>
     previousX0 = x0;
     previousLambda = s.lambda;
     options.onStep?.(i, t);
-  });
+  }
   previousX0?.dispose();
   return x === options.xT ? x.clone() : x;
-};
+}
+
+export const dpmSolverPlusPlus2M = <C>(options: SamplerOptions<C>): tf.Tensor => runSampler(dpmSolverPlusPlus2MSteps(options), options.model, options.cond);
+
+export const dpmSolverPlusPlus2MAsync = <C>(options: AsyncSamplerOptions<C>): Promise<tf.Tensor> => runSamplerAsync(dpmSolverPlusPlus2MSteps(options), options.model, options.cond);

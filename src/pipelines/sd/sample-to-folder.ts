@@ -1,5 +1,6 @@
 // `vsdlab sample`'s work: prompts in batches through a loaded SD pipeline, each image written as it is done (PNG as
 // diffusers' numpy_to_pil rounds it), or all as one images.npy [N, H, W, 3] in [0, 1] (diffusers' output_type "np").
+// Any engine: tfjs or ONNX Runtime.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -7,7 +8,7 @@ import sharp from 'sharp';
 import { BadInputError } from '../../errors.js';
 import { decodeNpy, encodeNpy } from '../../metrics/stats/npy-format.js';
 import { writeFileAtomically } from '../../util/atomic-write.js';
-import type { SdPipeline } from './load-pipeline.js';
+import type { SdEngine } from './engine.js';
 import { decodeLatents, defaultSampler, sampleLatents, type SdSampleOptions } from './sample.js';
 import type { SdSampler } from './sampler-names.js';
 
@@ -42,10 +43,10 @@ function readLatents(path: string, count: number): tf.Tensor4D {
   return tf.tidy(() => tf.tensor4d(Float32Array.from(npy.data), npy.shape as [number, number, number, number]).transpose([0, 2, 3, 1]) as tf.Tensor4D);
 }
 
-export async function sampleToFolder(p: SdPipeline, o: SampleToFolderOptions): Promise<SampleToFolderResult> {
+export async function sampleToFolder(p: SdEngine, o: SampleToFolderOptions): Promise<SampleToFolderResult> {
   const sampler = o.sampler ?? defaultSampler(p);
   const given = o.latentsFile === undefined ? undefined : readLatents(o.latentsFile, o.prompts.length);
-  const latentSize = p.unet.config.sample_size ?? 64;
+  const latentSize = p.sampleSize;
   const height = given ? (given.shape[1] as number) * p.vaeScale : (o.height ?? latentSize * p.vaeScale);
   const width = given ? (given.shape[2] as number) * p.vaeScale : (o.width ?? height);
   if (height % p.vaeScale !== 0 || width % p.vaeScale !== 0) throw new BadInputError('USAGE', `--height and --width must be multiples of ${p.vaeScale} (the VAE's factor), got ${height}×${width}`);
@@ -58,9 +59,9 @@ export async function sampleToFolder(p: SdPipeline, o: SampleToFolderOptions): P
       const batch = o.prompts.slice(first, first + o.batchSize);
       const noise = given
         ? (given.slice([first, 0, 0, 0], [batch.length, -1, -1, -1]) as tf.Tensor4D)
-        : tf.randomNormal<tf.Rank.R4>([batch.length, height / p.vaeScale, width / p.vaeScale, p.unet.config.in_channels], 0, 1, 'float32', o.seed * 100003 + first);
-      const latents = sampleLatents(p, batch, noise, { ...o, sampler });
-      const images = decodeLatents(p, latents);
+        : tf.randomNormal<tf.Rank.R4>([batch.length, height / p.vaeScale, width / p.vaeScale, p.latentChannels], 0, 1, 'float32', o.seed * 100003 + first);
+      const latents = await sampleLatents(p, batch, noise, { ...o, sampler });
+      const images = await decodeLatents(p, latents);
       const pixels = (await images.data()) as Float32Array;
       tf.dispose([noise, latents, images]);
       const each = height * width * 3;

@@ -1,20 +1,16 @@
 // Sampling a Stable Diffusion pipeline as diffusers' StableDiffusionPipeline does (prompt and "" encoded by the text
 // encoder, the CFG loop of the chosen scheduler, the VAE decode of latents / scaling_factor), or SwiftBrush's
 // one-step sample (no guidance, as its inference code). Each sampler reads its settings from scheduler_config.json as
-// diffusers' from_config would.
+// diffusers' from_config would. Any engine (tfjs, ONNX Runtime) runs the networks; the loop is the samplers' own.
 import * as tf from '@tensorflow/tfjs';
-import { guided } from '../../diffusion/guidance.js';
-import { ddimSample } from '../../diffusion/samplers/ddim.js';
-import { ddpmSample } from '../../diffusion/samplers/ddpm.js';
-import { dpmSolverPlusPlus2M } from '../../diffusion/samplers/dpm-solver.js';
+import { guidedAsync } from '../../diffusion/guidance.js';
+import { ddimSampleAsync } from '../../diffusion/samplers/ddim.js';
+import { ddpmSampleAsync } from '../../diffusion/samplers/ddpm.js';
+import { dpmSolverPlusPlus2MAsync } from '../../diffusion/samplers/dpm-solver.js';
 import { ddimSettings, ddpmSettings, dpmSolverSettings, samplerOfConfig, scheduleFromConfig } from '../../diffusion/scheduler-config.js';
-import { sdTextEncode } from '../../models/sd/text-encoder.js';
-import { sdVaeDecode } from '../../models/sd/vae.js';
-import { sdUNetDenoiser } from './denoiser.js';
-import type { SdPipeline } from './load-pipeline.js';
-import { oneStepLatents, type OneStepAlphaBar } from './one-step.js';
+import type { SdEngine } from './engine.js';
+import { oneStepLatentsAsync, type OneStepAlphaBar } from './one-step.js';
 import type { SdSampler } from './sampler-names.js';
-
 
 export interface SdSampleOptions {
   sampler: SdSampler;
@@ -30,30 +26,26 @@ export interface SdSampleOptions {
 }
 
 /** the sampler a folder's scheduler names, where the engine has it; SD 2.1's PNDM has none, so DDIM with its settings */
-export const defaultSampler = (p: SdPipeline): SdSampler => samplerOfConfig(p.scheduler) ?? 'ddim';
-
-/** the text encoder's hidden states of the prompts [B, 77, D] */
-export const encodePrompts = (p: SdPipeline, prompts: readonly string[]): tf.Tensor3D =>
-  tf.tidy(() => sdTextEncode(p.textEncoder.layer, p.textEncoder.config, tf.tensor2d(p.tokenizer.encodeBatch(prompts), [prompts.length, p.tokenizer.maxLength], 'int32')));
+export const defaultSampler = (e: SdEngine): SdSampler => samplerOfConfig(e.scheduler) ?? 'ddim';
 
 /** final latents [B, h, w, 4] from the initial latents (noise) for the prompts */
-export function sampleLatents(p: SdPipeline, prompts: readonly string[], noise: tf.Tensor4D, o: SdSampleOptions): tf.Tensor4D {
-  const cond = encodePrompts(p, prompts);
+export async function sampleLatents(e: SdEngine, prompts: readonly string[], noise: tf.Tensor4D, o: SdSampleOptions): Promise<tf.Tensor4D> {
+  const cond = await e.encodePrompts(prompts);
   try {
-    if (o.sampler === 'one-step') return oneStepLatents({ unet: p.unet, schedule: scheduleFromConfig(p.scheduler), alphaBar: o.oneStepAlphaBar }, noise, cond);
-    const nullCond = encodePrompts(p, ['']);
+    if (o.sampler === 'one-step') return await oneStepLatentsAsync(e.unet, scheduleFromConfig(e.scheduler), o.oneStepAlphaBar, noise, cond);
+    const nullCond = await e.encodePrompts(['']);
     try {
       const base = {
-        model: guided(sdUNetDenoiser(p.unet.layer, p.unet.config), { scale: o.guidance, nullCond }),
+        model: guidedAsync(e.unet, { scale: o.guidance, nullCond }),
         cond,
         steps: o.steps,
         xT: noise,
         ...(o.onStep ? { onStep: o.onStep } : {}),
       };
-      const file = p.folder.scheduler.configPath;
-      if (o.sampler === 'ddim') return ddimSample({ ...base, ...ddimSettings(p.scheduler) }) as tf.Tensor4D;
-      if (o.sampler === 'ddpm') return ddpmSample({ ...base, ...ddpmSettings(p.scheduler, file), seed: o.seed }) as tf.Tensor4D;
-      return dpmSolverPlusPlus2M({ ...base, ...dpmSolverSettings(p.scheduler, file) }) as tf.Tensor4D;
+      const file = e.schedulerConfigPath;
+      if (o.sampler === 'ddim') return (await ddimSampleAsync({ ...base, ...ddimSettings(e.scheduler) })) as tf.Tensor4D;
+      if (o.sampler === 'ddpm') return (await ddpmSampleAsync({ ...base, ...ddpmSettings(e.scheduler, file), seed: o.seed })) as tf.Tensor4D;
+      return (await dpmSolverPlusPlus2MAsync({ ...base, ...dpmSolverSettings(e.scheduler, file) })) as tf.Tensor4D;
     } finally {
       nullCond.dispose();
     }
@@ -63,5 +55,11 @@ export function sampleLatents(p: SdPipeline, prompts: readonly string[], noise: 
 }
 
 /** latents → images [B, H, W, 3] in [0, 1], as the pipeline's postprocess: (decode / 2 + 0.5) clamped */
-export const decodeLatents = (p: SdPipeline, latents: tf.Tensor4D): tf.Tensor4D =>
-  tf.tidy(() => tf.clipByValue(tf.add(tf.div(sdVaeDecode(p.vae.layer, p.vae.config, latents), 2), 0.5), 0, 1) as tf.Tensor4D);
+export async function decodeLatents(e: SdEngine, latents: tf.Tensor4D): Promise<tf.Tensor4D> {
+  const decoded = await e.decode(latents);
+  try {
+    return tf.tidy(() => tf.clipByValue(tf.add(tf.div(decoded, 2), 0.5), 0, 1) as tf.Tensor4D);
+  } finally {
+    decoded.dispose();
+  }
+}
