@@ -52,7 +52,10 @@ export const PREVIEW_SEED = {
 } as const;
 
 /** a derived 64-bit seed as the 31-bit seed tfjs' random ops take */
-export const tfjsSeed = (derived: bigint): number => Number(derived & 0x7fffffffn);
+export const tfjsSeed = (derived: bigint): number => tfjsRandomSeed(Number(derived & 0x7fffffffn));
+
+/** tfjs's random ops read a seed of 0 as "no seed" and draw from Math.random: 0 becomes −1, every other seed is kept */
+export const tfjsRandomSeed = (seed: number): number => (seed === 0 ? -1 : seed);
 
 /** the generator of a run-seed stream */
 export const runStream = (seed: Seed, index: number, purpose: number): Xoshiro128ss => Xoshiro128ss.fromSeed(deriveRunSeed(seed, index, purpose));

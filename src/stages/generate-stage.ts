@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUN_STREAM, runTfjsSeed } from '../data/streams.js';
+import { sampleNoise } from '../diffusion/sample-noise.js';
 import { loadCocoCaptions } from '../data/coco-load.js';
 import { readCaptionList } from '../data/caption-list.js';
 import { selectCaptions, type SelectedCaption } from '../data/caption-protocols.js';
@@ -17,7 +17,7 @@ import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher, type Teacher } from '../teacher/bundle.js';
 import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
-import { loadSdPipeline } from '../pipelines/sd/load-pipeline.js';
+import { loadSdEngine } from '../pipelines/sd/load-engine.js';
 import { latentShape, sampleTeacher } from '../pipelines/sd/teacher-sampler.js';
 import { toUint8Images, writePng } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
@@ -35,9 +35,6 @@ export async function evaluationCaptions(config: CellConfig): Promise<{ captions
   return { captions: selection.captions.slice(0, n), fingerprint: selection.fingerprint, protocol: c.protocol };
 }
 
-/** Per-sample starting noise from (seed, sample index): the same images whatever the batch size. */
-export const sampleNoise = (seed: number, first: number, count: number, shape: readonly [number, number, number]): tf.Tensor4D =>
-  tf.tidy(() => tf.concat(Array.from({ length: count }, (_, i) => tf.randomNormal([1, ...shape], 0, 1, 'float32', runTfjsSeed(seed, first + i, RUN_STREAM.sampleNoise)))) as tf.Tensor4D);
 
 interface Generator {
   (z: tf.Tensor4D, cond: tf.Tensor3D): tf.Tensor4D;
@@ -46,24 +43,24 @@ interface Generator {
 /** what a cell generates with: the starting noise's shape, and images in [−1, 1] from noise and captions */
 interface ImageSource {
   noiseShape: readonly [number, number, number];
-  generate(z: tf.Tensor4D, captions: readonly string[]): tf.Tensor4D;
-  dispose(): void;
+  generate(z: tf.Tensor4D, captions: readonly string[]): tf.Tensor4D | Promise<tf.Tensor4D>;
+  dispose(): void | Promise<void>;
 }
 
 function embeddedSource(config: CellConfig, studentDir: string | undefined): ImageSource {
   const teacher = loadTeacher(config.teacher.model);
   const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
-  return { noiseShape: teacher.imageShape, generate: (z, captions) => generator(z, teacher.text.encode([...captions])), dispose: () => tf.disposeVariables() };
+  return { noiseShape: teacher.imageShape, generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))), dispose: () => tf.disposeVariables() };
 }
 
-/** a diffusers SD folder as the teacher: its rows sample latents, decoded by its VAE */
-function pipelineSource(config: CellConfig): ImageSource {
-  const pipeline = loadSdPipeline(config.teacher.model);
+/** a diffusers SD folder (or its Optimum ONNX export) as the teacher: its rows sample latents, decoded by its VAE */
+async function pipelineSource(config: CellConfig): Promise<ImageSource> {
+  const engine = await loadSdEngine(config.teacher.model);
   const g = config.generate;
   return {
-    noiseShape: latentShape(pipeline),
-    generate: (z, captions) => sampleTeacher(pipeline, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed }, z, captions),
-    dispose: () => pipeline.dispose(),
+    noiseShape: latentShape(engine),
+    generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed }, z, captions),
+    dispose: () => engine.dispose(),
   };
 }
 
@@ -108,13 +105,15 @@ export const generateStage: Stage = {
     if (studentDir && config.generate.sampler !== 'one-step') {
       throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
     }
-    const source = isPipelineFolder(config.teacher.model) ? pipelineSource(config) : embeddedSource(config, studentDir);
+    const source = isPipelineFolder(config.teacher.model) ? await pipelineSource(config) : embeddedSource(config, studentDir);
     const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
     const batch = config.generate.batch_size;
     for (let first = 0; first < captions.length; first += batch) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const chunk = captions.slice(first, first + batch);
-      const batchImages = tf.tidy(() => source.generate(sampleNoise(config.seed, first, chunk.length, source.noiseShape), chunk.map((c) => c.caption)));
+      const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
+      const batchImages = await source.generate(z, chunk.map((c) => c.caption));
+      z.dispose();
       const [, h, w] = batchImages.shape;
       const images = toUint8Images(batchImages);
       batchImages.dispose();
@@ -129,7 +128,7 @@ export const generateStage: Stage = {
       await new Promise((r) => setImmediate(r));
     }
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
-    source.dispose();
+    await source.dispose();
     return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
   },
 };

@@ -93,3 +93,13 @@ test('vsdlab sample --engine onnx on a diffusers folder: one line naming unet/mo
   assert.equal(r.code, 2);
   assert.match(r.stderr, /tiny-sd2\/unet\/model\.onnx: no such file; an ONNX Stable Diffusion folder has it, with inputs sample, timestep, encoder_hidden_states → outputs out_sample/);
 });
+
+test('vsdlab sample with the default seed 0 gives the same images on every run', () => {
+  const dir = tempDir();
+  const run = (out: string): Buffer => {
+    const r = vsdlab(['sample', MODEL, '--prompt', 'a red cube', '--prompt', 'a blue ball', '--sampler', 'ddim', '--steps', '3', '--output-type', 'npy', '--out', join(dir, out), '--backend', 'wasm']);
+    assert.equal(r.code, 0, r.stderr);
+    return readFileSync(join(dir, out, 'images.npy'));
+  };
+  assert.ok(run('a').equals(run('b')));
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { sampleNoise } from '../../src/stages/generate-stage.js';
+import { sampleNoise } from '../../src/diffusion/sample-noise.js';
 import { streamFor, tfSeed } from '../../src/distill/trainer.js';
 
 await tf.setBackend('cpu');

@@ -6,6 +6,7 @@ import type { AsyncDenoiserFn, DenoiserFn } from '../denoiser.js';
 import type { NoiseSchedule } from '../schedule.js';
 import { type PredictionType, toEpsAndX0 } from '../parameterization.js';
 import type { SpacingOptions } from '../timesteps.js';
+import { tfjsRandomSeed } from '../../data/streams.js';
 
 /** everything a sampler needs but the model */
 export interface SamplerPlan {
@@ -75,7 +76,7 @@ export const advance = (current: tf.Tensor, xT: tf.Tensor, step: () => tf.Tensor
 };
 
 /** seeded standard normal noise for step `index` (tfjs' seeded generator is the same on every backend) */
-export const stepNoise = (shape: number[], seed: number, index: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed * 100003 + index);
+export const stepNoise = (shape: number[], seed: number, index: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', tfjsRandomSeed(seed * 100003 + index));
 
 /** ᾱ at a timestep, with diffusers' convention for the step past t = 0 */
 export const alphaBarOrFinal = (schedule: NoiseSchedule, t: number, final: number): number => (t >= 0 ? (schedule.alphasCumprod[t] as number) : final);

@@ -11,6 +11,7 @@ import { writeFileAtomically } from '../../util/atomic-write.js';
 import type { SdEngine } from './engine.js';
 import { decodeLatents, defaultSampler, sampleLatents, type SdSampleOptions } from './sample.js';
 import type { SdSampler } from './sampler-names.js';
+import { sampleNoise } from '../../diffusion/sample-noise.js';
 
 export interface SampleToFolderOptions extends Omit<SdSampleOptions, 'sampler' | 'onStep'> {
   sampler?: SdSampler;
@@ -59,7 +60,7 @@ export async function sampleToFolder(p: SdEngine, o: SampleToFolderOptions): Pro
       const batch = o.prompts.slice(first, first + o.batchSize);
       const noise = given
         ? (given.slice([first, 0, 0, 0], [batch.length, -1, -1, -1]) as tf.Tensor4D)
-        : tf.randomNormal<tf.Rank.R4>([batch.length, height / p.vaeScale, width / p.vaeScale, p.latentChannels], 0, 1, 'float32', o.seed * 100003 + first);
+        : sampleNoise(o.seed, first, batch.length, [height / p.vaeScale, width / p.vaeScale, p.latentChannels]);
       const latents = await sampleLatents(p, batch, noise, { ...o, sampler });
       const images = await decodeLatents(p, latents);
       const pixels = (await images.data()) as Float32Array;
