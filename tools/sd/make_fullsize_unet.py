@@ -279,10 +279,13 @@ def main():
     ap.add_argument("--skip-write", action="store_true", help="reuse the folder already in --out")
     ap.add_argument("--forward", choices=["f32", "fp16"], help="only time one variant's forwards (one JSON line)")
     ap.add_argument("--print-outputs", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: min(2, cores))")
     args = ap.parse_args()
     here = os.path.realpath(os.path.join(HERE, "..", ".."))
     if os.path.realpath(args.out).startswith(here + os.sep):
         raise SystemExit(f"--out {args.out} is inside the repository; use e.g. /tmp/sd21-fullsize (5.2 GB)")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     if args.forward:
         forward(args.out, args.forward, args.size, args.print_outputs)
         return
