@@ -7,7 +7,7 @@
 // make the folder (≈ 1 min) and the golden:
 //   PYTHONPATH=/tmp/diffusers/src:/tmp/hub/src /usr/bin/python3 tools/sd/make_fullsize_unet.py --out /tmp/sd21-fullsize
 // run: npm run build && node dist/bench/sd/fullsize-unet.js [--dir /tmp/sd21-fullsize --variant all|f32|fp16
-//      --backend cpu|wasm --no-torch]
+//      --backend cpu|wasm|tensorflow|tensorflow-gpu --no-torch] (tensorflow: tfjs-node, when installed)
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -78,11 +78,23 @@ function relativeError(actual: Float32Array, expected: readonly number[]): numbe
   return diff / scale;
 }
 
+type EngineBackend = 'cpu' | 'wasm' | 'tensorflow' | 'tensorflow-gpu';
+const ENGINE_BACKENDS: readonly EngineBackend[] = ['cpu', 'wasm', 'tensorflow', 'tensorflow-gpu'];
+
 /** the wasm backend's heap (its WebAssembly.Memory), undefined on other backends */
 const wasmHeapBytes = (): number | undefined => (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength;
 
+/** a figure for an error report, or undefined when the backend never started */
+function safely<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}
+
 /** one variant in this process: the engine's load, two forwards, the comparison */
-async function engineRun(golden: Golden, variant: 'f32' | 'fp16', backend: 'cpu' | 'wasm'): Promise<Result> {
+async function engineRun(golden: Golden, variant: 'f32' | 'fp16', backend: EngineBackend): Promise<Result> {
   const base: Result = { engine: `vsdlab tfjs-${backend}`, variant, ok: false };
   await selectBackend(backend);
   const [, , size] = golden.meta.inputs.latents.shape as [number, number, number, number];
@@ -196,13 +208,14 @@ async function main(): Promise<void> {
     return;
   }
   const golden = JSON.parse(readFileSync(opts.golden, 'utf8')) as Golden;
-  const backend = opts.backend === 'wasm' ? 'wasm' : 'cpu';
+  const backend = ENGINE_BACKENDS.find((b) => b === opts.backend);
+  if (backend === undefined) throw new Error(`--backend ${opts.backend}: one of ${ENGINE_BACKENDS.join(', ')}`);
   if (opts.variant === 'f32' || opts.variant === 'fp16') {
     let r: Result;
     try {
       r = await engineRun(golden, opts.variant, backend);
     } catch (e) {
-      r = { engine: `vsdlab tfjs-${backend}`, variant: opts.variant, ok: false, error: e instanceof Error ? e.message.split('\n')[0] ?? String(e) : String(e), tensor_bytes_at_error: tf.memory().numBytes, wasm_heap_bytes: wasmHeapBytes(), peak_rss_bytes: process.resourceUsage().maxRSS * 1024 };
+      r = { engine: `vsdlab tfjs-${backend}`, variant: opts.variant, ok: false, error: e instanceof Error ? e.message.split('\n')[0] ?? String(e) : String(e), tensor_bytes_at_error: safely(() => tf.memory().numBytes), wasm_heap_bytes: safely(wasmHeapBytes), peak_rss_bytes: process.resourceUsage().maxRSS * 1024 };
     }
     console.log(human(r));
     console.log(JSON.stringify(r));

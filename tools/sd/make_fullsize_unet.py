@@ -15,7 +15,7 @@ What it writes
 Needs what tools/sd/make_sd_goldens.py needs (Debian /usr/bin/python3 with python3-torch, diffusers v0.27.2 and
 huggingface_hub v0.22.2 on PYTHONPATH, tools/sd/pystub for `safetensors`); not open_clip.
 
-How to run (from the repository root; ~3 min and ~11 GB of RAM at peak on 2 cores)
+How to run (from the repository root; ~2 min and ~7 GB of RAM at peak on 2 cores)
   PYTHONPATH=/tmp/diffusers/src:/tmp/hub/src /usr/bin/python3 tools/sd/make_fullsize_unet.py \
       --out /tmp/sd21-fullsize --golden bench/sd/fullsize-golden.json
   then: npm run build && node dist/bench/sd/fullsize-unet.js --dir /tmp/sd21-fullsize
@@ -72,7 +72,9 @@ VERSIONS = {
     "safetensors": "tools/sd/pystub (vsdlab stand-in) to read; this script's streaming writer to write",
 }
 
-# stabilityai/stable-diffusion-2-1-base unet/config.json, as published (diffusers 0.10.0.dev0's converter)
+# stabilityai/stable-diffusion-2-1-base unet/config.json as published (written by diffusers 0.10.0.dev0's converter;
+# transcribed, since this machine cannot reach the Hub to re-download it). No upcast_attention key: diffusers' default
+# False applies (see the module docstring); the 768 model's config adds "upcast_attention": true and sample_size 96.
 SD21_BASE_UNET = {
     "_class_name": "UNet2DConditionModel",
     "_diffusers_version": "0.10.0.dev0",
@@ -264,6 +266,35 @@ def forward(out, variant, size, print_outputs):
     print(json.dumps(res), flush=True)
 
 
+def count_flops(size):
+    """FLOPs of one forward at this latent size: 2*MACs of every Conv2d and Linear (forward hooks on a model with
+    untouched init; no weights needed) plus the attention products as torch.profiler counts them"""
+    from torch.profiler import ProfilerActivity, profile
+    patch_attention()
+    model = UNet2DConditionModel(**{k: v for k, v in SD21_BASE_UNET.items() if not k.startswith("_")}).eval()
+    macs = {"conv": 0, "linear": 0}
+
+    def hook(kind):
+        def f(mod, _inp, out):
+            per_out = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1] if kind == "conv" else mod.in_features
+            macs[kind] += out.numel() * per_out
+        return f
+
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            mod.register_forward_hook(hook("conv"))
+        elif isinstance(mod, torch.nn.Linear):
+            mod.register_forward_hook(hook("linear"))
+    lat, ehs = inputs(size)
+    with profile(activities=[ProfilerActivity.CPU], with_flops=True) as p:
+        model(lat, torch.tensor([999], dtype=torch.int64), encoder_hidden_states=ehs)
+    attn = sum(e.flops for e in p.key_averages() if e.key in ("aten::bmm", "aten::baddbmm"))
+    res = {"size": size, "conv_gflop": 2 * macs["conv"] / 1e9, "linear_gflop": 2 * macs["linear"] / 1e9,
+           "attention_gflop": attn / 1e9}
+    res["total_gflop"] = res["conv_gflop"] + res["linear_gflop"] + res["attention_gflop"]
+    print(json.dumps(res), flush=True)
+
+
 def run_forward_process(out, variant, size):
     cmd = [sys.executable, os.path.abspath(__file__), "--out", out, "--size", str(size), "--forward", variant,
            "--print-outputs"]
@@ -279,6 +310,7 @@ def main():
     ap.add_argument("--skip-write", action="store_true", help="reuse the folder already in --out")
     ap.add_argument("--forward", choices=["f32", "fp16"], help="only time one variant's forwards (one JSON line)")
     ap.add_argument("--print-outputs", action="store_true")
+    ap.add_argument("--flops", action="store_true", help="only print the forward's FLOP count (no folder needed)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: min(2, cores))")
     args = ap.parse_args()
     here = os.path.realpath(os.path.join(HERE, "..", ".."))
@@ -286,6 +318,9 @@ def main():
         raise SystemExit(f"--out {args.out} is inside the repository; use e.g. /tmp/sd21-fullsize (5.2 GB)")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    if args.flops:
+        count_flops(args.size)
+        return
     if args.forward:
         forward(args.out, args.forward, args.size, args.print_outputs)
         return
