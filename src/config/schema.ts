@@ -3,6 +3,7 @@ import { LORA_TARGET_GROUPS } from '../diffusion/lora-targets.js';
 import { LORA_LOSS_WEIGHTINGS } from '../distill/lora-loss-weighting.js';
 import { LEARNING_RATE_SCHEDULES } from '../distill/learning-rate-schedule.js';
 import { SCORE_GRADIENT_WEIGHTINGS } from '../distill/score-gradient-weighting.js';
+import { ONNX_DEVICES, SD_ENGINE_CHOICES } from '../pipelines/sd/engine-names.js';
 
 // the cell config is the contract between the experiment file and the stages; defaults follow the official
 // SwiftBrush code and README (train_swiftbrush.py @ 686c231), see ../shared/reference/swiftbrush.md §1.3–1.5
@@ -76,6 +77,9 @@ export const generateSchema = z.strictObject({
   num_samples: positiveInt.default(30000).describe('number of captions to generate for'),
   batch_size: positiveInt.default(16),
   use_ema: z.boolean().default(true),
+  // optional without defaults, so cells that do not name them keep their ids
+  engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists'),
+  device: z.enum(ONNX_DEVICES).optional().describe('the onnx engine\'s execution provider; unset = auto: CUDA where the CUDA build of onnxruntime-node is installed'),
 });
 
 const captionsSchema = z.strictObject({

@@ -48,6 +48,9 @@ interface ImageSource {
 }
 
 function embeddedSource(config: CellConfig, studentDir: string | undefined): ImageSource {
+  if (config.generate.engine === 'onnx') {
+    throw new BadInputError('GENERATE_ENGINE', `generate.engine: onnx needs a diffusers SD folder (or its ONNX export) as teacher.model; ${config.teacher.model} is an embedded teacher`, 'leave generate.engine unset, or set it to tfjs');
+  }
   const teacher = loadTeacher(config.teacher.model);
   const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
   return { noiseShape: teacher.imageShape, generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))), dispose: () => tf.disposeVariables() };
@@ -55,8 +58,8 @@ function embeddedSource(config: CellConfig, studentDir: string | undefined): Ima
 
 /** a diffusers SD folder (or its Optimum ONNX export) as the teacher: its rows sample latents, decoded by its VAE */
 async function pipelineSource(config: CellConfig): Promise<ImageSource> {
-  const engine = await loadSdEngine(config.teacher.model);
   const g = config.generate;
+  const engine = await loadSdEngine(config.teacher.model, { ...(g.engine ? { engine: g.engine } : {}), ...(g.device ? { device: g.device } : {}) });
   return {
     noiseShape: latentShape(engine),
     generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed }, z, captions),

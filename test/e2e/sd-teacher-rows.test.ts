@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
+import { tinyOnnxFolder } from '../models/sd/onnx-folder.js';
 
 const EXPERIMENT = 'test/fixtures/sd/teacher-rows.yaml';
 
@@ -49,4 +50,32 @@ test('distilling from a diffusers folder is refused with one line naming teacher
   const run = vsdlab(['run', file, '--store', join(dir, 'runs')], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
   assert.notEqual(run.code, 0);
   assert.match(`${run.stdout}${run.stderr}`, /teacher\.model test\/fixtures\/sd\/tiny-sd2: distilling from a diffusers Stable Diffusion folder is not supported yet/);
+});
+
+test('generate.engine: the same teacher rows through ONNX Runtime (Optimum export) give the tfjs engine\'s images to within one 8-bit level', async () => {
+  ensureDataset();
+  const dir = tempDir();
+  const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
+  const onnx = tinyOnnxFolder();
+  const images = async (store: string, set: string[]): Promise<Buffer[]> => {
+    const run = vsdlab(['run', EXPERIMENT, '--store', store, '--only', 'ddim-25step', ...set.flatMap((s) => ['--set', s])], { env });
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    const cell = readdirSync(join(store, 'sd-teacher-rows')).find((n) => n.startsWith('ddim-25step'))!;
+    const folder = join(store, 'sd-teacher-rows', cell, 'artifacts', 'generate', 'images');
+    return Promise.all(readdirSync(folder).sort().map(async (f) => (await sharp(join(folder, f)).raw().toBuffer())));
+  };
+  const viaTfjs = await images(join(dir, 'tfjs'), []);
+  const viaOnnx = await images(join(dir, 'onnx'), [`teacher.model=${onnx}`, 'generate.engine=onnx', 'generate.device=cpu']);
+  assert.equal(viaOnnx.length, viaTfjs.length);
+  let worst = 0;
+  viaOnnx.forEach((img, i) => img.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - viaTfjs[i]![j]!)))));
+  assert.ok(worst <= 1, `largest pixel difference ${worst}`);
+});
+
+test('generate.engine: onnx with the embedded teacher is refused by name', () => {
+  ensureDataset();
+  const dir = tempDir();
+  const run = vsdlab(['run', 'experiments/embedded-smoke.yaml', '--store', join(dir, 'runs'), '--only', 'teacher-one-step-1step', '--set', 'generate.engine=onnx'], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
+  assert.notEqual(run.code, 0);
+  assert.match(`${run.stdout}${run.stderr}`, /generate\.engine: onnx needs a diffusers SD folder \(or its ONNX export\) as teacher\.model/);
 });
