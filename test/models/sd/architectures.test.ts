@@ -16,6 +16,7 @@ import { parseTextEncoderConfig } from '../../../src/models/sd/text-encoder-conf
 import { componentWeights, TEXT_ENCODER_BUFFERS } from '../../../src/models/sd/component-weights.js';
 import { findComponentWeights } from '../../../src/models/sd/weight-files.js';
 import { fromRoot } from '../../helpers/paths.js';
+import { BadInputError } from '../../../src/errors.js';
 import { nhwc, readGolden, relativeError, tensorOf } from './golden.js';
 
 const TOLERANCE = 1e-4;
@@ -90,3 +91,21 @@ for (const [label, folder, goldenName] of [['SD 2 (gelu, F16 weights with an I64
     view.close();
   });
 }
+
+test('a tensor whose shape or name disagrees with the config is one line naming the file and the tensor', async () => {
+  await selectBackend('cpu');
+  const folder = fixture('tiny-sd2/unet');
+  const cfg = parseUNetConfig(join(folder, 'config.json'), rawConfig(join(folder, 'config.json'))).config;
+  const { tensors } = loadSafetensors(join(folder, 'diffusion_pytorch_model.safetensors'));
+  const golden = readGolden('unet_sd2');
+  const run = (read: (name: string) => tf.Tensor | undefined): unknown =>
+    sdUNetForward({ weights: new TorchLayoutWeights(read, 'unet/diffusion_pytorch_model.safetensors') }, cfg, nhwc(golden, 'latents'), [999, 37], tensorOf(golden, 'encoder_hidden_states') as tf.Tensor3D);
+  assert.throws(
+    () => run((name) => (name === 'conv_in.weight' ? tf.zeros([8, 4, 1, 1]) : tensors[name]?.clone())),
+    (e: unknown) => e instanceof BadInputError && e.code === 'WEIGHTS_MISMATCH' && e.message === 'unet/diffusion_pytorch_model.safetensors: conv_in.weight has shape [8, 4, 1, 1], the config needs [8, 4, 3, 3]',
+  );
+  assert.throws(
+    () => run((name) => (name === 'conv_out.bias' ? undefined : tensors[name]?.clone())),
+    (e: unknown) => e instanceof BadInputError && e.message === 'unet/diffusion_pytorch_model.safetensors: no tensor conv_out.bias (the architecture needs [4])',
+  );
+});
