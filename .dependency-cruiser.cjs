@@ -4,7 +4,8 @@
 // Lowest first:
 //   0  errors.ts, util/          coded errors; atomic writes, sha256 of bytes, values, files and folders;
 //                                YAML input files read and validated, every issue as `file:line  dotted.path  message`
-//   1  tensor/ onnx/ weights/    tfjs backends and fast kernels; ONNX graph writing; safetensors files
+//      onnx/                     ONNX graphs written, onnxruntime sessions opened (execution provider, threads)
+//   1  tensor/ weights/          tfjs backends and fast kernels; safetensors files
 //      data/ metrics/            datasets, captions, seeded streams; image decoding, extractors, statistics
 //   2  nn/                       general layers, parameter maps, LoRA: shared by every network family
 //   3  diffusion/ features/      schedules, samplers, the embedded UNet; the embedded feature networks
@@ -21,8 +22,8 @@
 // Schedulers (including diffusers' scheduler_config.json) belong to diffusion/; a sampling pipeline that joins a
 // model family with them, to pipelines/.
 const LAYERS = [
-  ['util'],
-  ['tensor', 'onnx', 'weights', 'data', 'metrics'],
+  ['util', 'onnx'],
+  ['tensor', 'weights', 'data', 'metrics'],
   ['nn'],
   ['diffusion', 'features', 'models'],
   ['distill', 'teacher', 'pipelines'],

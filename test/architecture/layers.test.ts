@@ -57,7 +57,7 @@ test('the rules catch an upward import, a sibling import, a folder cycle and an 
     }),
   );
   const rules = new Set(violations.map((v) => v.rule.name));
-  for (const rule of ['layer-0-util', 'layer-1-tensor-onnx-weights-data-metrics', 'no-folder-cycle', 'unknown-folder']) {
+  for (const rule of ['layer-0-util-onnx', 'layer-1-tensor-weights-data-metrics', 'no-folder-cycle', 'unknown-folder']) {
     assert.ok(rules.has(rule), `expected a ${rule} violation, got:\n${show(violations)}`);
   }
 });

@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { BadInputError } from '../../errors.js';
 import type { FeatureCache } from '../feature-cache/index.js';
-import { OnnxExtractor, streamFeatures, type ExecutionProvider, type SkippedImage } from '../extract/index.js';
+import { OnnxExtractor, streamFeatures, type SkippedImage } from '../extract/index.js';
+import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { clipConvention, rowCosines, type ClipConventionName } from './clip-score.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
 import { TextTower } from './text-tower.js';

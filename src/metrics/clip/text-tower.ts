@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { BadInputError, MissingAssetError } from '../../errors.js';
-import { chooseExecutionProvider, type ExecutionProvider } from '../extract/execution-provider.js';
+import type { ExecutionProvider } from '../../onnx/execution-provider.js';
+import { openOnnxSession } from '../../onnx/session.js';
 import { sha256File } from '../../util/hash.js';
 
 export class TextTower {
@@ -18,14 +19,11 @@ export class TextTower {
 
   static async load(path: string, options: { provider?: ExecutionProvider | 'auto'; threads?: number } = {}): Promise<TextTower> {
     if (!existsSync(path)) throw new MissingAssetError('CLIP_MODEL_MISSING', `CLIP text model ${path} does not exist`, 'export one with tools/export_clip.py');
-    const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [chooseExecutionProvider(options.provider)] };
-    if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(path, sessionOptions);
-    } catch (err) {
-      throw new BadInputError('CLIP_MODEL_UNREADABLE', `cannot load ONNX model ${path}: ${(err as Error).message.split('\n')[0]}`);
-    }
+    const { session } = await openOnnxSession(
+      path,
+      { ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
+      (reason) => new BadInputError('CLIP_MODEL_UNREADABLE', `cannot load ONNX model ${path}: ${reason}`),
+    );
     const meta = session.inputMetadata[0];
     if (session.inputNames.length !== 1 || !meta || !meta.isTensor || (meta.type !== 'int64' && meta.type !== 'int32') || meta.shape.length !== 2) {
       throw new BadInputError('CLIP_MODEL_BAD', `${path}: a CLIP text tower takes one N x L int64/int32 token tensor`);

@@ -1,6 +1,6 @@
 // CLIP score from model files: loads the towers, opens the feature cache, scores, lets the models go.
 import { ClipModel, clipScore, type ClipConventionName, type ClipModelFiles, type ClipScoreResult } from '../clip/index.js';
-import type { ExecutionProvider } from '../extract/index.js';
+import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { openFeatureCache, type FeatureCacheChoice } from './feature-cache-choice.js';
 
 export interface ClipScoreFilesOptions {

@@ -1,6 +1,7 @@
 // the feature network of FID / KID / precision-recall: an onnx model narrowed to its feature output.
 import { BadInputError } from '../../errors.js';
-import { featureOutputOf, OnnxExtractor, type ExecutionProvider, type InputGeometry } from '../extract/index.js';
+import { featureOutputOf, OnnxExtractor, type InputGeometry } from '../extract/index.js';
+import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 
 /** which model to load, and where to run it */
 export interface ExtractorChoice {

@@ -1,5 +1,4 @@
 // onnx feature extractors (onnxruntime-node) and image folders streamed through them.
-export { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
 export { defaultClipDir, defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
 
 export { featureOutputOf } from './feature-output.js';

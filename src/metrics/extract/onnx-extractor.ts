@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { BadInputError, MissingAssetError } from '../../errors.js';
 import { sha256File } from '../../util/hash.js';
-import { chooseExecutionProvider, type ExecutionProvider } from './execution-provider.js';
+import type { ExecutionProvider } from '../../onnx/execution-provider.js';
+import { openOnnxSession } from '../../onnx/session.js';
 
 export interface ExtractorOptions {
   /** outputs to return, by name (default: every output of the model) */
@@ -42,15 +43,11 @@ export class OnnxExtractor {
 
   static async load(path: string, options: ExtractorOptions = {}): Promise<OnnxExtractor> {
     if (!existsSync(path)) throw new MissingAssetError('EXTRACTOR_MISSING', `extractor model ${path} does not exist`, 'export one with tools/export_inception.py');
-    const provider = chooseExecutionProvider(options.provider);
-    const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
-    if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(path, sessionOptions);
-    } catch (err) {
-      throw new BadInputError('EXTRACTOR_UNREADABLE', `cannot load ONNX model ${path}: ${(err as Error).message.split('\n')[0]}`);
-    }
+    const { session, provider } = await openOnnxSession(
+      path,
+      { optimize: true, ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
+      (reason) => new BadInputError('EXTRACTOR_UNREADABLE', `cannot load ONNX model ${path}: ${reason}`),
+    );
     if (session.inputNames.length !== 1) {
       throw new BadInputError('EXTRACTOR_BAD_MODEL', `${path} has ${session.inputNames.length} inputs; a feature extractor takes one NCHW image batch`);
     }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { BadInputError, MissingAssetError } from '../../../src/errors.js';
-import { OnnxExtractor, chooseExecutionProvider, listImages } from '../../../src/metrics/extract/index.js';
+import { OnnxExtractor, listImages } from '../../../src/metrics/extract/index.js';
+import { chooseExecutionProvider } from '../../../src/onnx/execution-provider.js';
 import { fromRoot } from '../../helpers/paths.js';
 
 const golden = fromRoot('test', 'golden', 'metrics-peer');

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { BadInputError } from '../../../errors.js';
-import { chooseExecutionProvider, type ExecutionProvider } from '../../../metrics/extract/execution-provider.js';
+import type { ExecutionProvider } from '../../../onnx/execution-provider.js';
+import { openOnnxSession } from '../../../onnx/session.js';
 
 /** the names a component's graph must have (in any order; extra outputs are ignored) */
 export interface OnnxIo {
@@ -38,15 +39,11 @@ export class OnnxComponent {
   /** opens `path` and checks that its graph has `io`'s names; one BadInputError line naming the file otherwise */
   static async open(path: string, io: OnnxIo, options: OnnxSessionOptions = {}): Promise<OnnxComponent> {
     if (!existsSync(path)) throw new BadInputError('SD_ONNX_MISSING', `${path}: no such file; an ONNX Stable Diffusion folder has it, with ${describeIo(io)}`, HINT_EXPORT);
-    const provider = chooseExecutionProvider(options.provider);
-    const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [provider], graphOptimizationLevel: 'all' };
-    if (options.threads !== undefined) sessionOptions.intraOpNumThreads = options.threads;
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(path, sessionOptions);
-    } catch (err) {
-      throw new BadInputError('SD_ONNX_UNREADABLE', `${path}: cannot load the ONNX model: ${(err as Error).message.split('\n')[0]}`, HINT_EXPORT);
-    }
+    const { session, provider } = await openOnnxSession(
+      path,
+      { optimize: true, ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
+      (reason) => new BadInputError('SD_ONNX_UNREADABLE', `${path}: cannot load the ONNX model: ${reason}`, HINT_EXPORT),
+    );
     const missingIn = io.inputs.filter((n) => !session.inputNames.includes(n));
     const extraIn = session.inputNames.filter((n) => !io.inputs.includes(n));
     const missingOut = io.outputs.filter((n) => !session.outputNames.includes(n));
