@@ -58,7 +58,7 @@ import torch  # noqa: E402
 import diffusers  # noqa: E402
 import huggingface_hub  # noqa: E402
 from diffusers import UNet2DConditionModel  # noqa: E402
-from diffusers.models import attention_processor as _ap  # noqa: E402
+from make_sd_goldens import patch_attention  # noqa: E402  (diffusers' attention with a zeros baddbmm input)
 
 torch.set_grad_enabled(False)
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
@@ -104,30 +104,6 @@ SD21_BASE_UNET = {
 SEEDS = {"weights": 3001, "latents": 3002, "encoder_hidden_states": 3003}
 TIMESTEPS = (999, 500)
 SQRT12 = 3.4641016151377544  # float64 sqrt(12), the same literal in bench/sd/fullsize-inputs.ts
-
-
-def patch_attention():
-    """diffusers v0.27.2 Attention.get_attention_scores with torch.zeros instead of torch.empty as baddbmm's
-    beta=0 input (see make_sd_goldens.py)."""
-
-    def get_attention_scores(self, query, key, attention_mask=None):
-        dtype = query.dtype
-        if self.upcast_attention:
-            query = query.float()
-            key = key.float()
-        if attention_mask is None:
-            baddbmm_input = torch.zeros(query.shape[0], query.shape[1], key.shape[1], dtype=query.dtype)
-            beta = 0
-        else:
-            baddbmm_input = attention_mask
-            beta = 1
-        attention_scores = torch.baddbmm(baddbmm_input, query, key.transpose(-1, -2), beta=beta, alpha=self.scale)
-        if self.upcast_softmax:
-            attention_scores = attention_scores.float()
-        attention_probs = attention_scores.softmax(dim=-1)
-        return attention_probs.to(dtype)
-
-    _ap.Attention.get_attention_scores = get_attention_scores
 
 
 def xorshift_inputs(shape, seed):
