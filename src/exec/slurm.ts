@@ -59,7 +59,7 @@ export function slurmScript(plan: Plan, cells: readonly Cell[], o: SlurmOptions)
     'set -euo pipefail',
     `cell=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${shellQuote(cellsFile)})`,
     `cd ${shellQuote(process.cwd())}`,
-    `exec ${o.runArgv.map(shellQuote).join(' ')} --only "$cell" --reporter plain`,
+    `exec ${o.runArgv.map(shellQuote).join(' ')} --only "$cell" --reporter plain --skip-asset-check`,
     '',
   ].join('\n');
   return { script, cellsList: `${cells.map((c) => c.name).join('\n')}\n` };

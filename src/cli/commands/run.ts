@@ -4,6 +4,7 @@ import { planExperiment, type Plan } from '../../plan/plan.js';
 import { runPlan, selectCells, writeManifest } from '../../exec/run-plan.js';
 import { runLocalWorkers } from '../../exec/local-workers.js';
 import { submitSlurm } from '../../exec/slurm.js';
+import { assertAssetsPresent } from '../../exec/missing-assets.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
 import type { CellSummary } from '../../exec/reporter.js';
 import { packageRoot } from '../../tracking/provenance.js';
@@ -36,6 +37,7 @@ export const builder = (y: Argv) =>
     .option('slurm-extra', { type: 'string', array: true, group: 'Slurm:', description: 'extra #SBATCH lines, e.g. --account=abc' })
     .option('max-cells', { type: 'number', hidden: true, description: 'a pool worker: run at most this many cells' })
     .option('failed-since', { type: 'string', hidden: true, description: 'a pool worker: the pool\'s start; cells failed since are not retried' })
+    .option('skip-asset-check', { type: 'boolean', default: false, hidden: true, description: 'a Slurm array task: a missing asset fails its cell (recorded in its status) instead of stopping before it' })
     .option('reporter', { choices: Object.keys(reporters) as ReporterName[], description: 'progress output (default: tty bar on a terminal, plain lines otherwise)' })
     .option('json', { ...jsonOption, description: 'NDJSON events on stdout (same as --reporter json)' })
     .check((a) => {
@@ -60,6 +62,7 @@ interface RunArgs {
   /** set by a pool on its workers: run at most this many cells, then exit with WORKER_RECYCLE_EXIT */
   maxCells?: number;
   failedSince?: string;
+  skipAssetCheck: boolean;
   executor: 'local' | 'slurm';
   dryRun: boolean;
   slurmPartition?: string;
@@ -78,6 +81,10 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   const store = openStore(args.store);
   const reporter = reporters[args.json ? 'json' : (args.reporter ?? defaultReporterName())]();
   if (args.executor === 'slurm') return submit(plan, store, args, io);
+  // nothing starts while an asset is missing. A pool's workers start after their coordinator checked; a Slurm array
+  // task records a missing asset as its cell's failure, where `vsdlab status` shows it (the login node that submitted
+  // may not mount what the compute nodes do, so submission does not check)
+  if (args.maxCells === undefined && !args.skipAssetCheck) assertAssetsPresent(plan.experiment, selectCells(plan, args.only));
   let summaries: CellSummary[];
   if (args.jobs > 1) {
     const command = [join(packageRoot, 'bin', 'vsdlab.js'), ...baseArgv(args, store)];
