@@ -112,6 +112,25 @@ test('PEFT adapter folder: PeftModel keys [r, in] / [out, r], LoraConfig fields,
   assert.notDeepEqual(adapted, forward(config, paramWeights(params)), 'the adapter changes the output');
 });
 
+test('PEFT adapter with conv targets: lora_A [r, in, k, k] and lora_B [out, r, 1, 1] as PEFT\'s conv LoRA, same outputs read back', async () => {
+  await selectBackend('cpu');
+  const { config, params } = unetParamsOf(join(TEACHER, 'unet'));
+  const adapter = initLora(params, { rank: 2, alpha: 3, targets: ['conv1', 'to_k'] }, 5);
+  Object.entries(adapter.params).forEach(([name, v], i) => {
+    if (name.endsWith('.lora_b')) v.assign(tf.randomNormal(v.shape, 0, 0.1, 'float32', 300 + i));
+  });
+  const dir = join(tempDir(), 'lora');
+  writePeftAdapter(dir, adapter);
+  const { tensors } = loadSafetensors(join(dir, 'adapter_model.safetensors'));
+  // down_blocks.0.resnets.0.conv1: a 3×3 conv of 8 → 8 channels
+  assert.deepEqual(tensors['base_model.model.down_blocks.0.resnets.0.conv1.lora_A.weight']?.shape, [2, 8, 3, 3]);
+  assert.deepEqual(tensors['base_model.model.down_blocks.0.resnets.0.conv1.lora_B.weight']?.shape, [8, 2, 1, 1]);
+  tf.dispose(Object.values(tensors));
+  const back = readPeftAdapter(dir);
+  assert.deepEqual(back.config.targets, ['conv1', 'to_k']);
+  assert.deepEqual(forward(config, paramWeights(params), back), forward(config, paramWeights(params), adapter));
+});
+
 test('a PEFT adapter the engine cannot compute (rsLoRA) is refused in one line naming the file and key', async () => {
   await selectBackend('cpu');
   const { params } = unetParamsOf(join(TEACHER, 'unet'));
