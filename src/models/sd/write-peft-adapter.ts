@@ -8,8 +8,9 @@
  * alpha / r (no rsLoRA), so the files mean exactly what the engine computed.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { publishDir } from '../../util/atomic-write.js';
 import type { LoraAdapter } from '../../nn/lora.js';
 import { writeSafetensorsFile, type StreamedTensor } from '../../weights/safetensors-writer.js';
 import { pythonJson } from './python-json.js';
@@ -94,8 +95,7 @@ export function writePeftAdapter(dir: string, adapter: LoraAdapter, options: Pef
   try {
     writeSafetensorsFile(join(tmp, ADAPTER_WEIGHTS_FILE), peftStateDict(adapter), { format: 'pt' });
     writeFileSync(join(tmp, ADAPTER_CONFIG_FILE), adapterConfigJson(adapter, options));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    publishDir(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

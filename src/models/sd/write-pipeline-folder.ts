@@ -6,11 +6,13 @@
  * set to diffusers' UNet2DConditionModel. The folder is built beside its final name and renamed into place, so a
  * reader sees the old folder or the whole new one.
  */
-import { copyFileSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { publishDir } from '../../util/atomic-write.js';
 import type { ParamMap } from '../../nn/params.js';
 import { readJsonObject } from './config-file.js';
-import { readPipelineFolder } from './pipeline-folder.js';
+import { openComponentWeights, readPipelineFolder, type PipelineFolder } from './pipeline-folder.js';
+import { torchNameOf, torchShapeOf } from '../../nn/torch-layout.js';
 import { pythonJson } from './python-json.js';
 import type { UNetConfig } from './unet-config.js';
 import { writeUNetFiles } from './write-unet-folder.js';
@@ -47,11 +49,34 @@ function linkOrCopyTree(from: string, to: string, counts: { linked: number; copi
 }
 
 /**
+ * The student is a full copy of the teacher's UNet: its state dict must have exactly the teacher's tensor names and
+ * shapes (read from the teacher's safetensors header, no weights), or diffusers would refuse the folder. A mismatch
+ * is a bug in whoever built the ParamMap, named here rather than found by diffusers later.
+ */
+function checkAgainstTeacher(teacher: PipelineFolder, params: ParamMap): void {
+  const view = openComponentWeights(teacher.unet);
+  try {
+    const ours = new Map(Object.entries(params).map(([name, v]) => [torchNameOf(name), torchShapeOf(name, v.shape)]));
+    const theirs = view.names();
+    const missing = theirs.filter((n) => !ours.has(n));
+    const extra = [...ours.keys()].filter((n) => view.info(n) === undefined);
+    const reshaped = theirs.filter((n) => ours.has(n) && JSON.stringify(ours.get(n)) !== JSON.stringify(view.info(n)!.shape));
+    if (missing.length + extra.length + reshaped.length > 0) {
+      const first = (list: string[]): string => list.slice(0, 3).join(', ') + (list.length > 3 ? `, … (${list.length})` : '');
+      throw new Error(`write pipeline: the UNet parameters do not match ${teacher.unet.weights.path}: missing ${first(missing) || 'none'}; extra ${first(extra) || 'none'}; other shapes ${first(reshaped) || 'none'}`);
+    }
+  } finally {
+    view.close();
+  }
+}
+
+/**
  * Writes `dir` as the pipeline `teacherDir` with the UNet `params` (of `config`). The teacher folder is read and
  * checked first (readPipelineFolder), so a broken teacher fails before anything is written.
  */
 export function writePipelineFolder(dir: string, teacherDir: string, config: UNetConfig, params: ParamMap): WrittenPipeline {
   const teacher = readPipelineFolder(teacherDir);
+  checkAgainstTeacher(teacher, params);
   const tmp = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -70,8 +95,7 @@ export function writePipelineFolder(dir: string, teacherDir: string, config: UNe
     writeUNetFiles(join(tmp, 'unet'), config, params);
     const index = { ...readJsonObject(teacher.modelIndexPath, 'model_index.json'), unet: ['diffusers', 'UNet2DConditionModel'] };
     writeFileSync(join(tmp, 'model_index.json'), `${pythonJson(index)}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    publishDir(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -6,8 +6,9 @@
  * layer weight names sdUNetForward asks for, channels-last; torchNameOf / torchShapeOf give the torch side.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { publishDir } from '../../util/atomic-write.js';
 import type { ParamMap } from '../../nn/params.js';
 import { torchNameOf, torchShapeOf } from '../../nn/torch-layout.js';
 import { writeSafetensorsFile, type StreamedTensor } from '../../weights/safetensors-writer.js';
@@ -99,8 +100,7 @@ export function writeUNetFolder(dir: string, config: UNetConfig, params: ParamMa
   mkdirSync(tmp, { recursive: true });
   try {
     writeUNetFiles(tmp, config, params);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+    publishDir(tmp, dir);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

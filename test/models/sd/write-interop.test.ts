@@ -162,4 +162,10 @@ test('model/ pipeline folder: loads as a pipeline, has the student UNet, the tea
   // writing again replaces the folder whole
   writePipelineFolder(dir, TEACHER, config, params);
   assert.ok(existsSync(join(dir, 'unet/config.json')));
+  // a ParamMap that is not the teacher's architecture is refused before anything is written
+  const { 'conv_out.b': dropped, ...partial } = params;
+  assert.ok(dropped);
+  const other = join(tempDir(), 'model');
+  assert.throws(() => writePipelineFolder(other, TEACHER, config, partial), /missing conv_out\.bias; extra none/);
+  assert.equal(existsSync(other), false);
 });
