@@ -14,6 +14,6 @@ export function assertBackendsInstalled(cells: readonly Cell[]): void {
     const missing = missingBackendPackage(choice);
     if (missing === undefined) continue;
     const users = cells.filter((c) => c.config.distill.backend === choice).map((c) => c.slug);
-    throw new BadInputError('BACKEND_NOT_INSTALLED', `distill.backend: ${missing.message} (${users.length === cells.length ? `all ${users.length} cells` : users.join(', ')})`, missing.hint);
+    throw new BadInputError('BACKEND_UNAVAILABLE', `distill.backend: ${missing.message} (${users.length === cells.length ? `all ${users.length} cells` : users.join(', ')})`, missing.hint);
   }
 }

@@ -149,7 +149,7 @@ export const selectBackend = async (name: BackendChoice, options: SelectBackendO
     throw new BadInputError('BACKEND_UNKNOWN', `unknown tensor backend '${String(name)}'`, `choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
   const missing = missingBackendPackage(name);
-  if (missing !== undefined) throw new BadInputError('BACKEND_NOT_INSTALLED', missing.message, missing.hint);
+  if (missing !== undefined) throw new BadInputError('BACKEND_UNAVAILABLE', missing.message, missing.hint);
   const order: ConcreteBackend[] = name === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [name];
   // tfjs' console banners ("looks like you are running in Node.js") would interleave with progress lines
   tf.env().set('PROD', true);

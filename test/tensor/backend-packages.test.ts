@@ -13,10 +13,10 @@ import { tempDir } from '../helpers/temp.js';
 const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
 const skip = packageInstalled(GPU_PACKAGE) ? `${GPU_PACKAGE} is installed here` : false;
 
-test("selectBackend('tensorflow-gpu') without the package: BACKEND_NOT_INSTALLED, the npm command and the CUDA it needs", { skip }, async () => {
+test("selectBackend('tensorflow-gpu') without the package: BACKEND_UNAVAILABLE (not installed), the npm command and the CUDA it needs", { skip }, async () => {
   await assert.rejects(selectBackend('tensorflow-gpu'), (e: unknown) => {
     assert.ok(e instanceof BadInputError);
-    assert.equal(e.code, 'BACKEND_NOT_INSTALLED');
+    assert.equal(e.code, 'BACKEND_UNAVAILABLE');
     assert.equal(e.message, `tensor backend 'tensorflow-gpu' needs ${GPU_PACKAGE}, which is not installed`);
     assert.match(e.hint ?? '', new RegExp(`npm install ${GPU_PACKAGE}@${tfjsVersion().replace(/\./g, '\\.')} .*CUDA 11\\.2 and cuDNN 8\\.1`));
     return true;
