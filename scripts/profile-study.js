@@ -86,13 +86,13 @@ const out = [];
 const span = Number.isFinite(first) && Number.isFinite(last) ? (last - first) / 1000 : undefined;
 out.push(`${cells.length} cells in ${root}${span !== undefined ? `; first cell start to last cell end ${f(span, 0)} s wall` : ''}`);
 out.push('');
-out.push('| stage | computed (cached) | wall s, sum | CPU s, sum | in tfjs kernels | outside kernels | wall s per cell |');
-out.push('|---|---|---|---|---|---|---|');
+out.push('| stage | computed (cached) | wall s, sum | profiled | CPU s, sum | in tfjs kernels | outside kernels | CPU s per profiled cell |');
+out.push('|---|---|---|---|---|---|---|---|');
 for (const s of stageNames) {
   const a = perStage[s];
   if (a.computed + a.cached === 0) continue;
   const cpu = a.profiled ? f(a.cpu) : 'n/a';
-  out.push(`| ${s} | ${a.computed} (${a.cached}) | ${f(a.wall)} | ${cpu} | ${a.profiled ? `${f(a.kernelCpu)} (${pct(a.kernelCpu, a.cpu)})` : ''} | ${a.profiled ? `${f(a.cpu - a.kernelCpu)} (${pct(a.cpu - a.kernelCpu, a.cpu)})` : ''} | ${a.computed ? f(a.wall / a.computed) : ''} |`);
+  out.push(`| ${s} | ${a.computed} (${a.cached}) | ${f(a.wall)} | ${a.profiled} | ${cpu} | ${a.profiled ? `${f(a.kernelCpu)} (${pct(a.kernelCpu, a.cpu)})` : ''} | ${a.profiled ? `${f(a.cpu - a.kernelCpu)} (${pct(a.cpu - a.kernelCpu, a.cpu)})` : ''} | ${a.profiled ? f(a.cpu / a.profiled, 2) : ''} |`);
 }
 const profiled = stageNames.filter((s) => perStage[s].profiled > 0);
 if (profiled.length > 0) {
@@ -112,6 +112,12 @@ if (profiled.length > 0) {
     e.calls += k.calls;
   }
   for (const [n, k] of Object.entries(all).sort((a, b) => b[1].s - a[1].s).slice(0, 15)) out.push(`| ${n} | ${f(k.s)} | ${k.calls} | ${f((1e6 * k.s) / k.calls)} |`);
+}
+if (profiled.length > 0) {
+  out.push('');
+  out.push(`| cell (CPU s) | ${stageNames.join(' | ')} |`);
+  out.push(`|---|${stageNames.map(() => '---').join('|')}|`);
+  for (const r of cellRows) if (Object.keys(r.cpu).length > 0) out.push(`| ${r.cell.replace(/-[0-9a-f]{8}$/, '')} | ${stageNames.map((s) => f(r.cpu[s])).join(' | ')} |`);
 }
 if (Object.keys(perMetric).length > 0) {
   out.push('');
