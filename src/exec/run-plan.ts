@@ -11,6 +11,7 @@ import type { Stage, StageName, StageOutput } from '../tracking/stage.js';
 import { stageKey } from '../tracking/stage-key.js';
 import { metricsFileSchema } from '../tracking/results.js';
 import type { CellSummary, Reporter } from './reporter.js';
+import { startStageProfile } from './stage-profile.js';
 
 export interface RunOptions {
   store: RunStore;
@@ -193,6 +194,7 @@ async function runStage(
     const touch = setInterval(() => lock.touch(), Math.max(1000, (options.heartbeatMs ?? 5000) / 2));
     touch.unref();
     let result: Record<string, unknown>;
+    const profile = await startStageProfile(runDir, stage.name);
     try {
       result = await stage.run({
         cell,
@@ -208,6 +210,7 @@ async function runStage(
     } finally {
       clearInterval(touch);
     }
+    await profile?.finish();
     await writeJsonAtomically(join(workDir, 'result.json'), result);
     publishDir(workDir, dir);
     return finish(result, false);

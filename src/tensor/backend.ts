@@ -5,6 +5,7 @@ import { dirname, sep } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { BadInputError } from '../errors.js';
 import { fastKernelsRegistered, registerFastKernels } from './fast-kernels.js';
+import { kernelProfileRequested, profileKernels } from './kernel-profile.js';
 
 import { BACKEND_CHOICES, missingBackendPackage, packageInstalled, type BackendChoice } from './backend-choices.js';
 
@@ -156,7 +157,11 @@ export const selectBackend = async (name: BackendChoice, options: SelectBackendO
   const skipped: BackendInfo['skipped'] = [];
   for (const candidate of order) {
     const result = await attempt(candidate, options);
-    if (result.ok) return { requested: name, ...result.info, skipped };
+    if (result.ok) {
+      // VSDLAB_PROFILE=1: time every kernel of the backend, routed and fused ones included
+      if (kernelProfileRequested()) profileKernels(result.info.tfjsBackend);
+      return { requested: name, ...result.info, skipped };
+    }
     skipped.push({ name: candidate, reason: result.reason });
   }
   const last = skipped[skipped.length - 1];

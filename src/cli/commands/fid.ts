@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
-import { statisticsOfSets, type SetStatistics } from '../../metrics/evaluation/index.js';
+// image-sets.js itself, not the evaluation index (CLIP, the extractors): two .npz files need neither
+import { statisticsOfSets, type SetStatistics } from '../../metrics/evaluation/image-sets.js';
 import { frechetDistance, writeStatsNpz } from '../../metrics/stats/index.js';
 import { extractorOptions, imageSetsOptions, type ExtractorArgs } from '../metric-options.js';
 import type { Io } from '../io.js';
