@@ -43,7 +43,7 @@ export function mergeShards(states: readonly ShardState[]): MergedShards {
     if (s.snapshot.n > 0 && (s.extractor !== first.extractor || s.mode !== first.mode || s.snapshot.dims !== dims)) {
       fail(`shard ${i} was extracted with ${s.extractor.slice(0, 12)}/${s.mode} (${s.snapshot.dims} dims), shard ${first.index} with ${first.extractor.slice(0, 12)}/${first.mode} (${dims} dims)`);
     }
-    if ((s.cosines === undefined) !== (first.cosines === undefined) || s.clip !== first.clip) fail(`shard ${i} and shard ${first.index} differ in their CLIP model`);
+    if ((s.cosines === undefined) !== (first.cosines === undefined) || (s.snapshot.n > 0 && s.clip !== first.clip)) fail(`shard ${i} and shard ${first.index} differ in their CLIP model`);
     end = s.end;
   }
   if (shards !== sorted.length) fail(`${sorted.length} shard states for ${shards} shards`);
