@@ -99,8 +99,8 @@ export async function handler(args: Args, io: Io, signal: AbortSignal): Promise<
       const workerArgv = [join(packageRoot, 'bin', 'vsdlab.js'), 'shards', 'worker', dir];
       io.err(`shards: ${missing.length} of ${spec.shards} shard(s) to run (${args.executor})`);
       if (args.executor === 'pool') {
-        const { runShardPool } = await import('../../exec/shard-pool.js');
-        await runShardPool({ shards: missing, jobs: args.jobs, argv: (i) => [...workerArgv, '--shard', `${i}/${spec.shards}`], onLine: (_, line) => io.err(line), signal });
+        const { runProcessPool } = await import('../../util/process-pool.js');
+        await runProcessPool({ shards: missing, jobs: args.jobs, argv: (i) => [...workerArgv, '--shard', `${i}/${spec.shards}`], onLine: (_, line) => io.err(line), signal });
       } else {
         const { submitShardArray } = await import('../../exec/slurm.js');
         const job = await submitShardArray({

@@ -117,7 +117,7 @@ export async function runShard(dir: string, index: number, o: ShardRunOptions = 
   const base = { index, shards: spec.shards, start, end, files: files.map((f) => relative(spec.images, f)), mode: spec.mode };
   if (files.length === 0) {
     const empty = { dims: 0, n: 0, mean: new Float64Array(0), m2: new Float64Array(0), sum32: new Float32Array(0) };
-    const state: ShardState = { ...base, extractor: '', snapshot: empty, features: new Float32Array(0), ...(spec.clip ? { cosines: new Float64Array(0), clip: '' } : {}) };
+    const state: ShardState = { ...base, extractor: '', resolution: 0, snapshot: empty, features: new Float32Array(0), ...(spec.clip ? { cosines: new Float64Array(0), clip: '' } : {}) };
     await writeShardState(dir, state);
     return { state, ran: true };
   }
@@ -125,9 +125,9 @@ export async function runShard(dir: string, index: number, o: ShardRunOptions = 
   const extractor = await loadFeatureExtractor({ path: spec.extractor });
   let acc: FeatureAccumulator | undefined;
   const parts: Float32Array[] = [];
-  let sha: string;
+  const sha = extractor.sha256;
+  const resolution = extractor.input.height;
   try {
-    sha = extractor.sha256;
     const output = extractor.outputs[0]!;
     await streamFeatures(files, { extractor, mode: spec.mode, batchSize: spec.batch_size, ...(cache ? { cache } : {}), ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) }, (batch) => {
       const rows = batch.features[output]!;
@@ -152,7 +152,7 @@ export async function runShard(dir: string, index: number, o: ShardRunOptions = 
     });
     clip = { cosines: result.cosines, clip: `${models.image.sha256}+${models.text.sha256}` };
   }
-  const state: ShardState = { ...base, extractor: sha, snapshot: acc!.snapshot(), features, ...(clip ?? {}) };
+  const state: ShardState = { ...base, extractor: sha, resolution, snapshot: acc!.snapshot(), features, ...(clip ?? {}) };
   await writeShardState(dir, state);
   return { state, ran: true };
 }
@@ -162,7 +162,11 @@ export interface ShardedResult {
   shards: number;
   mode: string;
   extractor: string;
+  /** the extractor's input size */
+  resolution: number;
   fid?: number;
+  /** what the FID was measured against: the .npz, or the folder and its image count */
+  fid_reference?: { path: string; images?: number };
   kid?: { mean: number; std: number; subsets: number; subset_size: number };
   clip_score?: { score: number; convention: string; model: string };
 }
@@ -183,11 +187,15 @@ export async function mergeAndScore(dir: string, signal?: AbortSignal): Promise<
     states.push(s);
   }
   const merged = mergeShards(states);
-  const result: ShardedResult = { images: merged.n, shards: spec.shards, mode: spec.mode, extractor: merged.extractor };
+  const result: ShardedResult = { images: merged.n, shards: spec.shards, mode: spec.mode, extractor: merged.extractor, resolution: merged.resolution };
   const sets = { extractor: { path: spec.extractor }, mode: spec.mode, batchSize: spec.batch_size, cache: spec.cache ?? (false as const), ...(signal ? { signal } : {}) };
   if (spec.fid) {
-    const ref: GaussianStats = spec.fid.reference.toLowerCase().endsWith('.npz') ? readStatsNpz(spec.fid.reference) : (await statisticsOfSets([spec.fid.reference], sets)).sets[0]!.stats;
+    const path = spec.fid.reference;
+    const npz = path.toLowerCase().endsWith('.npz');
+    const set = npz ? undefined : (await statisticsOfSets([path], sets)).sets[0]!;
+    const ref: GaussianStats = set ? set.stats : readStatsNpz(path);
     result.fid = frechetDistance(ref, mergedStatistics(merged, { mean: MODE_CONVENTIONS[spec.mode as FidMode].mean })).distance;
+    result.fid_reference = { path, ...(set?.summary ? { images: set.summary.images } : {}) };
   }
   if (spec.kid) {
     const real = (await featuresOfSets([spec.kid.reference], sets)).sets[0]!.features;

@@ -11,6 +11,7 @@ export interface MergedShards {
   dims: number;
   files: string[];
   extractor: string;
+  resolution: number;
   mode: string;
   /** the merged moment state */
   accumulator: FeatureAccumulator;
@@ -65,6 +66,7 @@ export function mergeShards(states: readonly ShardState[]): MergedShards {
     dims,
     files: sorted.flatMap((s) => s.files),
     extractor: first.extractor,
+    resolution: first.resolution,
     mode: first.mode,
     accumulator: FeatureAccumulator.fromSnapshot(snapshot),
     features: featureMatrix(features, Math.max(dims, 1)),

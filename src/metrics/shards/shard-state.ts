@@ -18,8 +18,9 @@ export interface ShardState {
   end: number;
   /** the files of the range, relative to the image folder, in stream order (checked at merge) */
   files: string[];
-  /** the extractor and preprocessing the rows came from */
+  /** the extractor (sha256), its input size and the preprocessing the rows came from */
   extractor: string;
+  resolution: number;
   mode: string;
   /** moments of the rows; dims 0 and n 0 for an empty shard */
   snapshot: AccumulatorSnapshot;
@@ -38,6 +39,7 @@ const metaSchema = z.object({
   end: z.number().int().nonnegative(),
   files: z.array(z.string()),
   extractor: z.string(),
+  resolution: z.number().int().nonnegative(),
   mode: z.string(),
   dims: z.number().int().nonnegative(),
   n: z.number().int().nonnegative(),

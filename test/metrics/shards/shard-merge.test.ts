@@ -34,7 +34,7 @@ function shardStates(rows: Float32Array, dims: number, cuts: readonly number[], 
     const part = rows.slice(start * dims, end * dims);
     const snapshot = end > start ? accumulate(part, dims, batch).snapshot() : { dims: 0, n: 0, mean: new Float64Array(0), m2: new Float64Array(0), sum32: new Float32Array(0) };
     const cosines = Float64Array.from({ length: end - start }, (_, i) => Math.sin(start + i));
-    return { index, shards: bounds.length - 1, start, end, files: Array.from({ length: end - start }, (_, i) => `${start + i}.png`), extractor: 'e', mode: 'clean', snapshot, features: end > start ? part : new Float32Array(0), cosines, clip: 'c' };
+    return { index, shards: bounds.length - 1, start, end, files: Array.from({ length: end - start }, (_, i) => `${start + i}.png`), extractor: 'e', resolution: 32, mode: 'clean', snapshot, features: end > start ? part : new Float32Array(0), cosines, clip: 'c' };
   });
 }
 

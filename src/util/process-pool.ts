@@ -1,8 +1,8 @@
-// the shards of one evaluation as local worker processes: at most `jobs` at a time, each a `vsdlab shards worker`.
+// node child processes, at most `jobs` at a time: the workers of a sharded evaluation (`vsdlab shards worker`).
 import { spawn } from 'node:child_process';
 import { FailureError } from '../errors.js';
 
-export interface ShardPoolOptions {
+export interface ProcessPoolOptions {
   /** the shard indexes to run (those without a finished state) */
   shards: readonly number[];
   jobs: number;
@@ -17,7 +17,7 @@ export interface ShardPoolOptions {
  * Runs the shards as separate processes, `jobs` at once. Each writes its own state file, so a worker that dies
  * costs only its shard; a failure is reported after the other shards have finished, naming the shard and its last line.
  */
-export async function runShardPool(o: ShardPoolOptions): Promise<void> {
+export async function runProcessPool(o: ProcessPoolOptions): Promise<void> {
   const queue = [...o.shards];
   const failures: string[] = [];
   const runOne = (shard: number): Promise<void> =>
