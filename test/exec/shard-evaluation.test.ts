@@ -21,10 +21,13 @@ const metricArgs = (out: string, cache: string, extra: readonly string[] = []): 
   '--clip', join(dir, 'clip'), '--batch-size', '7', '--cache', cache, '--json', ...extra,
 ];
 
-/** FID to 1e-12 of its terms (here about 1e3: the features' total variance); KID and CLIP from identical rows */
+/**
+ * KID and CLIP from bit-identical rows and cosines; the moments differ from one stream's only by the merge's rounding
+ * (1e-12 of their scale, test/metrics/shards), which FID's cancellation amplifies: FID is held to 1e-9 relative
+ */
 function assertSameScores(many: Record<string, unknown>, one: Record<string, unknown>): void {
   assert.equal(many.images, one.images);
-  assert.ok(Math.abs((many.fid as number) - (one.fid as number)) <= 1e-12 * 1e3, `FID ${many.fid} vs ${one.fid}`);
+  assert.ok(Math.abs((many.fid as number) - (one.fid as number)) <= 1e-9 * Math.max(1, Math.abs(one.fid as number)), `FID ${many.fid} vs ${one.fid}`);
   assert.deepEqual(many.kid, one.kid);
   assert.deepEqual(many.clip_score, one.clip_score);
 }
@@ -35,7 +38,7 @@ function run(args: readonly string[]): Record<string, unknown> {
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-test('a sharded evaluation on the local pool scores what one stream scores: FID to 1e-12 of its terms, KID and CLIP exactly', async () => {
+test('a sharded evaluation on the local pool scores what one stream scores: KID and CLIP exactly, FID to rounding', async () => {
   await world;
   const one = run(metricArgs(join(dir, 'one'), join(dir, 'cache-one'), ['--shards', '1']));
   // the shard path reads the folder as `vsdlab fid` does

@@ -1,5 +1,4 @@
-import { resolve } from 'node:path';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
 import { CLIP_CONVENTIONS, type ClipConventionName } from '../../metrics/clip/clip-score.js';
