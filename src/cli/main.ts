@@ -26,6 +26,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['fid', () => import('./commands/fid.js')],
   ['kid', () => import('./commands/kid.js')],
   ['clip-score', () => import('./commands/clip-score.js')],
+  ['shards', () => import('./commands/shards.js')],
 ];
 
 /** the command named first on the command line, or every command (no name, an option first, or a typo) */

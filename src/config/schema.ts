@@ -133,6 +133,8 @@ export const evaluateSchema = z.strictObject({
   captions: captionsSchema.optional(),
   metrics: z.array(metricSchema).default([]),
   batch_size: positiveInt.default(32).meta(operational),
+  /** FID, KID and CLIP score read the generated images in this many shards, one worker process each, merged exactly */
+  shards: positiveInt.default(1).meta(operational),
 });
 
 export const cellSchema = z.strictObject({

@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { CellConfig } from '../config/schema.js';
 import { parseCaption } from '../data/caption-parse.js';
 import { BadInputError } from '../errors.js';
 import { checkFaithfulness, decodeAttributes } from '../features/attribute-heads.js';
-import { clipScoreOfFiles, featuresOfSets, kernelInceptionDistanceOnce, kidReferenceFiles, statisticsOfSets, type ImageSetsOptions, type KidReferenceFiles, type SetFeatures, type SetStatistics } from '../metrics/evaluation/index.js';
+import { clipScoreOfFiles, featuresOfSets, kernelInceptionDistanceOnce, kidReferenceFiles, mergeAndScore, missingShards, writeShardSpec, statisticsOfSets, type ImageSetsOptions, type KidReferenceFiles, type SetFeatures, type SetStatistics } from '../metrics/evaluation/index.js';
 import { defaultFeatureCacheDir, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
 import { frechetDistance, precisionRecall } from '../metrics/stats/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
 import type { Stage } from '../tracking/stage.js';
 import { sha256File } from '../util/hash.js';
+import { runProcessPool } from '../util/process-pool.js';
+import { packageRoot } from '../tracking/provenance.js';
 
 type Metric = CellConfig['evaluate']['metrics'][number];
 
@@ -27,7 +29,8 @@ export const evaluateStage: Stage = {
   name: 'evaluate',
   version: 'evaluate-1',
   assets: ['evaluate'],
-  inputs: (c) => ({ ...c.evaluate, batch_size: undefined }),
+  // the shard count changes where the work runs, not the numbers (batch-aligned shards, exact merge)
+  inputs: (c) => ({ ...c.evaluate, batch_size: undefined, shards: undefined }),
   async run(ctx) {
     const config = ctx.cell.config;
     const gen = ctx.upstream.generate;
@@ -54,7 +57,9 @@ export const evaluateStage: Stage = {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const wall = performance.now();
       const cpu = process.cpuUsage();
-      records.push(...(await measure(metric, generated, { cache, kidReference, batchSize, signal: ctx.signal })));
+      const o = { cache, kidReference, batchSize, signal: ctx.signal };
+      const shards = config.evaluate.shards;
+      records.push(...(shards > 1 && (metric.name === 'fid' || metric.name === 'kid') ? await measureSharded(metric, generated, i, { ...o, shards, workDir: ctx.workDir }) : await measure(metric, generated, o)));
       // where an evaluation's time goes (the study profile reads it): wall and process CPU seconds per metric
       const used = process.cpuUsage(cpu);
       ctx.log({ metric: metric.name, seconds: (performance.now() - wall) / 1000, cpu_seconds: (used.user + used.system) / 1e6 });
@@ -107,6 +112,27 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
     case 'faithfulness':
       return faithfulness(metric.classifier, g, o);
   }
+}
+
+/**
+ * FID or KID of the generated images in `shards` worker processes (`vsdlab shards worker`), merged exactly. The
+ * shard states stay in the stage's work folder: a killed evaluation reruns only its unfinished shards.
+ */
+async function measureSharded(metric: Extract<Metric, { name: 'fid' | 'kid' }>, g: Generated, index: number, o: MeasureOptions & { shards: number; workDir: string }): Promise<MetricRecord[]> {
+  const dir = join(o.workDir, 'shards', `${index}-${metric.name}`);
+  const mode = metric.mode as FidMode;
+  const target = metric.name === 'fid' ? { fid: { reference: resolve(metric.reference) } } : { kid: { reference: resolve(metric.reference), subsets: metric.subsets, subset_size: metric.subset_size, seed: 2020 } };
+  await writeShardSpec(dir, { images: resolve(g.folder), shards: o.shards, extractor: resolve(metric.extractor), mode, batch_size: o.batchSize, cache: o.cache.dir, ...target });
+  const worker = [join(packageRoot, 'bin', 'vsdlab.js'), 'shards', 'worker', dir];
+  await runProcessPool({ shards: missingShards(dir), jobs: o.shards, argv: (i) => [...worker, '--shard', `${i}/${o.shards}`], signal: o.signal });
+  const r = await mergeAndScore(dir, o.signal);
+  const base = { ...g.base, mode: metric.mode, model: r.extractor, resolution: r.resolution };
+  if (metric.name === 'fid') {
+    const images = r.fid_reference?.images;
+    return [metricRecord('fid', r.fid!, 'lower', { ...base, reference: images === undefined ? await sha256File(metric.reference) : `folder:${metric.reference}:${images}` })];
+  }
+  const protocol = { ...base, reference: await sha256File(metric.reference).catch(() => metric.reference) };
+  return [metricRecord('kid', r.kid!.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: r.kid!.subset_size }, r.kid!.std)];
 }
 
 /** what a FID records of its reference: the .npz file's sha256, or the folder and its image count */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sampleNoise } from '../diffusion/sample-noise.js';
 import { loadCocoCaptions } from '../data/coco-load.js';
@@ -99,6 +99,20 @@ function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
   };
 }
 
+const imageName = (index: number): string => `${String(index).padStart(6, '0')}.png`;
+const FINISHED = /^\d{6}\.png$/;
+
+/**
+ * The images a killed run finished (relative to the work folder). Each was written to a temporary name and renamed
+ * into place, so one under its final name is whole; a temporary file left by the kill is deleted here.
+ */
+function finishedImages(dir: string): Set<string> {
+  if (!existsSync(dir)) return new Set();
+  const names = readdirSync(dir);
+  for (const name of names.filter((n) => !FINISHED.test(n))) rmSync(join(dir, name), { force: true });
+  return new Set(names.filter((n) => FINISHED.test(n)).map((n) => join('images', n)));
+}
+
 /** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
 export const generateStage: Stage = {
   name: 'generate',
@@ -114,30 +128,41 @@ export const generateStage: Stage = {
     if (studentDir && config.generate.sampler !== 'one-step') {
       throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
     }
-    const source = isPipelineFolder(config.teacher.model) ? await pipelineSource(config) : embeddedSource(config, studentDir);
     const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
     const batch = config.generate.batch_size;
-    for (let first = 0; first < captions.length; first += batch) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      const chunk = captions.slice(first, first + batch);
-      const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
-      const batchImages = await source.generate(z, chunk.map((c) => c.caption));
-      z.dispose();
-      const [, h, w] = batchImages.shape;
-      const images = toUint8Images(batchImages);
-      batchImages.dispose();
-      for (const [i, px] of images.entries()) {
-        const index = first + i;
-        const file = join('images', `${String(index).padStart(6, '0')}.png`);
-        await writePng(join(ctx.workDir, file), px, w, h);
-        const cap = chunk[i] as SelectedCaption;
-        samples.push({ index, caption: cap.caption, file, ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) });
+    const done = finishedImages(join(ctx.workDir, 'images'));
+    let source: ImageSource | undefined;
+    try {
+      for (let first = 0; first < captions.length; first += batch) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        const chunk = captions.slice(first, first + batch);
+        const files = chunk.map((_, i) => join('images', imageName(first + i)));
+        const missing = files.filter((f) => !done.has(f));
+        // resume: a batch whose images are all on disk is not generated again. A batch with a missing image runs
+        // whole, as the uninterrupted run ran it (ddpm's step noise and batched kernels depend on the batch), and
+        // only its missing images are written: a finished image is never rewritten
+        if (missing.length > 0) {
+          source ??= isPipelineFolder(config.teacher.model) ? await pipelineSource(config) : embeddedSource(config, studentDir);
+          const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
+          const batchImages = await source.generate(z, chunk.map((c) => c.caption));
+          z.dispose();
+          const [, h, w] = batchImages.shape;
+          const images = toUint8Images(batchImages);
+          batchImages.dispose();
+          for (const [i, px] of images.entries()) {
+            if (!done.has(files[i]!)) await writePng(join(ctx.workDir, files[i]!), px, w, h);
+          }
+        }
+        for (const [i, cap] of chunk.entries()) {
+          samples.push({ index: first + i, caption: cap.caption, file: files[i]!, ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) });
+        }
+        ctx.progress(Math.min(first + batch, captions.length), captions.length);
+        await new Promise((r) => setImmediate(r));
       }
-      ctx.progress(Math.min(first + batch, captions.length), captions.length);
-      await new Promise((r) => setImmediate(r));
+    } finally {
+      await source?.dispose();
     }
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
-    await source.dispose();
     return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
   },
 };

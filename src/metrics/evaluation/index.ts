@@ -6,3 +6,4 @@ export { statisticsOfSets, featuresOfSets, type ImageSetsOptions, type Statistic
 export { clipScoreOfFiles, type ClipScoreFilesOptions, type ClipModelsInfo } from './clip-score-files.js';
 export { kernelInceptionDistanceOnce, type KidOnceOptions, type KidReferenceMemo } from './kid-once.js';
 export { kidReferenceFiles, type KidReferenceFiles } from './kid-reference-files.js';
+export { shardSpecSchema, writeShardSpec, readShardSpec, runShard, missingShards, mergeAndScore, specPath, resultPath, type ShardSpec, type ShardedResult } from './sharded-evaluation.js';
