@@ -7,7 +7,7 @@
  * processes what is still missing, then merges the blocks in order (one stream, so the statistics are the ones
  * an uninterrupted run computes bit for bit) and writes the caption subsets, lists, statistics and manifest.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BadInputError, ConflictError } from '../errors.js';
@@ -192,6 +192,7 @@ async function merge(o: PrepareOptions, m: MergeInput): Promise<PreparedManifest
 
   const references: PreparedManifest['references'] = [];
   for (const resize of m.resize) {
+    removeStrayTemporaries(join(o.out, 'references', resize));
     const lines = ok.map((r) => `${r.outputs![resize]}  ${referenceFile(resize, r.file_name)}\n`).join('');
     const list = { file: `references/${resize}.sha256`, sha256: sha256(lines) };
     await writeFileAtomically(join(o.out, list.file), lines);
@@ -272,5 +273,12 @@ async function merge(o: PrepareOptions, m: MergeInput): Promise<PreparedManifest
   };
 }
 
-/** the blocks already written under `out` (for status lines) */
-export const writtenBlocks = (out: string): number => (existsSync(join(out, 'work', 'blocks')) ? readdirSync(join(out, 'work', 'blocks')).filter((f) => f.endsWith('.json')).length : 0);
+/**
+ * A run killed mid-write leaves the temporary file of the write-then-rename (`x.png.1234567`); no listing counts
+ * it as an image (wrong extension), but the folder should hold the reference set only. Done at the merge, when
+ * every block is complete and no shard of this folder should still be writing.
+ */
+function removeStrayTemporaries(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) if (/\.png\.\d+$/.test(name)) rmSync(join(dir, name), { force: true });
+}
