@@ -205,7 +205,6 @@ async function merge(o: PrepareOptions, m: MergeInput): Promise<PreparedManifest
   const statistics: PreparedManifest['statistics'] = [];
   if (m.extractor) {
     const ex = m.extractor;
-    const output = ex.outputs[0]!;
     let step = 0;
     const steps = m.resize.length * m.modes.length * blocks;
     for (const resize of m.resize) {
@@ -235,7 +234,7 @@ async function merge(o: PrepareOptions, m: MergeInput): Promise<PreparedManifest
             reference_resize: resize,
             resolution: RESIZE_PROTOCOLS[resize].side,
             mode,
-            extractor: extractorName(ex.path, ex.input, output, acc.dims),
+            extractor: extractorName(ex.path, ex.input, acc.dims),
             extractor_sha256: ex.sha256,
             reference_images: acc.count,
           },

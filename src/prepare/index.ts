@@ -6,4 +6,4 @@ export { writeCaptionSubsets, parseListOption, PUBLISHED_LIST_FILES, type Captio
 export { RESIZE_PROTOCOLS, RESIZE_PROTOCOL_NAMES, isResizeProtocol, applyResizeProtocol, type ResizeProtocolName } from './resize-protocols.js';
 export { REFERENCE_FID_MODES, type ReferenceFidMode } from './reference-blocks.js';
 export { parseShard, type Shard } from './shards.js';
-export { findPreparedStatistics, PREPARED_KIND, type PreparedManifest } from './prepare-manifest.js';
+export { findPreparedStatistics, preparedDatasetName, referenceFields, PREPARED_KIND, type PreparedManifest, type ReferenceFields } from './prepare-manifest.js';

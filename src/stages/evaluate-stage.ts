@@ -8,7 +8,10 @@ import { clipScoreOfFiles, featuresOfSets, statisticsOfSets, type ImageSetsOptio
 import { defaultFeatureCacheDir, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../metrics/stats/index.js';
+import { clipModelName } from '../metrics/protocol/evaluation-protocol.js';
+import { referenceFields } from '../prepare/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
+import { baseProtocol, featureMetricProtocol } from './evaluation-protocol.js';
 import type { Stage } from '../tracking/stage.js';
 import { sha256File } from '../util/hash.js';
 
@@ -25,7 +28,8 @@ interface Generated {
 /** Measures the generated images of a cell with every metric it names; each number carries its protocol. */
 export const evaluateStage: Stage = {
   name: 'evaluate',
-  version: 'evaluate-1',
+  // 2: protocols record names (dataset, caption protocol, reference set and resize, extractor, CLIP model) beside hashes
+  version: 'evaluate-2',
   assets: ['evaluate'],
   inputs: (c) => ({ ...c.evaluate, batch_size: undefined }),
   async run(ctx) {
@@ -33,16 +37,11 @@ export const evaluateStage: Stage = {
     const gen = ctx.upstream.generate;
     if (!gen) throw new Error('evaluate: no generated images');
     const samples = samplesFileSchema.parse(JSON.parse(readFileSync(join(gen.dir, 'samples.json'), 'utf8'))).samples;
-    const captionsCfg = config.evaluate.captions;
     const generated: Generated = {
       folder: join(gen.dir, 'images'),
       files: samples.map((s) => join(gen.dir, s.file)),
       captions: samples.map((s) => s.caption),
-      base: {
-        dataset: captionsCfg ? `${basename(captionsCfg.annotations)}:${captionsCfg.protocol}` : null,
-        captions: typeof gen.result.captions_fingerprint === 'string' ? gen.result.captions_fingerprint : null,
-        n_samples: samples.length,
-      },
+      base: await baseProtocol(config.evaluate, typeof gen.result.captions_fingerprint === 'string' ? gen.result.captions_fingerprint : null, samples.length),
     };
     const cache = new FeatureCache(defaultFeatureCacheDir());
     const batchSize = config.evaluate.batch_size;
@@ -74,14 +73,16 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
       const [ref, gen] = sets as [SetStatistics, SetStatistics];
       const fid = frechetDistance(ref.stats, gen.stats);
       // the generated images are a folder, so the extractor was loaded
-      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, reference: await referenceId(ref), mode: metric.mode, model: extractor!.sha256, resolution: extractor!.input.height })];
+      const reference = await referenceFields(metric.reference, metric.mode, extractor!.sha256, await referenceId(ref));
+      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, ...featureMetricProtocol(reference, metric.mode, extractor!, gen.stats.mu.length) })];
     }
     case 'kid':
     case 'precision-recall': {
       const mode = (metric.name === 'kid' ? metric.mode : 'clean') as FidMode;
       const { sets, extractor } = await featuresOfSets([metric.reference, g.folder], imageSets(metric.extractor, mode, o));
       const [{ features: real }, { features: fake }] = sets as [SetFeatures, SetFeatures];
-      const protocol = { ...g.base, reference: await sha256File(metric.reference).catch(() => metric.reference), mode, model: extractor.sha256, resolution: extractor.input.height };
+      const fallback = { reference: `folder:${metric.reference}:${real.rows}`, sha256: null };
+      const protocol = { ...g.base, ...featureMetricProtocol(await referenceFields(metric.reference, mode, extractor.sha256, fallback), mode, extractor, real.dims) };
       if (metric.name === 'kid') {
         const size = Math.min(metric.subset_size, real.rows, fake.rows);
         const kid = kernelInceptionDistance(fake, real, { subsets: metric.subsets, subsetSize: size });
@@ -93,15 +94,17 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
     case 'clip-score': {
       const files = { image: metric.image_encoder, text: metric.text_encoder, tokenizer: metric.tokenizer };
       const { result, models } = await clipScoreOfFiles(files, g.files, g.captions, { convention: metric.convention, prefix: metric.prefix, cache: o.cache.dir, batchSize: o.batchSize, signal: o.signal });
-      return [metricRecord('clip-score', result.score, 'higher', { ...g.base, convention: metric.convention, prefix: metric.prefix, model: `${models.image.sha256}+${models.text.sha256}` })];
+      const model = clipModelName(models.image.path, models.image.sha256, models.text.sha256);
+      return [metricRecord('clip-score', result.score, 'higher', { ...g.base, generated_resize: 'none', convention: metric.convention, prefix: metric.prefix, model, model_sha256: `${models.image.sha256}+${models.text.sha256}` })];
     }
     case 'faithfulness':
       return faithfulness(metric.classifier, g, o);
   }
 }
 
-/** what a FID records of its reference: the .npz file's sha256, or the folder and its image count */
-const referenceId = async (ref: SetStatistics): Promise<string> => (ref.summary ? `folder:${ref.summary.folder}:${ref.summary.images}` : sha256File(ref.path));
+/** what a FID records of a reference that no prepared manifest names: the folder and its image count, or the .npz by its sha256 */
+const referenceId = async (ref: SetStatistics): Promise<{ reference: string; sha256: string | null }> =>
+  ref.summary ? { reference: `folder:${ref.summary.folder}:${ref.summary.images}`, sha256: null } : { reference: `npz:${basename(ref.path)}`, sha256: await sha256File(ref.path) };
 
 /**
  * Prompt faithfulness: the attribute classifier reads each generated image; an image is faithful when the

@@ -49,6 +49,8 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
   }
   const r = frechetDistance(sets[0]!.stats, sets[1]!.stats);
   if (args.json) {
+    const { fidCommandProtocol } = await import('../../stages/evaluation-protocol.js');
+    const protocol = await fidCommandProtocol(sets, args.mode, extractor);
     io.out(
       JSON.stringify(
         {
@@ -59,6 +61,7 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
           sets: sets.map(describeSet),
           terms: { mean: r.meanTerm, trace1: r.trace1, trace2: r.trace2, trace_sqrt: r.traceSqrt, singular: r.singular },
           frechet_backend: r.backend,
+          protocol,
         },
         null,
         2,

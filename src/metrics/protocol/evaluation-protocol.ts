@@ -15,6 +15,8 @@
  *   extractor         feature network by name, extractor_sha256 its ONNX file (and external data)
  *   model             CLIP model by name, model_sha256 its towers
  */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { InputGeometry } from '../extract/index.js';
 
 /** the paper-facing name of a dataset copy: the official release when its counts are the release's */
@@ -23,12 +25,12 @@ export function datasetName(official: boolean, found: { images: number; captions
 }
 
 /**
- * Name of an ONNX feature network from what it declares: the FID Inception (pool3 of 2048 features from 299x299
- * input, tools/export_inception.py) is `inception-v3-fid`; anything else is named by its file. Weights are told
+ * Name of an ONNX feature network from what it declares: the FID Inception (2048 features from 299x299 input,
+ * pool3 of tools/export_inception.py) is `inception-v3-fid`; anything else is named by its file. Weights are told
  * apart by extractor_sha256, never by this name.
  */
-export function extractorName(file: string, input: InputGeometry, output: string, dims: number | undefined): string {
-  if (output === 'pool3' && dims === 2048 && input.height === 299 && input.width === 299) return 'inception-v3-fid';
+export function extractorName(file: string, input: InputGeometry, dims: number | undefined): string {
+  if (dims === 2048 && input.height === 299 && input.width === 299) return 'inception-v3-fid';
   return `onnx:${file.replace(/^.*[\\/]/, '')}`;
 }
 
@@ -42,4 +44,21 @@ export interface ReferenceStatisticsProtocol {
   extractor: string;
   extractor_sha256: string;
   reference_images: number;
+}
+
+/**
+ * Name of a CLIP model from the export.json tools/export_clip.py writes beside its towers ("open_clip ViT-g-14
+ * laion2b_s12b_b42k", the name papers state), trusted only when it names both towers by their sha256; otherwise
+ * the folder's name, and model_sha256 tells the weights apart.
+ */
+export function clipModelName(imageTower: string, imageSha256: string, textSha256: string): string {
+  const dir = dirname(imageTower);
+  try {
+    const info = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as { source?: unknown; files?: Record<string, unknown> };
+    const hashes = Object.values(info.files ?? {});
+    if (typeof info.source === 'string' && hashes.includes(imageSha256) && hashes.includes(textSha256)) return info.source;
+  } catch {
+    // no export.json, or not ours: named by folder below
+  }
+  return `onnx:${basename(dir)}`;
 }
