@@ -92,6 +92,30 @@ async function decodeNotes(bytes: Buffer): Promise<string[]> {
   }
 }
 
+const LOOKAHEAD = 4;
+
+type Loaded =
+  | { kind: 'missing'; reason: string }
+  | { kind: 'skipped'; reason: string; notes: string[]; sha: string }
+  | { kind: 'ok'; rgb: RgbImage; notes: string[]; sha: string };
+
+async function loadImage(dir: string, image: PlannedImage): Promise<Loaded> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, image.fileName));
+  } catch (e) {
+    return { kind: 'missing', reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  const notes = await decodeNotes(bytes);
+  const sha = sha256(bytes);
+  try {
+    return { kind: 'ok', rgb: await decodeImage(bytes, image.fileName), notes, sha };
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    return { kind: 'skipped', reason: e.message, notes, sha };
+  }
+}
+
 const encodePng = (img: RgbImage): Promise<Buffer> => sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
 
 /** features of one (resize, mode) pair, batched through the network, rows kept in image order */
@@ -141,41 +165,55 @@ export async function processBlock(block: number, images: readonly PlannedImage[
     for (const r of work.resize) for (const m of work.features.modes) feats.set(key(r, m), new FeatureRows(work.features.extractor, work.features.batchSize));
   }
   const records: BlockImageRecord[] = [];
-  for (const image of images) {
+  // reading and decoding (libvips threads) run a few images ahead of the resize (this thread), PNG encodes and
+  // writes a few behind it; records and feature rows stay in image order
+  const loads = new Map<number, Promise<Loaded>>();
+  const prefetch = (i: number): void => {
+    if (i >= images.length || loads.has(i)) return;
+    const load = loadImage(work.imagesDir, images[i]!);
+    load.catch(() => undefined); // awaited in its turn, never unhandled
+    loads.set(i, load);
+  };
+  const writes: Array<Promise<void>> = [];
+  for (let i = 0; i < images.length; i++) {
     work.signal?.throwIfAborted();
+    for (let k = i; k < i + LOOKAHEAD; k++) prefetch(k);
+    const loaded = await loads.get(i)!;
+    loads.delete(i);
+    const image = images[i]!;
     const base = { file_name: image.fileName, id: image.id };
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(join(work.imagesDir, image.fileName));
-    } catch (e) {
-      records.push({ ...base, status: 'missing', reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+    if (loaded.kind === 'missing') {
+      records.push({ ...base, status: 'missing', reason: loaded.reason });
       work.onImage?.();
       continue;
     }
-    const notes = await decodeNotes(bytes);
-    let rgb: RgbImage;
-    try {
-      rgb = await decodeImage(bytes, image.fileName);
-    } catch (e) {
-      if (!(e instanceof BadInputError)) throw e;
-      records.push({ ...base, status: 'skipped', reason: e.message, ...(notes.length ? { notes } : {}), source_sha256: sha256(bytes) });
+    const { notes, sha } = loaded;
+    if (loaded.kind === 'skipped') {
+      records.push({ ...base, status: 'skipped', reason: loaded.reason, ...(notes.length ? { notes } : {}), source_sha256: sha });
       work.onImage?.();
       continue;
     }
-    const outputs: Partial<Record<ResizeProtocolName, string>> = {};
+    // keys in protocol order whatever order the encodes finish in
+    const outputs: Partial<Record<ResizeProtocolName, string>> = Object.fromEntries(work.resize.map((r) => [r, '']));
     for (const resize of work.resize) {
-      const ref = applyResizeProtocol(rgb, resize);
-      const png = await encodePng(ref);
-      outputs[resize] = sha256(png);
-      await writeFileAtomically(join(work.outDir, referenceFile(resize, image.fileName)), png);
+      const ref = applyResizeProtocol(loaded.rgb, resize);
+      const file = join(work.outDir, referenceFile(resize, image.fileName));
+      const written = encodePng(ref).then(async (png) => {
+        outputs[resize] = sha256(png);
+        await writeFileAtomically(file, png);
+      });
+      written.catch(() => undefined); // awaited below, never unhandled
+      writes.push(written);
       if (work.features) {
         const side = work.features.extractor.input.height;
         for (const mode of work.features.modes) await feats.get(key(resize, mode))!.push(preprocess(mode, ref, side).data);
       }
     }
-    records.push({ ...base, status: 'ok', ...(notes.length ? { notes } : {}), source_sha256: sha256(bytes), outputs });
+    records.push({ ...base, status: 'ok', ...(notes.length ? { notes } : {}), source_sha256: sha, outputs });
+    if (writes.length >= 2 * LOOKAHEAD) await Promise.all(writes.splice(0));
     work.onImage?.();
   }
+  await Promise.all(writes);
   if (work.features) {
     for (const resize of work.resize) {
       for (const mode of work.features.modes) {
