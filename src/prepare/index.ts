@@ -7,3 +7,4 @@ export { RESIZE_PROTOCOLS, RESIZE_PROTOCOL_NAMES, isResizeProtocol, applyResizeP
 export { REFERENCE_FID_MODES, type ReferenceFidMode } from './reference-blocks.js';
 export { parseShard, type Shard } from './shards.js';
 export { findPreparedStatistics, preparedDatasetName, referenceFields, PREPARED_KIND, type PreparedManifest, type ReferenceFields } from './prepare-manifest.js';
+export { resizeImages, resizeProtocolOfSide } from './resize-folder.js';

@@ -14,7 +14,7 @@ import { decodeImage, preprocess, type RgbImage } from '../metrics/image/index.j
 import type { OnnxExtractor } from '../metrics/extract/index.js';
 import { writeFileAtomically, writeJsonAtomically } from '../util/atomic-write.js';
 import { sha256 } from '../util/hash.js';
-import { applyResizeProtocol, type ResizeProtocolName } from './resize-protocols.js';
+import { applyResizeProtocol, encodePng, type ResizeProtocolName } from './resize-protocols.js';
 import { blockName } from './shards.js';
 
 export const REFERENCE_FID_MODES = ['clean', 'legacy-pytorch', 'legacy-tensorflow'] as const;
@@ -116,7 +116,6 @@ async function loadImage(dir: string, image: PlannedImage): Promise<Loaded> {
   }
 }
 
-const encodePng = (img: RgbImage): Promise<Buffer> => sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
 
 /** features of one (resize, mode) pair, batched through the network, rows kept in image order */
 class FeatureRows {

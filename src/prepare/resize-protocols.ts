@@ -4,6 +4,7 @@
  * side x side. This is SwiftBrush v2's `tools/resize.py` (PhiHoc/SwiftBrushV2 @ 1f141de, the GigaGAN/DMD2
  * `resize_and_center_crop` it copies), saved as PNG; its `eval/fid.py --no-crop` then runs clean-fid on that folder.
  */
+import sharp from 'sharp';
 import { squareCropResize, type RgbImage } from '../metrics/image/index.js';
 
 export interface ResizeProtocol {
@@ -24,3 +25,7 @@ export const isResizeProtocol = (name: string): name is ResizeProtocolName => na
 
 /** the reference image of one decoded COCO image under a resize protocol */
 export const applyResizeProtocol = (img: RgbImage, protocol: ResizeProtocolName): RgbImage => squareCropResize(img, RESIZE_PROTOCOLS[protocol].side, 'lanczos');
+
+/** a reference image as PNG (libvips' encoder: the same bytes for the same pixels and sharp version) */
+export const encodePng = (img: RgbImage): Promise<Buffer> =>
+  sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();

@@ -9,7 +9,7 @@ import { defaultFeatureCacheDir, OnnxExtractor, streamFeatures, type FidMode } f
 import { FeatureCache } from '../metrics/feature-cache/index.js';
 import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../metrics/stats/index.js';
 import { clipModelName } from '../metrics/protocol/evaluation-protocol.js';
-import { referenceFields } from '../prepare/index.js';
+import { referenceFields, resizeImages, resizeProtocolOfSide } from '../prepare/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
 import { baseProtocol, featureMetricProtocol } from './evaluation-protocol.js';
 import type { Stage } from '../tracking/stage.js';
@@ -49,7 +49,7 @@ export const evaluateStage: Stage = {
     const metrics = config.evaluate.metrics;
     for (const [i, metric] of metrics.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      records.push(...(await measure(metric, generated, { cache, batchSize, signal: ctx.signal })));
+      records.push(...(await measure(metric, generated, { cache, batchSize, signal: ctx.signal, workDir: ctx.workDir })));
       ctx.progress(i + 1, metrics.length);
     }
     return { metrics: records };
@@ -57,6 +57,8 @@ export const evaluateStage: Stage = {
 };
 
 interface MeasureOptions {
+  /** the stage's working folder (generated images resized for a metric go there, and survive a kill) */
+  workDir: string;
   cache: FeatureCache;
   batchSize: number;
   signal: AbortSignal;
@@ -69,12 +71,16 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
   switch (metric.name) {
     case 'fid': {
       // the reference: a pytorch-fid/clean-fid .npz, or an image folder through the same extractor
-      const { sets, extractor } = await statisticsOfSets([metric.reference, g.folder], imageSets(metric.extractor, metric.mode as FidMode, o));
+      // fid.resolution: the generated images through a resize protocol first, as SwiftBrush v2 resizes its folder
+      const resize = metric.resolution !== undefined ? resizeProtocolOfSide(metric.resolution) : undefined;
+      const folder = resize ? join(o.workDir, resize) : g.folder;
+      if (resize) await resizeImages(g.files, resize, folder, o.signal);
+      const { sets, extractor } = await statisticsOfSets([metric.reference, folder], imageSets(metric.extractor, metric.mode as FidMode, o));
       const [ref, gen] = sets as [SetStatistics, SetStatistics];
       const fid = frechetDistance(ref.stats, gen.stats);
       // the generated images are a folder, so the extractor was loaded
       const reference = await referenceFields(metric.reference, metric.mode, extractor!.sha256, await referenceId(ref));
-      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, ...featureMetricProtocol(reference, metric.mode, extractor!, gen.stats.mu.length) })];
+      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, ...featureMetricProtocol(reference, metric.mode, extractor!, gen.stats.mu.length, resize) })];
     }
     case 'kid':
     case 'precision-recall': {

@@ -22,15 +22,15 @@ export async function baseProtocol(evaluate: CellConfig['evaluate'], captionsFin
 
 /**
  * The fields of a feature-network metric (FID, KID, precision/recall): its reference (prepared: by name), the
- * generated images straight into the network's preprocessing (`generated_resize: none`: no crop or resize of
- * their own, where SwiftBrush v2 centre-crops and LANCZOS-resizes them to 256 first), the FID mode and the
+ * resize protocol the generated images went through first (`fid.resolution`; `none`: straight into the network's
+ * preprocessing, where SwiftBrush v2 centre-crops and LANCZOS-resizes them to 256 first), the FID mode and the
  * extractor by name and hash. `resolution` is the side of the reference images when a prepared folder states it.
  */
-export function featureMetricProtocol(reference: ReferenceFields, mode: string, extractor: ExtractorInfo, dims: number): Protocol {
+export function featureMetricProtocol(reference: ReferenceFields, mode: string, extractor: ExtractorInfo, dims: number, generatedResize?: string): Protocol {
   return {
     ...reference,
     resolution: reference.resolution ?? null,
-    generated_resize: 'none',
+    generated_resize: generatedResize ?? 'none',
     mode,
     extractor: extractorName(extractor.path, extractor.input, dims),
     extractor_sha256: extractor.sha256,

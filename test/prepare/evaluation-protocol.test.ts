@@ -3,7 +3,7 @@
 // paper number exactly when every field the paper states agrees, else names the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../../src/errors.js';
 import { encodeStatsNpz } from '../../src/metrics/stats/index.js';
@@ -103,7 +103,8 @@ test("a run's recorded FID protocol meets SBv2's table field by field: the one f
   const asRecorded = reportWith(ours);
   assert.equal(asRecorded.comparable, false);
   assert.deepEqual(asRecorded.reasons, ['generated_resize: center-crop-lanczos-256 in the paper vs none in ours']);
-  const resized = reportWith({ ...ours, generated_resize: 'center-crop-lanczos-256' });
+  // fid.resolution: 256 sends them through the same centre crop + LANCZOS first
+  const resized = reportWith({ ...base, ...featureMetricProtocol(reference, 'clean', { path: 'models/fid-inception.onnx', sha256: EXTRACTOR, provider: 'cpu', input }, 2048, 'center-crop-lanczos-256') });
   assert.equal(resized.comparable, true);
   assert.ok(Math.abs(resized.delta! - (16 - 15.46)) < 1e-12);
   // a copy that is not the official release, named as such by prepare, stays apart and says so
@@ -115,4 +116,33 @@ test("a run's recorded FID protocol meets SBv2's table field by field: the one f
     'dataset: coco2014-val in the paper vs coco2014-val copy with 22 images and 128 captions in ours',
     'reference: coco2014-val in the paper vs coco2014-val copy with 22 images and 128 captions in ours',
   ]);
+});
+
+test('fid.resolution: generated images resized as the reference protocol does, PNG by PNG, kept on a rerun', async () => {
+  const { resizeImages, resizeProtocolOfSide, applyResizeProtocol } = await import('../../src/prepare/index.js');
+  const { decodeImage } = await import('../../src/metrics/image/index.js');
+  const sharp = (await import('sharp')).default;
+  const dir = tempDir();
+  const files = [];
+  for (const [i, [w, h]] of [[300, 200], [181, 257]].entries()) {
+    const data = Buffer.alloc(w! * h! * 3, 0).map((_, k) => (k * 31 + i * 7) & 255);
+    const file = join(dir, `${String(i).padStart(6, '0')}.png`);
+    writeFileSync(file, await sharp(data, { raw: { width: w!, height: h!, channels: 3 } }).png().toBuffer());
+    files.push(file);
+  }
+  assert.equal(resizeProtocolOfSide(256), 'center-crop-lanczos-256');
+  assert.throws(() => resizeProtocolOfSide(300), BadInputError);
+  const out = join(dir, 'resized');
+  const written = await resizeImages(files, 'center-crop-lanczos-256', out);
+  assert.deepEqual(written, [join(out, '000000.png'), join(out, '000001.png')]);
+  for (const [i, f] of files.entries()) {
+    const expected = applyResizeProtocol(await decodeImage(f), 'center-crop-lanczos-256');
+    const got = await decodeImage(written[i]!);
+    assert.equal(got.width, 256);
+    assert.deepEqual(got.data, expected.data);
+  }
+  // an output already there is not recomputed (a killed evaluation resumes)
+  writeFileSync(written[0]!, 'kept');
+  await resizeImages(files, 'center-crop-lanczos-256', out);
+  assert.equal(readFileSync(written[0]!, 'utf8'), 'kept');
 });
