@@ -76,8 +76,8 @@ export function blockComplete(outDir: string, block: number, work: Pick<BlockWor
   return work.resize.every((r) => work.features!.modes.every((m) => existsSync(featurePath(outDir, sha, r, m, block))));
 }
 
-/** header-level facts about a source file that Pillow's convert('RGB') handles silently */
-async function decodeNotes(bytes: Buffer): Promise<string[]> {
+/** header-level facts about a source file that Pillow's convert('RGB') handles silently, and its format */
+async function decodeNotes(bytes: Buffer): Promise<{ notes: string[]; format?: string }> {
   try {
     const meta = await sharp(bytes, { failOn: 'none' }).metadata();
     const notes: string[] = [];
@@ -86,10 +86,24 @@ async function decodeNotes(bytes: Buffer): Promise<string[]> {
     if (meta.hasAlpha) notes.push('alpha-dropped');
     if (meta.isProgressive) notes.push('progressive');
     if (meta.orientation !== undefined && meta.orientation !== 1) notes.push(`exif-orientation-${meta.orientation}-ignored`);
-    return notes;
+    return meta.format ? { notes, format: meta.format } : { notes };
   } catch {
-    return []; // BMP/PPM, or not an image: the decoder says which
+    return { notes: [] }; // BMP/PPM (read by hand), or not an image
   }
+}
+
+/**
+ * Why a file could not be decoded, from the bytes alone: libvips' own message is not usable here, as its error
+ * buffer is shared between the decodes running at once (a second one can empty it: "Unknown error"), and the
+ * manifest must not depend on timing.
+ */
+function undecodableReason(bytes: Buffer, format: string | undefined): string {
+  const isJpeg = bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  if (isJpeg && !(bytes.length >= 4 && bytes[bytes.length - 2] === 0xff && bytes[bytes.length - 1] === 0xd9)) {
+    return `truncated JPEG: its ${bytes.length} bytes end before the end-of-image marker`;
+  }
+  if (format === undefined) return `not an image: no PNG, JPEG, WebP, TIFF, GIF, BMP or PPM/PGM data in its ${bytes.length} bytes`;
+  return `corrupt ${format} data: the decoder refused it`;
 }
 
 const LOOKAHEAD = 4;
@@ -106,13 +120,13 @@ async function loadImage(dir: string, image: PlannedImage): Promise<Loaded> {
   } catch (e) {
     return { kind: 'missing', reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
   }
-  const notes = await decodeNotes(bytes);
+  const { notes, format } = await decodeNotes(bytes);
   const sha = sha256(bytes);
   try {
     return { kind: 'ok', rgb: await decodeImage(bytes, image.fileName), notes, sha };
   } catch (e) {
     if (!(e instanceof BadInputError)) throw e;
-    return { kind: 'skipped', reason: e.message, notes, sha };
+    return { kind: 'skipped', reason: undecodableReason(bytes, format), notes, sha };
   }
 }
 

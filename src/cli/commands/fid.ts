@@ -47,10 +47,11 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
     else io.out(`saved statistics of ${sets[0]!.summary!.images} images to ${out}`);
     return 0;
   }
+  // before the distance: a prepared reference of another mode or extractor is refused, --json or not
+  const { fidCommandProtocol } = await import('../../stages/evaluation-protocol.js');
+  const protocol = await fidCommandProtocol(sets, args.mode, extractor);
   const r = frechetDistance(sets[0]!.stats, sets[1]!.stats);
   if (args.json) {
-    const { fidCommandProtocol } = await import('../../stages/evaluation-protocol.js');
-    const protocol = await fidCommandProtocol(sets, args.mode, extractor);
     io.out(
       JSON.stringify(
         {
