@@ -164,10 +164,12 @@ export interface ShardedResult {
   extractor: string;
   /** the extractor's input size */
   resolution: number;
+  /** the feature dimension */
+  dims: number;
   fid?: number;
   /** what the FID was measured against: the .npz, or the folder and its image count */
   fid_reference?: { path: string; images?: number };
-  kid?: { mean: number; std: number; subsets: number; subset_size: number };
+  kid?: { mean: number; std: number; subsets: number; subset_size: number; reference_rows: number };
   clip_score?: { score: number; convention: string; model: string };
 }
 
@@ -187,7 +189,7 @@ export async function mergeAndScore(dir: string, signal?: AbortSignal): Promise<
     states.push(s);
   }
   const merged = mergeShards(states);
-  const result: ShardedResult = { images: merged.n, shards: spec.shards, mode: spec.mode, extractor: merged.extractor, resolution: merged.resolution };
+  const result: ShardedResult = { images: merged.n, shards: spec.shards, mode: spec.mode, extractor: merged.extractor, resolution: merged.resolution, dims: merged.features.dims };
   const sets = { extractor: { path: spec.extractor }, mode: spec.mode, batchSize: spec.batch_size, cache: spec.cache ?? (false as const), ...(signal ? { signal } : {}) };
   if (spec.fid) {
     const path = spec.fid.reference;
@@ -201,7 +203,7 @@ export async function mergeAndScore(dir: string, signal?: AbortSignal): Promise<
     const real = (await featuresOfSets([spec.kid.reference], sets)).sets[0]!.features;
     const size = Math.min(spec.kid.subset_size, real.rows, merged.features.rows);
     const kid = kernelInceptionDistance(merged.features, real, { subsets: spec.kid.subsets, subsetSize: size, seed: spec.kid.seed });
-    result.kid = { mean: kid.mean, std: kid.std, subsets: spec.kid.subsets, subset_size: size };
+    result.kid = { mean: kid.mean, std: kid.std, subsets: spec.kid.subsets, subset_size: size, reference_rows: real.rows };
   }
   if (spec.clip && merged.cosines) {
     result.clip_score = { score: clipConvention(spec.clip.convention).aggregate(merged.cosines), convention: spec.clip.convention, model: merged.clip! };
