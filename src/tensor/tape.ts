@@ -38,3 +38,23 @@ export function gradientsInBackward(f: () => tf.Tensor, xs: tf.Tensor[], dy: tf.
     state.activeTape = outerTape;
   }
 }
+
+/**
+ * the bytes the gradient tape being recorded keeps for its backward pass: every tensor a recorded op saved, counted
+ * once per buffer (clones and reshapes share one), without `exclude` (e.g. the weights, which live anyway) and
+ * without scalars. Call it inside the function a gradient is taken of, after its forward.
+ */
+export function tapeSavedBytes(exclude: ReadonlySet<tf.DataId> = new Set()): number {
+  const tape = tf.engine().state.activeTape;
+  if (tape === null || tape === undefined) return 0;
+  const seen = new Set<tf.DataId>();
+  let bytes = 0;
+  for (const node of tape) {
+    for (const t of node.saved ?? []) {
+      if (t.rank === 0 || exclude.has(t.dataId) || seen.has(t.dataId)) continue;
+      seen.add(t.dataId);
+      bytes += t.size * 4;
+    }
+  }
+  return bytes;
+}
