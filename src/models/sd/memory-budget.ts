@@ -3,9 +3,9 @@
 // withLora shares them: no third UNet), and the activations of the student's forward + backward from unet-tape.ts
 // (the engine's own accounting, modelled op by op). Weights are counted from the config (every tensor the UNet
 // reads), so a budget needs no weights file.
-import { attentionHeads, CROSS_ATTN_DOWN, CROSS_ATTN_UP, type UNetForwardOptions } from './unet.js';
+import { CROSS_ATTN_DOWN, CROSS_ATTN_UP, type UNetForwardOptions } from './unet.js';
 import type { UNetConfig } from './unet-config.js';
-import { unetTapeBytes } from './unet-tape.js';
+import { unetForwardPeakBytes, unetTapeBytes } from './unet-tape.js';
 
 const F32 = 4;
 
@@ -135,31 +135,6 @@ export interface MemoryBudget {
   parameters: { unet: number; lora: number };
 }
 
-/** the largest live set of one tape-off forward (a teacher pass, CFG doubling the batch): skips + a block's working set */
-export function forwardPeakBytes(config: UNetConfig, batch: number, latent: number, tokens: number, slice: number | undefined): number {
-  const heads = attentionHeads(config);
-  const levels = config.block_out_channels.length;
-  let skips = 0;
-  let largest = 0;
-  let scores = 0;
-  let size = latent;
-  const layers = typeof config.layers_per_block === 'number' ? config.down_block_types.map(() => config.layers_per_block as number) : [...config.layers_per_block];
-  for (let i = 0; i < levels; i++) {
-    const c = config.block_out_channels[i] as number;
-    const act = batch * size * size * c;
-    skips += act * ((layers[i] as number) + 1);
-    // the feed-forward's GEGLU input is 8·C wide: the widest activation of a transformer
-    largest = Math.max(largest, 8 * act);
-    if (config.down_block_types[i] === CROSS_ATTN_DOWN) {
-      const rows = slice === undefined ? batch * (heads[i] as number) : Math.min(slice, batch * (heads[i] as number));
-      scores = Math.max(scores, rows * size * size * Math.max(size * size, tokens));
-    }
-    size /= 2;
-  }
-  // scores and their softmax are alive together; the block's input, output and GEGLU buffers beside them
-  return (skips + 2 * largest + 2 * scores) * F32;
-}
-
 /** the memory budget of one training step of latent VSD (or SDS without `lora`) on a UNet config */
 export function memoryBudget(config: UNetConfig, s: TrainingSetup): MemoryBudget {
   const p = unetParameterCount(config);
@@ -186,7 +161,7 @@ export function memoryBudget(config: UNetConfig, s: TrainingSetup): MemoryBudget
   const backward = tape.gradients + tape.segmentPeak;
   // the teacher passes run tape-off inside the VSD loss op, after the student's forward and before its backward; the
   // LoRA teacher's update is a second forward + backward of the same size once the student's step is done
-  const teacher = forwardPeakBytes(config, 2 * s.batch, s.latent, tokens, s.forward?.attentionSlice);
+  const teacher = unetForwardPeakBytes(config, { batch: 2 * s.batch, height: s.latent, width: s.latent, tokens, options: s.forward });
   rows.push({ item: 'activations: tape of the student forward', bytes: tape.saved });
   rows.push({ item: 'activations: gradient buffers of its backward', bytes: backward, note: s.forward?.checkpoint === true ? 'boundary gradients + the largest recomputed segment' : 'tfjs keeps every gradient of a backward until it ends' });
   rows.push({ item: 'teacher passes (CFG batch, no tape)', bytes: teacher, note: 'between the forward and the backward: the larger of this and the backward counts' });

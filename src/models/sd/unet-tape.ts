@@ -33,9 +33,15 @@ class Tape {
   private readonly outside = new Set<string>();
   private gradients = 0;
   private next = 0;
-  constructor(private readonly prefix: string) {}
+  /** a forward without a tape: elements alive now (each tf.tidy scope frees what it made but its output), and the most */
+  private live = 0;
+  peakLive = 0;
+  /** false: a forward without a gradient tape (the fused group norm keeps no gate) */
+  constructor(private readonly prefix: string, readonly taped = true) {}
 
   fresh(n: number, fromWeights = true): Act {
+    this.live += n;
+    this.peakLive = Math.max(this.peakLive, this.live);
     return { label: `${this.prefix}${this.next++}`, n, fromWeights };
   }
   keep(...acts: Array<Act | undefined>): void {
@@ -63,6 +69,17 @@ class Tape {
   external(a: Act): Act {
     this.outside.add(a.label);
     return a;
+  }
+  /** a tf.tidy: what f makes is freed when it returns, but its output */
+  scope(f: () => Act): Act {
+    const before = this.live;
+    const out = f();
+    this.live = before + out.n;
+    return out;
+  }
+  /** buffers released outright (a block's consumed inputs) */
+  release(...acts: Act[]): void {
+    for (const a of acts) this.live -= a.n;
   }
   bytes(): { saved: number; gradients: number } {
     let s = 0;
@@ -136,7 +153,7 @@ class Tape {
   /** the fused group norm: x, mean and rstd [B, G], and σ(z) when it applies SiLU */
   groupNorm(x: Act, batch: number, groups: number, silu: boolean): Act {
     this.keep(x, this.fresh(batch * groups), this.fresh(batch * groups));
-    if (silu) this.keep(this.fresh(x.n));
+    if (silu && this.taped) this.keep(this.fresh(x.n));
     this.grad(x);
     this.unusedOutputs(x.fromWeights, 2 * batch * groups + (silu ? x.n : 0));
     return this.fresh(x.n);
@@ -189,12 +206,30 @@ function conv(t: Tape, w: Walk, name: string, x: Act, outN: number, rankN: numbe
 }
 
 function attention(t: Tape, w: Walk, q: Act, k: Act, v: Act, n: number, m: number, heads: number, inner: number): Act {
+  return t.scope(() => attentionIn(t, w, q, k, v, n, m, heads, inner));
+}
+
+function attentionIn(t: Tape, w: Walk, q: Act, k: Act, v: Act, n: number, m: number, heads: number, inner: number): Act {
   const b = w.batch;
   const split = (a: Act): Act => t.reshape(t.transpose(t.reshape(a)));
   const [q3, k3, v3] = [split(q), split(k), split(v)];
   const slice = w.options.attentionSlice;
   let out: Act;
-  if (slice !== undefined && slice < b * heads) {
+  if (slice !== undefined && slice < b * heads && !t.taped) {
+    // forwardBySlice: each slice (its rows of q, k, v, scores, scaled scores, probabilities) in its own scope
+    const d = inner / heads;
+    const parts: Act[] = [];
+    for (let r = 0; r < b * heads; r += slice) {
+      const rows = Math.min(slice, b * heads - r);
+      parts.push(t.scope(() => {
+        [n, m, m].forEach((len) => t.fresh(rows * len * d));
+        [0, 1, 2].forEach(() => t.fresh(rows * n * m));
+        return t.fresh(rows * n * d);
+      }));
+    }
+    out = t.fresh(b * n * inner);
+    t.release(...parts);
+  } else if (slice !== undefined && slice < b * heads) {
     // one op keeping q, k, v; its backward recomputes a slice at a time (counted in sliceTransient)
     t.keep(q3, k3, v3);
     [q3, k3, v3].forEach((a) => t.grad(a));
@@ -228,11 +263,16 @@ function transformerBody(t: Tape, w: Walk, name: string, x: Act, ch: number, pos
   n1 = t.layerNorm(hh, rows);
   const proj = linear(t, w, `${blk}.ff.net.0.proj`, n1, rows, 8 * ch);
   // gegluErf: split; value · (gate · 0.5) · (1 + erf(gate · √½))
-  const [value, gate] = t.split(proj);
-  const half = t.mul(gate);
-  const onePlus = t.add(t.erf(t.mul(gate)));
-  const gelu = t.mul(half, onePlus);
-  const ff = linear(t, w, `${blk}.ff.net.2`, t.mul(value, gelu), rows, ch);
+  const gated = t.scope(() => {
+    const [value, gate] = t.split(proj);
+    const gelu = t.scope(() => {
+      const half = t.mul(gate);
+      const onePlus = t.add(t.erf(t.mul(gate)));
+      return t.mul(half, onePlus);
+    });
+    return t.mul(value, gelu);
+  });
+  const ff = linear(t, w, `${blk}.ff.net.2`, gated, rows, ch);
   tokens = t.add(hh, ff);
   return w.config.use_linear_projection ? t.reshape(linear(t, w, `${name}.proj_out`, tokens, rows, ch)) : conv(t, w, `${name}.proj_out`, t.reshape(tokens), rows * ch, rows * w.rank);
 }
@@ -261,9 +301,36 @@ function checkpointed(t: Tape, inputs: Act[], outN: number, inner: (s: Tape) => 
 }
 
 /** the bytes one forward + backward of sdUNetForward keeps, for a batch of latents of H × W, every weight trained */
-export function unetTapeBytes(config: UNetConfig, o: { batch: number; height: number; width: number; tokens: number; options?: UNetForwardOptions; lora?: { targets: readonly string[]; rank: number } }): TapeBytes {
+export function unetTapeBytes(config: UNetConfig, o: WalkOptions): TapeBytes {
+  return walk(config, o, true).tape;
+}
+
+/**
+ * the buffer peak of one forward without a gradient tape (the teacher passes): the block outputs still needed (the
+ * skips) and the largest block's intermediates, which sdUNetForward frees as each block ends
+ */
+export function unetForwardPeakBytes(config: UNetConfig, o: WalkOptions): number {
+  return walk(config, { ...o, options: { ...o.options, checkpoint: false } }, false).forwardPeak;
+}
+
+interface WalkOptions {
+  batch: number;
+  height: number;
+  width: number;
+  tokens: number;
+  options?: UNetForwardOptions | undefined;
+  lora?: { targets: readonly string[]; rank: number } | undefined;
+}
+
+function walk(config: UNetConfig, o: WalkOptions, taped: boolean): { tape: TapeBytes; forwardPeak: number } {
   const options = o.options ?? {};
-  const t = new Tape('t');
+  const t = new Tape('t', taped);
+  // sdUNetForward's block scopes, freeing what a block made but its output, and its inputs after their last use
+  const block = (f: () => Act, ...consumed: Act[]): Act => {
+    const out = t.scope(f);
+    t.release(...consumed);
+    return out;
+  };
   const loraNames = new Set<string>();
   const w: Walk = { config, batch: o.batch, tokens: o.tokens, lora: loraNames, rank: o.lora?.rank ?? 0, options };
   const peak = { bytes: 0 };
@@ -305,29 +372,33 @@ export function unetTapeBytes(config: UNetConfig, o: { batch: number; height: nu
   let hgt = o.height;
   let wid = o.width;
   adapt('conv_in');
-  let h = conv(t, w, 'conv_in', sample, b * hgt * wid * c0, b * hgt * wid * w.rank);
+  let h = block(() => conv(t, w, 'conv_in', sample, b * hgt * wid * c0, b * hgt * wid * w.rank));
   let ch = c0;
   const skips: Array<{ act: Act; ch: number }> = [{ act: h, ch }];
   config.down_block_types.forEach((type, i) => {
     const out = config.block_out_channels[i] as number;
     for (let j = 0; j < (layers[i] as number); j++) {
-      h = resnet(`down_blocks.${i}.resnets.${j}`, h, hgt * wid, ch, out);
+      const x = h;
+      h = block(() => resnet(`down_blocks.${i}.resnets.${j}`, x, hgt * wid, ch, out));
       ch = out;
-      if (type === CROSS_ATTN_DOWN) h = transformer(`down_blocks.${i}.attentions.${j}`, h, hgt * wid, out, heads[i] as number);
+      const y = h;
+      if (type === CROSS_ATTN_DOWN) h = block(() => transformer(`down_blocks.${i}.attentions.${j}`, y, hgt * wid, out, heads[i] as number), y);
       skips.push({ act: h, ch });
     }
     if (i < last) {
       hgt /= 2;
       wid /= 2;
       adapt(`down_blocks.${i}.downsamplers.0.conv`);
-      h = conv(t, w, `down_blocks.${i}.downsamplers.0.conv`, h, b * hgt * wid * out, b * hgt * wid * w.rank);
+      const x = h;
+      h = block(() => conv(t, w, `down_blocks.${i}.downsamplers.0.conv`, x, b * hgt * wid * out, b * hgt * wid * w.rank));
       skips.push({ act: h, ch });
     }
   });
   const deepest = config.block_out_channels[last] as number;
-  h = resnet('mid_block.resnets.0', h, hgt * wid, ch, deepest);
-  h = transformer('mid_block.attentions.0', h, hgt * wid, deepest, heads[last] as number);
-  h = resnet('mid_block.resnets.1', h, hgt * wid, deepest, deepest);
+  const m0 = h;
+  const m1 = block(() => resnet('mid_block.resnets.0', m0, hgt * wid, ch, deepest));
+  const m2 = block(() => transformer('mid_block.attentions.0', m1, hgt * wid, deepest, heads[last] as number), m1);
+  h = block(() => resnet('mid_block.resnets.1', m2, hgt * wid, deepest, deepest), m2);
   const reversed = [...config.block_out_channels].reverse();
   const reversedHeads = [...heads].reverse();
   const reversedLayers = [...layers].reverse();
@@ -336,26 +407,31 @@ export function unetTapeBytes(config: UNetConfig, o: { batch: number; height: nu
     for (let j = 0; j <= (reversedLayers[i] as number); j++) {
       const skip = skips.pop();
       if (skip === undefined) throw new Error('unetTapeBytes: skip connections exhausted');
-      const joined = t.concat(h, skip.act);
-      h = resnet(`up_blocks.${i}.resnets.${j}`, joined, hgt * wid, ch + skip.ch, out);
+      const x = h;
+      const cin = ch + skip.ch;
+      h = block(() => resnet(`up_blocks.${i}.resnets.${j}`, t.concat(x, skip.act), hgt * wid, cin, out), x, skip.act);
       ch = out;
-      if (type === CROSS_ATTN_UP) h = transformer(`up_blocks.${i}.attentions.${j}`, h, hgt * wid, out, reversedHeads[i] as number);
+      const y = h;
+      if (type === CROSS_ATTN_UP) h = block(() => transformer(`up_blocks.${i}.attentions.${j}`, y, hgt * wid, out, reversedHeads[i] as number), y);
     }
     if (i < last) {
       // upsampleNearest2x: reshape, concat, reshape, concat, reshape
-      const cols = t.reshape(h);
-      const wide = t.reshape(t.concat(cols, cols));
       hgt *= 2;
       wid *= 2;
       adapt(`up_blocks.${i}.upsamplers.0.conv`);
-      h = conv(t, w, `up_blocks.${i}.upsamplers.0.conv`, t.reshape(t.concat(wide, wide)), b * hgt * wid * out, b * hgt * wid * w.rank);
+      const x = h;
+      h = block(() => {
+        const cols = t.reshape(x);
+        const wide = t.reshape(t.concat(cols, cols));
+        return conv(t, w, `up_blocks.${i}.upsamplers.0.conv`, t.reshape(t.concat(wide, wide)), b * hgt * wid * out, b * hgt * wid * w.rank);
+      }, x);
     }
   });
-  h = t.groupNorm(h, b, config.norm_num_groups, true);
   adapt('conv_out');
-  conv(t, w, 'conv_out', h, b * hgt * wid * config.out_channels, b * hgt * wid * w.rank);
+  const last_ = h;
+  block(() => conv(t, w, 'conv_out', t.groupNorm(last_, b, config.norm_num_groups, true), b * hgt * wid * config.out_channels, b * hgt * wid * w.rank), last_);
   const bytes = t.bytes();
-  return { saved: bytes.saved, gradients: bytes.gradients, segmentPeak: peak.bytes + sliceTransient(config, o, heads) };
+  return { tape: { saved: bytes.saved, gradients: bytes.gradients, segmentPeak: peak.bytes + sliceTransient(config, o, heads) }, forwardPeak: t.peakLive * F32 };
 }
 
 /** sliced attention's backward: one slice's scores, probabilities and their gradients at a time */

@@ -128,25 +128,37 @@ export function sdUNetForward(layer: LayerContext, config: UNetConfig, sample: t
     const layers = perBlock(config, config.layers_per_block);
     const last = config.block_out_channels.length - 1;
 
-    let h = conv(layer, 'conv_in', sample, c0, 3);
+    // each block in its own scope, and its input released after its last use: what nobody saved goes then, not when
+    // the UNet ends, so a forward without a tape holds the skips and one block's intermediates, not every activation
+    // (the tape keeps its own references to what it saved)
+    const block = (f: () => tf.Tensor4D, ...consumed: tf.Tensor[]): tf.Tensor4D => {
+      const out = tf.tidy(f);
+      tf.dispose(consumed);
+      return out;
+    };
+    let h = block(() => conv(layer, 'conv_in', sample, c0, 3));
     const skips: tf.Tensor4D[] = [h];
     config.down_block_types.forEach((type, i) => {
       const out = config.block_out_channels[i] as number;
       for (let j = 0; j < (layers[i] as number); j++) {
-        h = resnet(c, `down_blocks.${i}.resnets.${j}`, h, out);
-        if (type === CROSS_ATTN_DOWN) h = transformer2d(c, `down_blocks.${i}.attentions.${j}`, h, heads[i] as number);
+        const x = h;
+        h = block(() => resnet(c, `down_blocks.${i}.resnets.${j}`, x, out));
+        const y = h;
+        if (type === CROSS_ATTN_DOWN) h = block(() => transformer2d(c, `down_blocks.${i}.attentions.${j}`, y, heads[i] as number), y);
         skips.push(h);
       }
       if (i < last) {
-        h = conv(layer, `down_blocks.${i}.downsamplers.0.conv`, h, out, 3, { stride: 2, padding: 1 });
+        const x = h;
+        h = block(() => conv(layer, `down_blocks.${i}.downsamplers.0.conv`, x, out, 3, { stride: 2, padding: 1 }));
         skips.push(h);
       }
     });
 
     const deepest = config.block_out_channels[last] as number;
-    h = resnet(c, 'mid_block.resnets.0', h, deepest);
-    h = transformer2d(c, 'mid_block.attentions.0', h, heads[last] as number);
-    h = resnet(c, 'mid_block.resnets.1', h, deepest);
+    const m0 = h;
+    const m1 = block(() => resnet(c, 'mid_block.resnets.0', m0, deepest));
+    const m2 = block(() => transformer2d(c, 'mid_block.attentions.0', m1, heads[last] as number), m1);
+    h = block(() => resnet(c, 'mid_block.resnets.1', m2, deepest), m2);
 
     const reversedChannels = [...config.block_out_channels].reverse();
     const reversedHeads = [...heads].reverse();
@@ -156,13 +168,16 @@ export function sdUNetForward(layer: LayerContext, config: UNetConfig, sample: t
       for (let j = 0; j <= (reversedLayers[i] as number); j++) {
         const skip = skips.pop();
         if (skip === undefined) throw new Error('sdUNetForward: skip connections exhausted');
-        h = resnet(c, `up_blocks.${i}.resnets.${j}`, tf.concat([h, skip], 3), out);
-        if (type === CROSS_ATTN_UP) h = transformer2d(c, `up_blocks.${i}.attentions.${j}`, h, reversedHeads[i] as number);
+        const x = h;
+        h = block(() => resnet(c, `up_blocks.${i}.resnets.${j}`, tf.concat([x, skip], 3), out), x, skip);
+        const y = h;
+        if (type === CROSS_ATTN_UP) h = block(() => transformer2d(c, `up_blocks.${i}.attentions.${j}`, y, reversedHeads[i] as number), y);
       }
-      if (i < last) h = conv(layer, `up_blocks.${i}.upsamplers.0.conv`, upsampleNearest2x(h), out, 3);
+      const x = h;
+      if (i < last) h = block(() => conv(layer, `up_blocks.${i}.upsamplers.0.conv`, upsampleNearest2x(x), out, 3), x);
     });
 
-    h = groupNorm(layer, 'conv_norm_out', h, config.norm_num_groups, { silu: true, eps: config.norm_eps });
-    return conv(layer, 'conv_out', h, config.out_channels, 3);
+    const x = h;
+    return conv(layer, 'conv_out', groupNorm(layer, 'conv_norm_out', x, config.norm_num_groups, { silu: true, eps: config.norm_eps }), config.out_channels, 3);
   });
 }

@@ -8,7 +8,7 @@ import { selectBackend } from '../../../src/tensor/index.js';
 import { tapeSavedBytes } from '../../../src/tensor/tape.js';
 import { measureBufferPeak } from '../../../src/tensor/buffer-peak.js';
 import { sdUNetForward, type UNetForwardOptions } from '../../../src/models/sd/unet.js';
-import { unetTapeBytes } from '../../../src/models/sd/unet-tape.js';
+import { unetForwardPeakBytes, unetTapeBytes } from '../../../src/models/sd/unet-tape.js';
 import { loraParameterCount, memoryBudget, unetParameterCount, unetWeightShapes } from '../../../src/models/sd/memory-budget.js';
 import { parseUNetConfig } from '../../../src/models/sd/unet-config.js';
 import { initLora, type LoraAdapter } from '../../../src/nn/lora.js';
@@ -66,6 +66,26 @@ for (const backend of ['cpu', 'wasm'] as const) {
     unet.dispose();
   });
 }
+
+test('a forward without a tape (the teacher passes) frees each block\'s intermediates: its buffer peak, and the model of it', async (t) => {
+  await selectBackend('wasm');
+  const unet = tinyUNet();
+  for (const [batch, size, slice] of [[4, 16, undefined], [4, 32, undefined], [4, 32, 1]] as const) {
+    const inputs = tinyInputs(unet.config, batch, size);
+    const run = (): void => sdUNetForward({ weights: unet.weights }, unet.config, inputs.sample, [999], inputs.context, { attentionSlice: slice }).dispose();
+    run();
+    const { peak } = measureBufferPeak(run);
+    const model = unetForwardPeakBytes(unet.config, { batch, height: size, width: size, tokens: 77, options: { attentionSlice: slice } });
+    t.diagnostic(`batch ${batch}, ${size}×${size}, slice ${slice}: buffer peak ${peak}, model ${model} (${(model / peak).toFixed(2)})`);
+    // the model leaves out the kernels' own scratch (wasm's batched matMul holds each product and their concatenation)
+    assert.ok(model / peak > 0.5 && model / peak < 1.3, `forward peak ${peak}, model ${model}`);
+    // every activation at once would be several times more: the block scopes free them
+    const all = unetTapeBytes(unet.config, { batch, height: size, width: size, tokens: 77 }).saved;
+    assert.ok(peak < all, `forward peak ${peak} below the whole tape ${all}`);
+    tf.dispose(Object.values(inputs));
+  }
+  unet.dispose();
+});
 
 test('the tape model with a LoRA adapter on to_q, to_v and conv1 (plain and checkpointed) equals the engine\'s', async () => {
   await selectBackend('wasm');
