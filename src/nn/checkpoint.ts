@@ -5,7 +5,8 @@
 // The op's inputs are the segment's activations AND the weights it reads (base weights, LoRA A/B): a tfjs customGrad
 // only hands gradients to its explicit inputs, and tf.variableGrads finds a weight's gradient only on a tape node that
 // takes the weight as input. Which weights a segment reads is learned by running it once (tape paused) with a
-// recording weight source, cached per weight source and segment.
+// recording weight source, cached per segment under a scope object (the network's config: the same names and shapes
+// whatever weight source a step reads them through).
 //
 // Bit-identity with the plain backward. Inside the segment the recomputed ops and their gradients are those of the
 // plain forward, in the same order. At the boundary the engine sums the gradient contributions of a tensor in reverse
@@ -28,17 +29,17 @@ interface WeightUse {
   init: Init;
 }
 
-// weight source → segment key → the weights the segment reads, in reading order
-const readsBySource = new WeakMap<WeightSource, Map<string, WeightUse[]>>();
+// scope (a config object, or the weight source) → segment key → the weights the segment reads, in reading order
+const readsByScope = new WeakMap<object, Map<string, WeightUse[]>>();
 
 const LORA_SUFFIXES = ['lora_a', 'lora_b'] as const;
 
 /** the base weights a segment reads, with their tensors on first discovery */
-function weightReads<T extends tf.Tensor>(layer: LayerContext, key: string, inputs: tf.Tensor[], segment: Segment<T>): { uses: WeightUse[]; tensors: tf.Tensor[] } {
-  let bySegment = readsBySource.get(layer.weights);
+function weightReads<T extends tf.Tensor>(layer: LayerContext, scope: object, key: string, inputs: tf.Tensor[], segment: Segment<T>): { uses: WeightUse[]; tensors: tf.Tensor[] } {
+  let bySegment = readsByScope.get(scope);
   if (bySegment === undefined) {
     bySegment = new Map();
-    readsBySource.set(layer.weights, bySegment);
+    readsByScope.set(scope, bySegment);
   }
   const known = bySegment.get(key);
   if (known !== undefined) return { uses: known, tensors: known.map((u) => layer.weights.get(u.name, u.shape, u.init)) };
@@ -84,14 +85,15 @@ function boundContext(layer: LayerContext, uses: WeightUse[], weights: tf.Tensor
 
 /**
  * `segment(layer, inputs)` as one checkpointed op while a gradient is being recorded; plainly otherwise. `key`
- * names the segment (its module path): the weights it reads are remembered under it. Pass a tensor the segment
- * uses twice as two inputs, its later use first (see the file comment); the segment must read its weights only
- * through `layer`, the same ones on every call.
+ * names the segment (its module path): the weights it reads are remembered under it and `scope`, an object that
+ * fixes the architecture (the config; by default the weight source). Pass a tensor the segment uses twice as two
+ * inputs, its later use first (see the file comment); the segment must read its weights only through `layer`, the
+ * same names and shapes on every call with the same key, scope and input shapes.
  */
-export function checkpointed<T extends tf.Tensor>(layer: LayerContext, key: string, inputs: tf.Tensor[], segment: Segment<T>): T {
+export function checkpointed<T extends tf.Tensor>(layer: LayerContext, key: string, inputs: tf.Tensor[], segment: Segment<T>, scope: object = layer.weights): T {
   if (!tf.engine().isTapeOn()) return segment(layer, inputs);
   const shapedKey = `${key}|${inputs.map((x) => x.shape.join('x')).join(',')}`;
-  const { uses, tensors } = weightReads(layer, shapedKey, inputs, segment);
+  const { uses, tensors } = weightReads(layer, scope, shapedKey, inputs, segment);
   const loraNames = loraReads(layer.lora, uses);
   const loraTensors = loraNames.map((n) => layer.lora?.params[n] as tf.Tensor);
   const nIn = inputs.length;

@@ -53,7 +53,7 @@ export function tapeSavedBytes(exclude: ReadonlySet<tf.DataId> = new Set()): num
     for (const t of node.saved ?? []) {
       if (t.rank === 0 || exclude.has(t.dataId) || seen.has(t.dataId)) continue;
       seen.add(t.dataId);
-      bytes += t.size * 4;
+      bytes += t.size * (t.dtype === 'bool' ? 1 : 4);
     }
   }
   return bytes;

@@ -60,7 +60,7 @@ function resnet(c: Ctx, name: string, x: tf.Tensor4D, out: number): tf.Tensor4D 
   const o: ResnetOptions = { groups: c.config.norm_num_groups, eps: c.config.norm_eps, temb: c.temb };
   if (c.options.checkpoint !== true) return resnetBlock2d(c.layer, name, x, out, o);
   // x and temb are each used once inside the branch; the shortcut and the sum stay on the tape, as in the plain order
-  const branch = checkpointed(c.layer, `${name}.branch`, [x, c.temb], (layer, [xi, ti]) => resnetBranch(layer, name, xi as tf.Tensor4D, out, { ...o, temb: ti as tf.Tensor2D }));
+  const branch = checkpointed(c.layer, `${name}.branch`, [x, c.temb], (layer, [xi, ti]) => resnetBranch(layer, name, xi as tf.Tensor4D, out, { ...o, temb: ti as tf.Tensor2D }), c.config);
   return resnetSum(c.layer, name, x, out, branch);
 }
 
@@ -104,8 +104,7 @@ function transformer2d(c: Ctx, name: string, x: tf.Tensor4D, heads: number): tf.
   if (c.options.checkpoint !== true) return tf.add(transformerBody(c.layer, c.config, name, x, c.context, c.context, heads, slice), x);
   // the context feeds to_k then to_v: passed once per use, the later (values) first, as the plain backward adds them
   const body = checkpointed(c.layer, `${name}.body`, [x, c.context, c.context], (layer, [xi, valuesFrom, keysFrom]) =>
-    transformerBody(layer, c.config, name, xi as tf.Tensor4D, keysFrom as tf.Tensor3D, valuesFrom as tf.Tensor3D, heads, slice),
-  );
+    transformerBody(layer, c.config, name, xi as tf.Tensor4D, keysFrom as tf.Tensor3D, valuesFrom as tf.Tensor3D, heads, slice), c.config);
   return tf.add(body, x);
 }
 

@@ -8,12 +8,13 @@ import { selectBackend } from '../../../src/tensor/index.js';
 import { sdUNetForward, type UNetForwardOptions } from '../../../src/models/sd/unet.js';
 import { initLora, type LoraAdapter } from '../../../src/nn/lora.js';
 import { attention } from '../../../src/nn/layers.js';
+import type { WeightSource } from '../../../src/nn/params.js';
 import { tinyInputs, tinyUNet, type TinyUNet } from './tiny-unet.js';
 
 type Grads = Record<string, Float32Array>;
 
 /** gradients of Σ r·UNet(sample, context) w.r.t. the latents, the context and `params` (by name), and the output */
-function gradientsOf(unet: TinyUNet, lora: LoraAdapter | undefined, params: Record<string, tf.Variable>, batch: number, size: number, options: UNetForwardOptions): { out: Float32Array; grads: Grads } {
+function gradientsOf(unet: TinyUNet, lora: LoraAdapter | undefined, params: Record<string, tf.Variable>, batch: number, size: number, options: UNetForwardOptions, freshSource = false): { out: Float32Array; grads: Grads } {
   return tf.tidy(() => {
     const inputs = tinyInputs(unet.config, batch, size);
     const sample = tf.variable(inputs.sample, true);
@@ -21,7 +22,9 @@ function gradientsOf(unet: TinyUNet, lora: LoraAdapter | undefined, params: Reco
     let out: Float32Array = new Float32Array();
     const named: Record<string, tf.Variable> = { '<latents>': sample, '<context>': context, ...params };
     const { grads } = tf.variableGrads(() => {
-      const eps = sdUNetForward({ weights: unet.weights, lora }, unet.config, sample, [999, 37].slice(0, batch), context, options);
+      // a trainer may wrap its parameters in a new weight source every step: the segments' weight lists are kept per config
+      const weights: WeightSource = freshSource ? { get: (name, shape, init) => unet.weights.get(name, shape, init) } : unet.weights;
+      const eps = sdUNetForward({ weights, lora }, unet.config, sample, [999, 37].slice(0, batch), context, options);
       out = eps.dataSync() as Float32Array;
       return tf.sum(tf.mul(eps, inputs.r)) as tf.Scalar;
     }, Object.values(named));
@@ -66,6 +69,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.ok(nonZero(plain.grads['<context>'] as Float32Array) && nonZero(plain.grads['<latents>'] as Float32Array));
     // a second checkpointed step (the weights each segment reads are now remembered) gives the same again
     assertBitIdentical(gradientsOf(unet, undefined, params, 2, 8, { checkpoint: true }).grads, plain.grads, 'second checkpointed step');
+    assertBitIdentical(gradientsOf(unet, undefined, params, 2, 8, { checkpoint: true }, true).grads, plain.grads, 'a new weight source object');
     assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
     unet.dispose();
   });
