@@ -2,8 +2,10 @@
 // gradient tape saves (each tfjs gradient's inputsToSave / outputsToSave; one buffer per tensor, as reshapes and the
 // tape's clones share theirs) and the activation gradients the backward holds until it ends (tfjs frees nothing
 // inside a backward pass: every input gradient an op returns stays alive, a reshape's or a same-shape add's shares
-// dy's buffer). The walk mirrors unet.ts block by block; test/models/sd/memory-budget.test.ts checks it against the
-// engine's own count (tensor/tape.ts) at several sizes, plain, checkpointed and with sliced attention.
+// dy's buffer); and the peak of a forward without a tape (the teacher passes), whose block scopes free what each
+// block made. The walk mirrors unet.ts block by block; test/models/sd/memory-budget.test.ts checks it against the
+// engine's own counts (tensor/tape.ts, tensor/buffer-peak.ts): the tape exactly, at several sizes, plain,
+// checkpointed, with sliced attention and LoRA; the peaks within stated bounds.
 import { attentionHeads, CROSS_ATTN_DOWN, CROSS_ATTN_UP, type UNetForwardOptions } from './unet.js';
 import type { UNetConfig } from './unet-config.js';
 
@@ -313,7 +315,7 @@ export function unetForwardPeakBytes(config: UNetConfig, o: WalkOptions): number
   return walk(config, { ...o, options: { ...o.options, checkpoint: false } }, false).forwardPeak;
 }
 
-interface WalkOptions {
+export interface WalkOptions {
   batch: number;
   height: number;
   width: number;
