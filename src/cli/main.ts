@@ -27,6 +27,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['kid', () => import('./commands/kid.js')],
   ['clip-score', () => import('./commands/clip-score.js')],
   ['shards', () => import('./commands/shards.js')],
+  ['memory', () => import('./commands/memory.js')],
 ];
 
 /** the command named first on the command line, or every command (no name, an option first, or a typo) */
