@@ -6,7 +6,8 @@ import { loraUpdateStream, RUN_STREAM, runStream, runTfjsSeed } from '../data/st
 import { addNoise } from '../diffusion/parameterization.js';
 import { guided } from '../diffusion/guidance.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
-import { unetDenoiser, unetForward, type UNet } from '../diffusion/unet/unet.js';
+import type { UNet } from '../diffusion/unet/unet.js';
+import type { Timesteps } from '../diffusion/parameterization.js';
 import { initLora, withLora, type LoraAdapter } from '../nn/lora.js';
 import type { ParamMap } from '../nn/params.js';
 import { FailureError } from '../errors.js';
@@ -17,6 +18,7 @@ import { scheduledRate, type LearningRateSchedule } from './learning-rate-schedu
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
+import { epsOf, type DistillNet } from './net.js';
 
 /** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
 export interface DistillSettings {
@@ -42,10 +44,12 @@ export interface DistillSettings {
 
 export interface DistillModels {
   schedule: NoiseSchedule;
-  /** the frozen teacher; with a LoRA adapter on top it is the LoRA teacher (one network, as the official code) */
-  teacher: UNet;
-  /** a fresh network of the teacher's architecture for `init: random` */
-  initRandom(seed: number): UNet;
+  /** the architecture the teacher, the student and its EMA share */
+  net: DistillNet;
+  /** the frozen teacher's weights; with a LoRA adapter on top it is the LoRA teacher (one network, as the official code) */
+  teacher: ParamMap;
+  /** fresh weights of the teacher's architecture for `init: random` */
+  initRandom(seed: number): ParamMap;
   /** frozen text encoder: captions → [B, L, D] */
   encodeText(captions: readonly string[]): tf.Tensor3D;
   /** the encoding of the empty caption, [1, L, D] */
@@ -68,13 +72,13 @@ export interface TrainerHooks {
   log?(record: StepRecord): void;
   progress?(done: number, total: number): void;
   /** called after each checkpoint is written (e.g. to save sample images) */
-  onCheckpoint?(step: number, student: UNet, ema: UNet): void | Promise<void>;
+  onCheckpoint?(step: number, student: ParamMap, ema: ParamMap): void | Promise<void>;
   signal?: AbortSignal;
 }
 
 export interface DistillResult {
-  student: UNet;
-  ema: UNet;
+  student: ParamMap;
+  ema: ParamMap;
   lora?: LoraAdapter;
   startedFrom: number;
 }
@@ -93,10 +97,10 @@ const randomInts = (rng: Xoshiro128ss, n: number, lo: number, hi: number): numbe
  * from the newest one bit for bit.
  */
 export async function distill(models: DistillModels, s: DistillSettings, prompts: (step: number, batch: number) => string[], workDir: string, hooks: TrainerHooks = {}): Promise<DistillResult> {
-  const { schedule } = models;
-  const student: UNet = s.studentInit === 'teacher' ? cloneNet(models.teacher) : models.initRandom(s.seed);
-  const ema: UNet = cloneNet(student);
-  const lora = s.lora.enabled ? initLora(models.teacher.params, { rank: s.lora.rank, alpha: s.lora.alpha, targets: s.lora.targets }, s.seed) : undefined;
+  const { schedule, net } = models;
+  const student: ParamMap = s.studentInit === 'teacher' ? cloneParams(models.teacher) : models.initRandom(s.seed);
+  const ema: ParamMap = cloneParams(student);
+  const lora = s.lora.enabled ? initLora(models.teacher, { rank: s.lora.rank, alpha: s.lora.alpha, targets: s.lora.targets }, s.seed) : undefined;
   const adamStudent = new Adam(s.studentLr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
   const adamLora = new Adam(s.lora.lr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
 
@@ -106,7 +110,11 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     start = restore(latest, student, ema, lora, adamStudent, adamLora);
   }
   const [h, w, c] = models.imageShape;
-  const teacherEps = unetDenoiser(models.teacher);
+  // the teacher's output as ε (a v-prediction teacher converted at its own x_t), with or without the adapter
+  const teacherEps =
+    (adapter?: LoraAdapter) =>
+    (xt: tf.Tensor, t: Timesteps, cond: tf.Tensor): tf.Tensor =>
+      epsOf(net.prediction, schedule, xt, net.forward(models.teacher, xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter), t);
   for (let step = start + 1; step <= s.steps; step++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
     const captions = prompts(step, s.batchSize);
@@ -122,23 +130,23 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
         x0Value = tf.keep(x0.clone());
         const xt = addNoise(schedule, x0, noise, t);
         // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
-        const teacher = guided(teacherEps, { scale: s.guidanceScale, nullCond })(xt, t, cond);
-        const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
+        const teacher = guided(teacherEps(), { scale: s.guidanceScale, nullCond })(xt, t, cond);
+        const other = lora ? withLora(lora, true, () => guided(teacherEps(lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
         return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
       };
       const { grads } = tf.variableGrads(() => {
-        const out = unetForward(student, z as tf.Tensor4D, s.inputTimestep, cond);
+        const out = net.forward(student, z as tf.Tensor4D, s.inputTimestep, cond);
         const loss = vsdLoss(studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out), scoreGradientAt);
         lossValue = loss.dataSync()[0] as number;
         return loss;
-      }, Object.values(student.params));
-      const named = byParamName(student.params, grads);
+      }, Object.values(student));
+      const named = byParamName(student, grads);
       const clipped = clipByGlobalNorm(named, s.gradClip);
       checkFinite(step, 'student gradient norm', clipped.norm);
       checkFinite(step, 'VSD loss', lossValue);
       adamStudent.lr = scheduledRate(s.studentLr, s.studentLrSchedule, s.steps, step);
-      adamStudent.apply(student.params, clipped.grads);
-      emaUpdate(ema.params, student.params, emaDecay(step, s.emaDecay));
+      adamStudent.apply(student, clipped.grads);
+      emaUpdate(ema, student, emaDecay(step, s.emaDecay));
       const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
 
       if (lora && x0Value) {
@@ -154,7 +162,7 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
             const xtL = addNoise(schedule, x0Sample, noiseL, tl);
             const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
             const { grads: gl } = tf.variableGrads(() => {
-              const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL, s.lora.lossWeighting);
+              const l = loraLoss(schedule, tl, teacherEps(lora)(xtL, tl, condL), noiseL, s.lora.lossWeighting);
               loraValue = l.dataSync()[0] as number;
               return l;
             }, Object.values(lora.params));
@@ -200,11 +208,14 @@ function byParamName(params: ParamMap, grads: tf.NamedTensorMap): Record<string,
   return out;
 }
 
-export function cloneNet(net: UNet): UNet {
-  const params: ParamMap = {};
-  for (const [name, p] of Object.entries(net.params)) params[name] = tf.variable(p.clone(), true);
-  return { config: net.config, params };
+/** trainable copies of the weights (tfjs variable names are process-global: the map key carries the name) */
+export function cloneParams(params: ParamMap): ParamMap {
+  const out: ParamMap = {};
+  for (const [name, p] of Object.entries(params)) out[name] = tf.variable(p.clone(), true);
+  return out;
 }
+
+export const cloneNet = (net: UNet): UNet => ({ config: net.config, params: cloneParams(net.params) });
 
 const CHECKPOINT = /^checkpoint-(\d+)\.safetensors$/;
 
@@ -218,10 +229,10 @@ export function latestCheckpoint(dir: string): string | undefined {
   return steps[0] === undefined ? undefined : join(dir, `checkpoint-${steps[0]}.safetensors`);
 }
 
-async function saveCheckpoint(dir: string, step: number, student: UNet, ema: UNet, lora: LoraAdapter | undefined, a: Adam, b: Adam): Promise<void> {
+async function saveCheckpoint(dir: string, step: number, student: ParamMap, ema: ParamMap, lora: LoraAdapter | undefined, a: Adam, b: Adam): Promise<void> {
   const tensors: Record<string, tf.Tensor> = {};
-  for (const [k, v] of Object.entries(student.params)) tensors[`student/${k}`] = v;
-  for (const [k, v] of Object.entries(ema.params)) tensors[`ema/${k}`] = v;
+  for (const [k, v] of Object.entries(student)) tensors[`student/${k}`] = v;
+  for (const [k, v] of Object.entries(ema)) tensors[`ema/${k}`] = v;
   for (const [k, v] of Object.entries(lora?.params ?? {})) tensors[`lora/${k}`] = v;
   const sa = a.state('adam_student/');
   const sb = b.state('adam_lora/');
@@ -229,7 +240,7 @@ async function saveCheckpoint(dir: string, step: number, student: UNet, ema: UNe
   await saveSafetensors(join(dir, `checkpoint-${step}.safetensors`), tensors, { step: String(step), adam_student_step: String(sa.step), adam_lora_step: String(sb.step) });
 }
 
-function restore(path: string, student: UNet, ema: UNet, lora: LoraAdapter | undefined, a: Adam, b: Adam): number {
+function restore(path: string, student: ParamMap, ema: ParamMap, lora: LoraAdapter | undefined, a: Adam, b: Adam): number {
   const { tensors, metadata } = loadSafetensors(path);
   const assign = (params: ParamMap, prefix: string): void => {
     for (const [k, v] of Object.entries(params)) {
@@ -238,8 +249,8 @@ function restore(path: string, student: UNet, ema: UNet, lora: LoraAdapter | und
       v.assign(t);
     }
   };
-  assign(student.params, 'student/');
-  assign(ema.params, 'ema/');
+  assign(student, 'student/');
+  assign(ema, 'ema/');
   if (lora) assign(lora.params, 'lora/');
   a.restore('adam_student/', tensors, Number(metadata.adam_student_step ?? 0));
   b.restore('adam_lora/', tensors, Number(metadata.adam_lora_step ?? 0));

@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { PREVIEW_SEED, RUN_STREAM, runStream } from '../data/streams.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
-import { initUNet, unetForward, type UNet } from '../diffusion/unet/index.js';
+import { initUNet, unetForward } from '../diffusion/unet/index.js';
 import { distill, type DistillSettings } from '../distill/trainer.js';
+import { embeddedDistillNet } from '../distill/net.js';
+import type { ParamMap } from '../nn/params.js';
 import { studentX0 } from '../distill/student-output.js';
 import type { CellConfig } from '../config/schema.js';
 import { selectBackend } from '../tensor/backend.js';
@@ -82,7 +84,7 @@ export const distillStage: Stage = {
     const previewCond = teacher.text.encode(previewCaptions);
     const t0 = Date.now();
     const result = await distill(
-      { schedule: teacher.schedule, teacher: teacher.unet, initRandom: (seed) => initUNet(teacher.unet.config, seed), encodeText: (cs) => teacher.text.encode(cs), nullText: teacher.nullText, imageShape: teacher.imageShape },
+      { schedule: teacher.schedule, net: embeddedDistillNet(teacher.unet.config), teacher: teacher.unet.params, initRandom: (seed) => initUNet(teacher.unet.config, seed).params, encodeText: (cs) => teacher.text.encode(cs), nullText: teacher.nullText, imageShape: teacher.imageShape },
       settings,
       pick,
       ctx.workDir,
@@ -94,15 +96,15 @@ export const distillStage: Stage = {
       },
     );
     // the EMA student on fixed noise and captions at every checkpoint: the run's sample history
-    async function preview(net: UNet, step: number): Promise<void> {
-      const x = tf.tidy(() => studentX0(settings.studentParameterization, teacher.schedule, settings.inputTimestep, previewNoise, unetForward(net, previewNoise as tf.Tensor4D, settings.inputTimestep, previewCond)));
+    async function preview(params: ParamMap, step: number): Promise<void> {
+      const x = tf.tidy(() => studentX0(settings.studentParameterization, teacher.schedule, settings.inputTimestep, previewNoise, unetForward({ config: teacher.unet.config, params }, previewNoise as tf.Tensor4D, settings.inputTimestep, previewCond)));
       await writeGrid(join(ctx.workDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), toUint8Images(x as tf.Tensor4D), w, h, 8);
       x.dispose();
     }
-    await saveSafetensors(join(ctx.workDir, 'student.safetensors'), result.student.params);
-    await saveSafetensors(join(ctx.workDir, 'student-ema.safetensors'), result.ema.params);
+    await saveSafetensors(join(ctx.workDir, 'student.safetensors'), result.student);
+    await saveSafetensors(join(ctx.workDir, 'student-ema.safetensors'), result.ema);
     await writeJsonAtomically(join(ctx.workDir, 'student.json'), {
-      unet: result.student.config,
+      unet: teacher.unet.config,
       parameterization: settings.studentParameterization,
       input_timestep: settings.inputTimestep,
       image: { height: h, width: w, channels: c },
