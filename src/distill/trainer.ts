@@ -110,11 +110,6 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     start = restore(latest, student, ema, lora, adamStudent, adamLora);
   }
   const [h, w, c] = models.imageShape;
-  // the teacher's output as ε (a v-prediction teacher converted at its own x_t), with or without the adapter
-  const teacherEps =
-    (adapter?: LoraAdapter) =>
-    (xt: tf.Tensor, t: Timesteps, cond: tf.Tensor): tf.Tensor =>
-      epsOf(net.prediction, schedule, xt, net.forward(models.teacher, xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter), t);
   for (let step = start + 1; step <= s.steps; step++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
     const captions = prompts(step, s.batchSize);
@@ -123,60 +118,38 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const z = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.studentNoise));
       const t = randomInts(streamFor(s.seed, step, RUN_STREAM.scoreTimesteps), s.batchSize, s.tMin, s.tMax);
       const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.scoreNoise));
-      let x0Value: tf.Tensor | undefined;
-      let lossValue = 0;
-      const nullCond = models.nullText;
-      const scoreGradientAt = (x0: tf.Tensor): tf.Tensor => {
-        x0Value = tf.keep(x0.clone());
-        const xt = addNoise(schedule, x0, noise, t);
-        // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
-        const teacher = guided(teacherEps(), { scale: s.guidanceScale, nullCond })(xt, t, cond);
-        const other = lora ? withLora(lora, true, () => guided(teacherEps(lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
-        return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
-      };
-      const { grads } = tf.variableGrads(() => {
-        const out = net.forward(student, z as tf.Tensor4D, s.inputTimestep, cond);
-        const loss = vsdLoss(studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out), scoreGradientAt);
-        lossValue = loss.dataSync()[0] as number;
-        return loss;
-      }, Object.values(student));
-      const named = byParamName(student, grads);
-      const clipped = clipByGlobalNorm(named, s.gradClip);
+      const studentStep = studentGradients(models, s, student, lora, { z, t, noise, cond });
+      const clipped = clipByGlobalNorm(studentStep.grads, s.gradClip);
       checkFinite(step, 'student gradient norm', clipped.norm);
-      checkFinite(step, 'VSD loss', lossValue);
+      checkFinite(step, 'VSD loss', studentStep.loss);
       adamStudent.lr = scheduledRate(s.studentLr, s.studentLrSchedule, s.steps, step);
       adamStudent.apply(student, clipped.grads);
       emaUpdate(ema, student, emaDecay(step, s.emaDecay));
-      const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
+      const rec: StepRecord = { step, loss_vsd: studentStep.loss, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
 
-      if (lora && x0Value) {
+      if (lora) {
         let loraValue = 0;
         let loraNorm = 0;
-        const x0Sample = x0Value;
         for (let u = 0; u < s.lora.updatesPerStep; u++) {
           // each update in its own scope: its activations and gradients go before the next one's
           tf.tidy(() => {
             const tl = randomInts(streamFor(s.seed, step, loraUpdateStream(u, 'loraTimesteps')), s.batchSize, s.lora.tMin, s.lora.tMax);
             const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, loraUpdateStream(u, 'loraNoise')));
             const useNull = streamFor(s.seed, step, loraUpdateStream(u, 'loraNullPrompt')).nextFloat() < s.lora.nullPromptProb;
-            const xtL = addNoise(schedule, x0Sample, noiseL, tl);
             const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
-            const { grads: gl } = tf.variableGrads(() => {
-              const l = loraLoss(schedule, tl, teacherEps(lora)(xtL, tl, condL), noiseL, s.lora.lossWeighting);
-              loraValue = l.dataSync()[0] as number;
-              return l;
-            }, Object.values(lora.params));
-            const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
-            checkFinite(step, 'LoRA loss', loraValue);
+            const loraStep = loraGradients(models, s, lora, { x0: studentStep.x0, t: tl, noise: noiseL, cond: condL });
+            const clippedL = clipByGlobalNorm(loraStep.grads, s.gradClip);
+            checkFinite(step, 'LoRA loss', loraStep.loss);
             checkFinite(step, 'LoRA gradient norm', clippedL.norm);
             adamLora.apply(lora.params, clippedL.grads);
+            loraValue = loraStep.loss;
             loraNorm = clippedL.norm;
           });
         }
         rec.loss_lora = loraValue;
         rec.grad_norm_lora = loraNorm;
       }
-      x0Value?.dispose();
+      studentStep.x0.dispose();
       return rec;
     });
     if (step % s.logEvery === 0 || step === s.steps || step === start + 1) hooks.log?.(record);
@@ -190,6 +163,68 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
   adamStudent.dispose();
   adamLora.dispose();
   return { student, ema, ...(lora ? { lora } : {}), startedFrom: start };
+}
+
+/** one step's draws for the student update: latent noise z, score timesteps and noise, text embeddings */
+export interface StudentStepInputs {
+  z: tf.Tensor;
+  t: number[];
+  noise: tf.Tensor;
+  cond: tf.Tensor3D;
+}
+
+/** one LoRA-teacher update's inputs: the student's x̂0 (not differentiated), its timesteps and noise, the text embeddings (or the null text) */
+export interface LoraStepInputs {
+  x0: tf.Tensor;
+  t: number[];
+  noise: tf.Tensor;
+  cond: tf.Tensor;
+}
+
+/** the teacher's output as ε (a v-prediction teacher converted at its own x_t), with the adapter or without */
+const teacherEps =
+  (models: DistillModels, adapter?: LoraAdapter) =>
+  (xt: tf.Tensor, t: Timesteps, cond: tf.Tensor): tf.Tensor =>
+    epsOf(models.net.prediction, models.schedule, xt, models.net.forward(models.teacher, xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter), t);
+
+/**
+ * The gradient of the student's VSD loss (SDS without a LoRA teacher) by parameter name, before clipping, with the
+ * loss and the student's x̂0 (the LoRA teacher trains on it). The gradients belong to the caller's tidy scope; x̂0 is
+ * kept past it (made inside the loss op's own scope), so the caller disposes it.
+ */
+export function studentGradients(models: DistillModels, s: DistillSettings, student: ParamMap, lora: LoraAdapter | undefined, inp: StudentStepInputs): { grads: Record<string, tf.Tensor>; loss: number; x0: tf.Tensor } {
+  const { schedule, net, nullText: nullCond } = models;
+  const { z, t, noise, cond } = inp;
+  let x0Value: tf.Tensor | undefined;
+  let loss = 0;
+  const scoreGradientAt = (x0: tf.Tensor): tf.Tensor => {
+    x0Value = tf.keep(x0.clone());
+    const xt = addNoise(schedule, x0, noise, t);
+    // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
+    const teacher = guided(teacherEps(models), { scale: s.guidanceScale, nullCond })(xt, t, cond);
+    const other = lora ? withLora(lora, true, () => guided(teacherEps(models, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
+    return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
+  };
+  const { grads } = tf.variableGrads(() => {
+    const out = net.forward(student, z as tf.Tensor4D, s.inputTimestep, cond);
+    const l = vsdLoss(studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out), scoreGradientAt);
+    loss = l.dataSync()[0] as number;
+    return l;
+  }, Object.values(student));
+  if (x0Value === undefined) throw new Error('studentGradients: the score gradient was never evaluated');
+  return { grads: byParamName(student, grads), loss, x0: x0Value };
+}
+
+/** the gradient of the LoRA teacher's diffusion loss by adapter parameter name, before clipping, with the loss */
+export function loraGradients(models: DistillModels, s: DistillSettings, lora: LoraAdapter, inp: LoraStepInputs): { grads: Record<string, tf.Tensor>; loss: number } {
+  const xt = addNoise(models.schedule, inp.x0, inp.noise, inp.t);
+  let loss = 0;
+  const { grads } = tf.variableGrads(() => {
+    const l = loraLoss(models.schedule, inp.t, teacherEps(models, lora)(xt, inp.t, inp.cond), inp.noise, s.lora.lossWeighting);
+    loss = l.dataSync()[0] as number;
+    return l;
+  }, Object.values(lora.params));
+  return { grads: byParamName(lora.params, grads), loss };
 }
 
 function checkFinite(step: number, what: string, value: number): void {
