@@ -19,6 +19,9 @@ import { loadTeacher, type Teacher } from '../teacher/bundle.js';
 import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
 import { loadSdEngine } from '../pipelines/sd/load-engine.js';
 import { latentShape, sampleTeacher } from '../pipelines/sd/teacher-sampler.js';
+import { sdUNetOn } from '../models/sd/unet-params.js';
+import { scheduleFromConfig } from '../diffusion/scheduler-config.js';
+import type { SdStudentMeta } from './distill-stage.js';
 import { toUint8Images, writePng } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
@@ -67,6 +70,33 @@ async function pipelineSource(config: CellConfig): Promise<ImageSource> {
   };
 }
 
+/** an SD student (distill-stage.ts): its UNet on the teacher folder's text encoder, VAE and schedule, one step from noise */
+async function sdStudentSource(config: CellConfig, dir: string): Promise<ImageSource> {
+  const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as SdStudentMeta;
+  const g = config.generate;
+  const engine = await loadSdEngine(config.teacher.model, { ...(g.engine ? { engine: g.engine } : {}), ...(g.device ? { device: g.device } : {}) });
+  const { tensors } = loadSafetensors(join(dir, g.use_ema ? 'student-ema.safetensors' : 'student.safetensors'));
+  const params = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tf.variable(t, false)]));
+  const schedule = scheduleFromConfig(engine.scheduler);
+  return {
+    noiseShape: latentShape(engine),
+    generate: async (z, captions) => {
+      const cond = await engine.encodePrompts(captions);
+      const x0 = tf.tidy(() => studentX0(meta.parameterization, schedule, meta.input_timestep, z, sdUNetOn(meta.unet, params, z, meta.input_timestep, cond)) as tf.Tensor4D);
+      cond.dispose();
+      try {
+        return await engine.decode(x0);
+      } finally {
+        x0.dispose();
+      }
+    },
+    dispose: async () => {
+      await engine.dispose();
+      tf.disposeVariables();
+    },
+  };
+}
+
 function studentGenerator(teacher: Teacher, dir: string, useEma: boolean): Generator {
   const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as { unet: UNetConfig; parameterization: StudentParameterization; input_timestep: number };
   const { tensors } = loadSafetensors(join(dir, useEma ? 'student-ema.safetensors' : 'student.safetensors'));
@@ -108,7 +138,7 @@ export const generateStage: Stage = {
     if (studentDir && config.generate.sampler !== 'one-step') {
       throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
     }
-    const source = isPipelineFolder(config.teacher.model) ? await pipelineSource(config) : embeddedSource(config, studentDir);
+    const source = isPipelineFolder(config.teacher.model) ? await (studentDir ? sdStudentSource(config, studentDir) : pipelineSource(config)) : embeddedSource(config, studentDir);
     const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
     const batch = config.generate.batch_size;
     for (let first = 0; first < captions.length; first += batch) {
