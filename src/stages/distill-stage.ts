@@ -17,7 +17,7 @@ import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage, StageContext } from '../tracking/stage.js';
 import { loadSdDistillSetup } from '../pipelines/sd/distill-setup.js';
 import { sdLoraLayersOf } from '../pipelines/sd/lora-targets.js';
-import { sdDistillNet } from '../models/sd/unet-params.js';
+import { sdDistillNet } from '../pipelines/sd/distill-net.js';
 import type { UNetConfig } from '../models/sd/unet-config.js';
 import { saveSafetensors } from '../weights/safetensors.js';
 import { loadPrompts } from './prompts.js';

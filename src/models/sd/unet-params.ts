@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import { BadInputError } from '../../errors.js';
 import type { LoraAdapter } from '../../nn/lora.js';
 import { WeightReader, type Init, type ParamMap, type WeightSource } from '../../nn/params.js';
-import type { PredictionType, Timesteps } from '../../diffusion/parameterization.js';
 import { componentWeights } from './component-weights.js';
 import type { ModelComponent } from './pipeline-folder.js';
 import { sdUNetForward } from './unet.js';
@@ -60,11 +59,6 @@ export function loadSdUNetParams(component: ModelComponent<UNetConfig>, trainabl
 }
 
 /** the UNet on the weights `params` (a teacher, a student, an EMA), the adapter applied where it targets */
-export const sdUNetOn = (config: UNetConfig, params: ParamMap, x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D =>
+export const sdUNetOn = (config: UNetConfig, params: ParamMap, x: tf.Tensor4D, t: number | readonly number[], cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D =>
   sdUNetForward({ weights: new WeightReader(params), lora }, config, x, typeof t === 'number' ? [t] : t, cond);
 
-/** an SD UNet as the distill trainer's network (structurally its DistillNet: models/ sits below distill/) */
-export const sdDistillNet = (config: UNetConfig, prediction: PredictionType): { prediction: PredictionType; forward: (params: ParamMap, x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter) => tf.Tensor4D } => ({
-  prediction,
-  forward: (params, x, t, cond, lora) => sdUNetOn(config, params, x, t, cond, lora),
-});
