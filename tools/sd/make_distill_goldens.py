@@ -87,17 +87,17 @@ class LoraLinear(torch.nn.Module):
         return y
 
 
-def add_lora(unet):
-    """LoRA on every to_q / to_v Linear, in sorted module-name order (the seeds follow it)."""
+def add_lora(unet, rank=LORA_RANK, alpha=LORA_ALPHA, b_scale=0.3):
+    """LoRA on every to_q / to_v Linear, in sorted module-name order (the seeds follow it); b_scale 0 is PEFT's init."""
     adapters = {}
     names = sorted(n for n, m in unet.named_modules() if isinstance(m, torch.nn.Linear) and n.split(".")[-1] in LORA_TARGETS)
     for i, name in enumerate(names):
         parent_name, attr = name.rsplit(".", 1)
         parent = unet.get_submodule(parent_name)
         base = getattr(parent, attr)
-        a = randn((LORA_RANK, base.in_features), SEEDS["lora_a"] + i, 1.0 / base.in_features ** 0.5).to(base.weight.dtype)
-        b = randn((base.out_features, LORA_RANK), SEEDS["lora_b"] + i, 0.3).to(base.weight.dtype)
-        lora = LoraLinear(base, a, b, LORA_ALPHA / LORA_RANK)
+        a = randn((rank, base.in_features), SEEDS["lora_a"] + i, 1.0 / base.in_features ** 0.5).to(base.weight.dtype)
+        b = randn((base.out_features, rank), SEEDS["lora_b"] + i, b_scale).to(base.weight.dtype)
+        lora = LoraLinear(base, a, b, alpha / rank)
         setattr(parent, attr, lora)
         adapters[name] = lora
     return adapters
