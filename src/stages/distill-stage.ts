@@ -135,9 +135,10 @@ export interface SdStudentMeta {
  * student is saved as a ParamMap under the layers' weight names (the contract sd-interop writes diffusers folders
  * from).
  */
-async function distillSd(ctx: StageContext, config: CellConfig, settings: DistillSettings, prompts: string[], pick: (step: number, batch: number) => string[], backend: string): Promise<Record<string, unknown>> {
+async function distillSd(ctx: StageContext, config: CellConfig, cellSettings: DistillSettings, prompts: string[], pick: (step: number, batch: number) => string[], backend: string): Promise<Record<string, unknown>> {
   const t0 = Date.now();
-  settings = { ...settings, lora: { ...settings.lora, targets: sdLoraLayersOf(config.distill.lora_teacher.targets) } };
+  // the target groups as diffusers names the layers (attention's output is to_out.0, ...)
+  const settings: DistillSettings = { ...cellSettings, lora: { ...cellSettings.lora, targets: sdLoraLayersOf(config.distill.lora_teacher.targets) } };
   const sd = await loadSdDistillSetup(config.teacher.model, prompts, { progress: (d, t) => ctx.progress(d, t) });
   try {
     const [h, w, c] = sd.latentShape;
