@@ -5,7 +5,7 @@
 // The mid-size UNet is bench/sd/unet_torch.py's: block_out [64, 128, 256], heads [2, 4, 8], D = 64, 32×32 latents.
 // LoRA rank 64, α 108 on to_q/to_v (SwiftBrush's); ε student at t = 999; CFG 4.5 on both teachers.
 // Optimizer steps are not timed (the same Adam / EMA as the embedded bench, bench/distill/vsd-step.ts).
-// run: npm run build && PYTHONPATH=/tmp/diffusers/src:/tmp/hub/src node dist/bench/distill/sd-vsd-step.js [--batch 1] [--reps 3] [--rounds 2]
+// run: npm run build && PYTHONPATH=/tmp/diffusers/src:/tmp/hub/src node dist/bench/distill/sd-vsd-step.js [--batch 1] [--reps 3] [--rounds 2] [--unet DIR/unet]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,8 @@ const argOf = (name: string, fallback: string): string => {
 const BATCH = Number(argOf('batch', '1'));
 const REPS = Number(argOf('reps', '3'));
 const ROUNDS = Number(argOf('rounds', '2'));
+/** a mid-size UNet folder made before (`bench/sd/unet_torch.py prepare DIR` writes DIR/unet); else made here */
+const UNET = argOf('unet', '');
 const cpuSeconds = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -43,8 +45,8 @@ function python(script: string, args: string[]): string {
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'vsdlab-bench-sd-vsd-'));
   try {
-    python('bench/sd/unet_torch.py', ['prepare', tmp]);
-    const unetDir = join(tmp, 'unet');
+    if (UNET === '') python('bench/sd/unet_torch.py', ['prepare', tmp]);
+    const unetDir = UNET === '' ? join(tmp, 'unet') : UNET;
     const { config } = parseUNetConfig(join(unetDir, 'config.json'), JSON.parse(readFileSync(join(unetDir, 'config.json'), 'utf8')) as Record<string, unknown>);
     const backend = await selectBackend('wasm');
     const { tensors } = loadSafetensors(join(unetDir, 'diffusion_pytorch_model.safetensors'));
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
       tf.tidy(() => {
         const shape = [BATCH, side, side, config.in_channels];
         const cond = models.encodeText([]);
-        const s = studentGradients(models, settings, student, adapter, { z: tf.randomNormal(shape, 0, 1, 'float32', 10 + rep), t: [20 + ((rep * 397) % 960)], noise: tf.randomNormal(shape, 0, 1, 'float32', 20 + rep), cond });
+        const s = studentGradients(models, settings, student, adapter, { z: tf.randomNormal(shape, 0, 1, 'float32', 10 + rep), t: [20 + ((rep * 397) % 961)], noise: tf.randomNormal(shape, 0, 1, 'float32', 20 + rep), cond });
         const l = loraGradients(models, settings, adapter, { x0: s.x0, t: [(rep * 613) % 1000], noise: tf.randomNormal(shape, 0, 1, 'float32', 30 + rep), cond });
         Object.values(s.grads)[0]!.dataSync();
         Object.values(l.grads)[0]!.dataSync();
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     const torch1: number[] = [];
     const torch2: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      vsdlabStep(-1); // warm-up
+      vsdlabStep(REPS + round); // warm-up
       for (let r = 0; r < REPS; r++) ours.push(vsdlabStep(r));
       for (const [threads, into] of [[1, torch1], [2, torch2]] as const) {
         const out = JSON.parse(python('bench/distill/sd_vsd_step_torch.py', ['time', unetDir, '--batch', String(BATCH), '--reps', String(REPS), '--threads', String(threads)])) as { cpu_seconds: number[] };
