@@ -15,6 +15,7 @@ import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "sd"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "sd", "pystub"))  # our safetensors stand-in, before diffusers imports it
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
