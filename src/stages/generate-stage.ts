@@ -19,6 +19,9 @@ import { loadTeacher, type Teacher } from '../teacher/bundle.js';
 import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
 import { loadSdEngine } from '../pipelines/sd/load-engine.js';
 import { latentShape, sampleTeacher } from '../pipelines/sd/teacher-sampler.js';
+import { sdUNetOn } from '../models/sd/unet-params.js';
+import { scheduleFromConfig } from '../diffusion/scheduler-config.js';
+import type { SdStudentMeta } from './distill-stage.js';
 import { toUint8Images, writePng } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
@@ -70,6 +73,33 @@ async function pipelineSource(config: CellConfig): Promise<ImageSource> {
     noiseShape: latentShape(engine),
     generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed, ...(g.one_step_alpha_bar !== undefined ? { oneStepAlphaBar: g.one_step_alpha_bar } : {}) }, z, captions),
     dispose: () => engine.dispose(),
+  };
+}
+
+/** an SD student (distill-stage.ts): its UNet on the teacher folder's text encoder, VAE and schedule, one step from noise */
+async function sdStudentSource(config: CellConfig, dir: string): Promise<ImageSource> {
+  const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as SdStudentMeta;
+  const g = config.generate;
+  const engine = await loadSdEngine(config.teacher.model, { ...(g.engine ? { engine: g.engine } : {}), ...(g.device ? { device: g.device } : {}) });
+  const { tensors } = loadSafetensors(join(dir, g.use_ema ? 'student-ema.safetensors' : 'student.safetensors'));
+  const params = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tf.variable(t, false)]));
+  const schedule = scheduleFromConfig(engine.scheduler);
+  return {
+    noiseShape: latentShape(engine),
+    generate: async (z, captions) => {
+      const cond = await engine.encodePrompts(captions);
+      const x0 = tf.tidy(() => studentX0(meta.parameterization, schedule, meta.input_timestep, z, sdUNetOn(meta.unet, params, z, meta.input_timestep, cond)) as tf.Tensor4D);
+      cond.dispose();
+      try {
+        return await engine.decode(x0);
+      } finally {
+        x0.dispose();
+      }
+    },
+    dispose: async () => {
+      await engine.dispose();
+      tf.disposeVariables();
+    },
   };
 }
 
@@ -142,7 +172,7 @@ export const generateStage: Stage = {
         // whole, as the uninterrupted run ran it (ddpm's step noise and batched kernels depend on the batch), and
         // only its missing images are written: a finished image is never rewritten
         if (missing.length > 0) {
-          source ??= isPipelineFolder(config.teacher.model) ? await pipelineSource(config) : embeddedSource(config, studentDir);
+          source ??= isPipelineFolder(config.teacher.model) ? await (studentDir ? sdStudentSource(config, studentDir) : pipelineSource(config)) : embeddedSource(config, studentDir);
           const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
           const batchImages = await source.generate(z, chunk.map((c) => c.caption));
           z.dispose();
