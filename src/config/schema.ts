@@ -68,6 +68,9 @@ export const distillSchema = z.strictObject({
   checkpoint_every: positiveInt.default(500).meta(operational),
   log_every: positiveInt.default(10).meta(operational),
   backend: backend.default('auto'),
+  // optional without defaults, so cells that do not name them keep their ids
+  gradient_checkpointing: z.boolean().optional().meta({ ...operational, description: 'diffusers teachers: recompute each UNet block in the backward pass instead of keeping its activations (bit-identical gradients, about 10 % more compute, a quarter of the peak memory; see `vsdlab memory`)' }),
+  attention_slice: positiveInt.optional().describe('diffusers teachers: attention in slices of this many (batch · head) rows, as diffusers set_attention_slice (the score tensor never exists whole)'),
 });
 
 export const generateSchema = z.strictObject({

@@ -20,6 +20,9 @@ import { sdLoraLayersOf } from '../pipelines/sd/lora-targets.js';
 import { sdDistillNet } from '../pipelines/sd/distill-net.js';
 import type { UNetConfig } from '../models/sd/unet-config.js';
 import { saveSafetensors } from '../weights/safetensors.js';
+import { writePipelineFolder } from '../models/sd/write-pipeline-folder.js';
+import { writeUNetFolder } from '../models/sd/write-unet-folder.js';
+import { writePeftAdapter } from '../models/sd/write-peft-adapter.js';
 import { loadPrompts } from './prompts.js';
 
 /** The schema's distill settings, as the trainer takes them. */
@@ -67,7 +70,7 @@ export const distillStage: Stage = {
   name: 'distill',
   version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'distill.prompts'],
-  inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
+  inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined, gradient_checkpointing: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
   async run(ctx) {
     const config = ctx.cell.config;
     if (!config.distill.enabled) return { student: null };
@@ -145,7 +148,7 @@ async function distillSd(ctx: StageContext, config: CellConfig, cellSettings: Di
     const previewCaptions = prompts.slice(0, 8);
     const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill) as tf.Tensor4D;
     const previewCond = sd.encodeText(previewCaptions);
-    const net = sdDistillNet(sd.unetConfig, sd.prediction);
+    const net = sdDistillNet(sd.unetConfig, sd.prediction, { checkpoint: config.distill.gradient_checkpointing, attentionSlice: config.distill.attention_slice });
     const preview = async (params: ParamMap, step: number): Promise<void> => {
       const x = tf.tidy(() => sd.decode(studentX0(settings.studentParameterization, sd.schedule, settings.inputTimestep, previewNoise, net.forward(params, previewNoise, settings.inputTimestep, previewCond)) as tf.Tensor4D));
       await writeGrid(join(ctx.workDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), toUint8Images(x), x.shape[2], x.shape[1], 8);
@@ -178,11 +181,18 @@ async function distillSd(ctx: StageContext, config: CellConfig, cellSettings: Di
     if (result.lora) await saveSafetensors(join(ctx.workDir, 'lora-teacher.safetensors'), result.lora.params, { rank: String(settings.lora.rank), alpha: String(settings.lora.alpha) });
     const meta: SdStudentMeta = { kind: 'sd-unet', teacher: config.teacher.model, unet: sd.unetConfig, parameterization: settings.studentParameterization, input_timestep: settings.inputTimestep };
     await writeJsonAtomically(join(ctx.workDir, 'student.json'), meta);
+    // what the diffusers ecosystem loads: the EMA student as a complete pipeline (the teacher's other components
+    // linked), the raw student as a unet/ folder, the LoRA teacher as a PEFT adapter folder
+    writePipelineFolder(join(ctx.workDir, 'model'), config.teacher.model, sd.unetConfig, result.ema);
+    writeUNetFolder(join(ctx.workDir, 'student-unet'), sd.unetConfig, result.student);
+    if (result.lora) writePeftAdapter(join(ctx.workDir, 'lora-teacher'), result.lora, { baseModel: config.teacher.model });
     tf.dispose([previewNoise, previewCond]);
     return {
       student: 'student.safetensors',
       student_ema: 'student-ema.safetensors',
-      ...(result.lora ? { lora_teacher: 'lora-teacher.safetensors' } : {}),
+      ...(result.lora ? { lora_teacher: 'lora-teacher.safetensors', lora_teacher_peft: 'lora-teacher' } : {}),
+      model: 'model',
+      student_unet: 'student-unet',
       backend,
       steps: settings.steps,
       started_from: result.startedFrom,

@@ -50,6 +50,15 @@ test('LoRA teacher on/off × ε/x0/v students distilled from a diffusers folder 
     assert.equal(JSON.parse(readFileSync(join(distill, 'student.json'), 'utf8')).kind, 'sd-unet');
     const vsd = cell.startsWith('vsd');
     assert.equal(existsSync(join(distill, 'lora-teacher.safetensors')), vsd);
+    // what diffusers loads (checked against diffusers itself by tools/sd/check_diffusers_load.py): the EMA student as a
+    // complete pipeline beside the teacher's other components, the raw student's unet/, the LoRA teacher as PEFT
+    assert.ok(existsSync(join(distill, 'model', 'model_index.json')) && existsSync(join(distill, 'model', 'vae', 'config.json')), `${cell}: model/ is a pipeline`);
+    const modelUnet = openSafetensors(join(distill, 'model', 'unet', 'diffusion_pytorch_model.safetensors'));
+    assert.equal(modelUnet.names().length, unetTensors, 'model/unet holds the whole UNet under torch names');
+    modelUnet.close();
+    assert.ok(existsSync(join(distill, 'student-unet', 'config.json')));
+    assert.equal(existsSync(join(distill, 'lora-teacher', 'adapter_config.json')), vsd);
+    if (vsd) assert.deepEqual(JSON.parse(readFileSync(join(distill, 'lora-teacher', 'adapter_config.json'), 'utf8')).target_modules, ['to_q', 'to_v']);
     const history = jsonl(join(distill, 'history.jsonl'));
     // a fresh LoRA teacher equals the frozen one, so VSD's first gradient is zero; SDS's is not
     assert.equal(history[0]!.grad_norm === 0, vsd, `${cell} step 1 gradient norm ${history[0]!.grad_norm}`);

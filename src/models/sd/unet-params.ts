@@ -9,7 +9,7 @@ import type { LoraAdapter } from '../../nn/lora.js';
 import { WeightReader, type Init, type ParamMap, type WeightSource } from '../../nn/params.js';
 import { componentWeights } from './component-weights.js';
 import type { ModelComponent } from './pipeline-folder.js';
-import { sdUNetForward } from './unet.js';
+import { sdUNetForward, type UNetForwardOptions } from './unet.js';
 import type { UNetConfig } from './unet-config.js';
 
 /** passes every request through and records its name and shape, in the order the forward asks */
@@ -59,6 +59,6 @@ export function loadSdUNetParams(component: ModelComponent<UNetConfig>, trainabl
 }
 
 /** the UNet on the weights `params` (a teacher, a student, an EMA), the adapter applied where it targets */
-export const sdUNetOn = (config: UNetConfig, params: ParamMap, x: tf.Tensor4D, t: number | readonly number[], cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D =>
-  sdUNetForward({ weights: new WeightReader(params), lora }, config, x, typeof t === 'number' ? [t] : t, cond);
+export const sdUNetOn = (config: UNetConfig, params: ParamMap, x: tf.Tensor4D, t: number | readonly number[], cond: tf.Tensor3D, lora?: LoraAdapter, options: UNetForwardOptions = {}): tf.Tensor4D =>
+  sdUNetForward({ weights: new WeightReader(params), lora }, config, x, typeof t === 'number' ? [t] : t, cond, options);
 
