@@ -2,6 +2,9 @@ import { cellSchema, type CellConfig } from '../config/schema.js';
 import { walkWithSchema } from '../config/schema-walk.js';
 import { toDotPath } from '../util/issues.js';
 import { hashValue } from '../util/hash.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { AssetHashCache } from '../util/asset-hash-cache.js';
 
 /** Declared per algorithm change, not per commit: a README edit must not invalidate every cached result. */
 export const CODE_VERSION = 'vsdlab-1';
@@ -45,4 +48,18 @@ export function runId(config: CellConfig, assets: readonly AssetRef[], codeVersi
     code: codeVersion,
     assets: assets.map((a) => [a.key, a.sha256]),
   });
+}
+
+/**
+ * Hashes asset paths from disk through the per-file stat cache (util/asset-hash-cache.ts); `save` records what
+ * was hashed. A path that does not exist (yet) hashes to null.
+ */
+export function diskAssetHasher(cache: AssetHashCache = AssetHashCache.open()): { hash(path: string): Promise<string | null>; save(): Promise<boolean> } {
+  return {
+    hash: async (path) => {
+      const abs = resolve(path);
+      return existsSync(abs) ? cache.hashPath(abs) : null;
+    },
+    save: () => cache.save(),
+  };
 }
