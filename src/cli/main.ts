@@ -14,6 +14,7 @@ import * as compare from './commands/compare.js';
 import * as datasets from './commands/datasets.js';
 import * as train from './commands/train.js';
 import * as sample from './commands/sample.js';
+import * as verify from './commands/verify.js';
 
 interface CommandModule {
   command: string;
@@ -23,7 +24,7 @@ interface CommandModule {
   handler: (args: never, io: Io, signal: AbortSignal) => Promise<number>;
 }
 
-const commands: CommandModule[] = [plan, run, status, schema, datasets, train, sample, report, compare, fid, kid, clipScore];
+const commands: CommandModule[] = [plan, run, status, schema, datasets, train, sample, report, compare, fid, kid, clipScore, verify];
 
 /** The CLI entry: parses argv, runs one command, and is the only place errors become exit codes. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
