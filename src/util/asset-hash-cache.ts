@@ -3,29 +3,25 @@
 // `vsdlab verify` re-hashes everything and names the files whose content changed while their stat did not (the
 // one thing a stat cache cannot see: a tool that rewrites bytes in place and restores the mtime).
 //
-// The cache is a JSON file (default $XDG_CACHE_HOME/vsdlab/asset-hashes.json), written atomically. Concurrent
-// processes each merge their new entries into what is on disk just before they write; a lost entry only costs a
-// re-hash later, and a corrupt or foreign file is ignored and rebuilt. An entry is never trusted wrongly: it is
+// The cache is a folder (default $XDG_CACHE_HOME/vsdlab/asset-hashes/) with one JSON file per asset path (a model,
+// an image folder), so a plan reads the entries of the assets it names and no others. Files are written atomically;
+// concurrent processes merge their new entries into what is on disk under a lock file, and a corrupt or foreign
+// file is ignored and rebuilt. An entry is never trusted wrongly: it is
 // recorded only for a file whose mtime is older than RACY_MARGIN_NS at hashing time and whose stat did not move
 // while it was read (a write landing in the same timestamp tick as the hash would otherwise go unseen, as in git's
 // "racy clean" problem).
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomically } from './atomic-write.js';
-import { hashValue, sha256File } from './hash.js';
+import { hashValue, sha256, sha256File } from './hash.js';
 
-const VERSION = 1;
+const VERSION = 2;
 /** a file modified this close to its hashing is hashed again next time: timestamps tick coarsely (jiffies, FAT 2 s) */
 export const RACY_MARGIN_NS = 2_000_000_000n;
 
-export interface FileEntry {
-  size: string;
-  mtime_ns: string;
-  ino: string;
-  dev: string;
-  sha256: string;
-}
+/** size, mtime (ns), inode, device (decimal strings) and sha256 of one file */
+type FileEntry = [size: string, mtimeNs: string, ino: string, dev: string, sha256: string];
 
 /** what `verify` found for one file */
 export type VerifyStatus = 'unchanged' | 'stat-changed' | 'new' | 'content-changed-same-stat';
@@ -38,51 +34,59 @@ export interface VerifiedFile {
   cached?: string;
 }
 
-/** $VSDLAB_ASSET_CACHE (a file; `off` keeps the cache in memory only), else $XDG_CACHE_HOME/vsdlab/asset-hashes.json */
-export function defaultAssetHashCacheFile(): string | null {
+/** $VSDLAB_ASSET_CACHE (a folder; `off` keeps the cache in memory only), else $XDG_CACHE_HOME/vsdlab/asset-hashes */
+export function defaultAssetHashCacheDir(): string | null {
   const env = process.env.VSDLAB_ASSET_CACHE;
   if (env === 'off') return null;
-  return env ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vsdlab', 'asset-hashes.json');
+  return env ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'vsdlab', 'asset-hashes');
 }
 
-const statKey = (st: BigIntStats): Omit<FileEntry, 'sha256'> => ({ size: String(st.size), mtime_ns: String(st.mtimeNs), ino: String(st.ino), dev: String(st.dev) });
-const sameStat = (a: Omit<FileEntry, 'sha256'>, b: Omit<FileEntry, 'sha256'>): boolean => a.size === b.size && a.mtime_ns === b.mtime_ns && a.ino === b.ino && a.dev === b.dev;
-const isEntry = (v: unknown): v is FileEntry => {
-  if (typeof v !== 'object' || v === null) return false;
-  const e = v as Record<string, unknown>;
-  return ['size', 'mtime_ns', 'ino', 'dev'].every((k) => typeof e[k] === 'string' && /^\d+$/.test(e[k] as string)) && typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256);
-};
+const statOf = (st: BigIntStats): [string, string, string, string] => [String(st.size), String(st.mtimeNs), String(st.ino), String(st.dev)];
+const sameStat = (e: FileEntry, s: readonly string[]): boolean => e[0] === s[0] && e[1] === s[1] && e[2] === s[2] && e[3] === s[3];
+const DIGITS = /^\d+$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const isEntry = (v: unknown): v is FileEntry =>
+  Array.isArray(v) && v.length === 5 && v.slice(0, 4).every((x) => typeof x === 'string' && DIGITS.test(x)) && typeof v[4] === 'string' && SHA256.test(v[4]);
 
-/** the entries of a cache file; anything unreadable, of another version or malformed counts as empty */
-function readEntries(file: string): Map<string, FileEntry> {
-  let json: unknown;
+/** the entries of one asset path, by path relative to it ('' for a file) */
+interface Shard {
+  root: string;
+  file: string | null;
+  entries: Map<string, FileEntry>;
+  /** what this process (re)hashed or dropped: merged into the file on save */
+  touched: Map<string, FileEntry | null>;
+}
+
+/** a shard file's entries; anything unreadable, of another version or root, or malformed counts as empty */
+function readShard(file: string, root: string): Map<string, FileEntry> {
+  let doc: { version?: unknown; root?: unknown; entries?: unknown };
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    doc = JSON.parse(readFileSync(file, 'utf8')) as typeof doc;
   } catch {
     return new Map();
   }
-  const doc = json as { version?: unknown; entries?: unknown };
-  if (typeof doc !== 'object' || doc === null || doc.version !== VERSION || typeof doc.entries !== 'object' || doc.entries === null) return new Map();
+  if (typeof doc !== 'object' || doc === null || doc.version !== VERSION || doc.root !== root || typeof doc.entries !== 'object' || doc.entries === null) return new Map();
   return new Map(Object.entries(doc.entries as Record<string, unknown>).filter((e): e is [string, FileEntry] => isEntry(e[1])));
 }
 
 export class AssetHashCache {
-  private readonly entries: Map<string, FileEntry>;
-  /** paths this process (re)hashed: what it merges into the file on save */
-  private readonly touched = new Map<string, FileEntry | null>();
+  private readonly shards = new Map<string, Shard>();
 
-  /** `file` null: memory only */
-  private constructor(readonly file: string | null) {
-    this.entries = file && existsSync(file) ? readEntries(file) : new Map();
-  }
+  /** `dir` null: memory only */
+  private constructor(readonly dir: string | null) {}
 
-  static open(file: string | null = defaultAssetHashCacheFile()): AssetHashCache {
-    return new AssetHashCache(file);
+  static open(dir: string | null = defaultAssetHashCacheDir()): AssetHashCache {
+    return new AssetHashCache(dir);
   }
 
   /** sha256Path's value (util/hash.ts), a file read only when its stat is not in the cache */
   async hashPath(path: string): Promise<string> {
-    return this.walk(resolve(path), (abs, st) => this.hashFile(abs, st));
+    const shard = this.shard(resolve(path));
+    return this.walk(shard, async (rel, abs, st) => {
+      const cached = shard.entries.get(rel);
+      const stat = statOf(st);
+      return cached && sameStat(cached, stat) ? cached[4] : this.rehash(shard, rel, abs, stat);
+    });
   }
 
   /**
@@ -90,86 +94,110 @@ export class AssetHashCache {
    * sha256 and what was found per file (see VerifyStatus).
    */
   async verifyPath(path: string): Promise<{ sha256: string; files: VerifiedFile[] }> {
+    const shard = this.shard(resolve(path));
     const files: VerifiedFile[] = [];
-    const sha256 = await this.walk(resolve(path), async (abs, st) => {
-      const cached = this.entries.get(abs);
-      const fresh = await this.rehash(abs, st);
-      const status: VerifyStatus = !cached ? 'new' : !sameStat(cached, statKey(st)) ? 'stat-changed' : cached.sha256 === fresh ? 'unchanged' : 'content-changed-same-stat';
-      files.push({ path: abs, status, sha256: fresh, ...(cached ? { cached: cached.sha256 } : {}) });
+    const sha256 = await this.walk(shard, async (rel, abs, st) => {
+      const cached = shard.entries.get(rel);
+      const stat = statOf(st);
+      const fresh = await this.rehash(shard, rel, abs, stat);
+      const status: VerifyStatus = !cached ? 'new' : !sameStat(cached, stat) ? 'stat-changed' : cached[4] === fresh ? 'unchanged' : 'content-changed-same-stat';
+      files.push({ path: abs, status, sha256: fresh, ...(cached ? { cached: cached[4] } : {}) });
       return fresh;
     });
     return { sha256, files };
   }
 
+  /** drops every entry of an asset path (one that is gone) */
+  forget(path: string): void {
+    const shard = this.shard(resolve(path));
+    for (const rel of shard.entries.keys()) shard.touched.set(rel, null);
+    shard.entries.clear();
+  }
+
+  /** the files of an asset path the cache holds, relative to it ('' for the path itself when it is a file) */
+  cachedFiles(path: string): string[] {
+    return [...this.shard(resolve(path)).entries.keys()].sort();
+  }
+
+  /** the asset paths the cache holds entries for (verify with no target re-hashes them all) */
+  knownPaths(): string[] {
+    if (!this.dir || !existsSync(this.dir)) return [];
+    const roots: string[] = [];
+    for (const name of readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort()) {
+      try {
+        const root = (JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as { root?: unknown }).root;
+        if (typeof root === 'string') roots.push(root);
+      } catch {
+        // a corrupt shard names nothing
+      }
+    }
+    return roots.sort();
+  }
+
   /**
-   * Writes the entries this process hashed, merged into the file as it is now (another process may have added
+   * Writes the entries this process hashed, merged into each file as it is now (another process may have added
    * some). A cache that cannot be written (read-only home, full disk) is left as it was: false, never an error.
    */
   async save(): Promise<boolean> {
-    const file = this.file;
-    if (!file || this.touched.size === 0) return false;
-    const written = await withFileLock(`${file}.lock`, async () => {
-      const merged = existsSync(file) ? readEntries(file) : new Map<string, FileEntry>();
-      for (const [path, entry] of this.touched) {
-        if (entry) merged.set(path, entry);
-        else merged.delete(path);
-      }
-      const entries = Object.fromEntries([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-      await writeFileAtomically(file, JSON.stringify({ version: VERSION, entries }));
-    }).then(
-      (ran) => ran,
-      () => false,
-    );
-    if (written) this.touched.clear();
-    return written;
+    let wrote = false;
+    for (const shard of this.shards.values()) {
+      const file = shard.file;
+      if (!file || shard.touched.size === 0) continue;
+      const ok = await withFileLock(`${file}.lock`, async () => {
+        const merged = existsSync(file) ? readShard(file, shard.root) : new Map<string, FileEntry>();
+        for (const [rel, entry] of shard.touched) {
+          if (entry) merged.set(rel, entry);
+          else merged.delete(rel);
+        }
+        const entries = Object.fromEntries([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        await writeFileAtomically(file, JSON.stringify({ version: VERSION, root: shard.root, entries }));
+      }).catch(() => false);
+      if (ok) shard.touched.clear();
+      wrote ||= ok;
+    }
+    return wrote;
   }
 
-  /** every file the cache holds an entry for (verify with no target re-hashes them all) */
-  knownFiles(): string[] {
-    return [...this.entries.keys()].sort();
+  private shard(root: string): Shard {
+    let shard = this.shards.get(root);
+    if (!shard) {
+      const file = this.dir ? join(this.dir, `${sha256(root).slice(0, 32)}.json`) : null;
+      shard = { root, file, entries: file && existsSync(file) ? readShard(file, root) : new Map(), touched: new Map() };
+      this.shards.set(root, shard);
+    }
+    return shard;
   }
 
-  private async hashFile(abs: string, st: BigIntStats): Promise<string> {
-    const cached = this.entries.get(abs);
-    if (cached && sameStat(cached, statKey(st))) return cached.sha256;
-    return this.rehash(abs, st);
-  }
-
-  private async rehash(abs: string, before: BigIntStats): Promise<string> {
+  private async rehash(shard: Shard, rel: string, abs: string, before: readonly string[]): Promise<string> {
     const startedNs = BigInt(Date.now()) * 1_000_000n;
-    const sha256 = await sha256File(abs);
+    const hash = await sha256File(abs);
     const after = statSync(abs, { bigint: true });
-    const key = statKey(after);
-    if (sameStat(statKey(before), key) && after.mtimeNs < startedNs - RACY_MARGIN_NS) {
-      const entry = { ...key, sha256 };
-      this.entries.set(abs, entry);
-      this.touched.set(abs, entry);
-    } else this.forget(abs);
-    return sha256;
-  }
-
-  /** drops the entry of a file (one that is gone) */
-  forget(abs: string): void {
-    if (!this.entries.has(abs)) return;
-    this.entries.delete(abs);
-    this.touched.set(abs, null);
+    const stat = statOf(after);
+    if (stat.every((x, i) => x === before[i]) && after.mtimeNs < startedNs - RACY_MARGIN_NS) {
+      const entry: FileEntry = [...stat, hash];
+      shard.entries.set(rel, entry);
+      shard.touched.set(rel, entry);
+    } else if (shard.entries.delete(rel)) shard.touched.set(rel, null);
+    return hash;
   }
 
   /** sha256Path's walk: a file's hash, or a folder's sorted (relative path, file hash) list; hidden entries skipped */
-  private async walk(root: string, fileHash: (abs: string, st: BigIntStats) => Promise<string>): Promise<string> {
+  private async walk(shard: Shard, fileHash: (rel: string, abs: string, st: BigIntStats) => Promise<string>): Promise<string> {
+    const root = shard.root;
     const top = statSync(root, { bigint: true });
-    if (!top.isDirectory()) return fileHash(root, top);
+    if (!top.isDirectory()) return fileHash('', root, top);
     const entries: Array<[string, string]> = [];
-    const visit = async (dir: string): Promise<void> => {
+    const visit = async (dir: string, prefix: string): Promise<void> => {
       for (const name of readdirSync(dir).sort()) {
         if (name.startsWith('.')) continue;
         const full = join(dir, name);
+        const rel = prefix + name;
         const st = statSync(full, { bigint: true });
-        if (st.isDirectory()) await visit(full);
-        else entries.push([relative(root, full).split('\\').join('/'), await fileHash(full, st)]);
+        if (st.isDirectory()) await visit(full, `${rel}/`);
+        else entries.push([rel, await fileHash(rel, full, st)]);
       }
     };
-    await visit(root);
+    await visit(root, '');
     return hashValue(entries);
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AssetHashCache } from '../../src/util/asset-hash-cache.js';
 import { sha256Path } from '../../src/util/hash.js';
@@ -13,7 +13,7 @@ const put = (path: string, content: string, when = OLD): void => {
   writeFileSync(path, content);
   utimesSync(path, when, when);
 };
-const cacheFile = (dir: string): string => join(dir, 'cache', 'asset-hashes.json');
+const cacheFile = (dir: string): string => join(dir, 'cache', 'asset-hashes');
 
 function folder(): string {
   const dir = tempDir({ 'asset/a.png': '', 'asset/sub/b.png': '', 'asset/.hidden': 'x' });
@@ -63,44 +63,54 @@ test('a file modified moments before hashing is not cached: a same-tick rewrite 
   utimesSync(file, mtime, mtime);
   assert.equal(await cache.hashPath(file), await sha256Path(file));
   await cache.save();
-  assert.deepEqual(AssetHashCache.open(cacheFile(dir)).knownFiles(), []);
+  assert.deepEqual(AssetHashCache.open(cacheFile(dir)).cachedFiles(file), []);
 });
 
 test('a corrupt, foreign or malformed cache file is ignored and rebuilt', async () => {
-  for (const garbage of ['{"version":1,"entries":{"/x":', 'null', '{"version":99,"entries":{}}', '[1,2]']) {
-    const dir = folder();
-    const asset = join(dir, 'asset');
-    writeFileSync(join(dir, 'stale'), '');
-    const path = cacheFile(dir);
-    const first = AssetHashCache.open(path);
-    await first.hashPath(asset);
-    await first.save();
-    writeFileSync(path, garbage);
+  const dir = folder();
+  const asset = join(dir, 'asset');
+  const path = cacheFile(dir);
+  const first = AssetHashCache.open(path);
+  await first.hashPath(asset);
+  await first.save();
+  const [shard] = readdirSync(path).filter((n) => n.endsWith('.json'));
+  const good = readFileSync(join(path, shard!), 'utf8');
+  const entry = JSON.parse(good).entries['a.png'];
+  const variants = [
+    good.slice(0, good.length / 2),
+    'null',
+    '[1,2]',
+    good.replace('"version":2', '"version":99'),
+    good.replace(`"root":${JSON.stringify(asset)}`, '"root":"/elsewhere"'),
+    JSON.stringify({ version: 2, root: asset, entries: { 'a.png': [...entry.slice(0, 4), 'f'.repeat(63)], 'sub/b.png': 'x' } }),
+  ];
+  for (const garbage of variants) {
+    // a wrong sha256 under a matching stat: served only if the damaged file were trusted
+    put(join(asset, 'a.png'), 'image A');
+    writeFileSync(join(path, shard!), garbage);
     const cache = AssetHashCache.open(path);
+    assert.deepEqual(cache.cachedFiles(asset), [], garbage.slice(0, 40));
     assert.equal(await cache.hashPath(asset), await sha256Path(asset));
     await cache.save();
-    assert.equal(JSON.parse(readFileSync(path, 'utf8')).version, 1);
-    assert.equal(AssetHashCache.open(path).knownFiles().length, 2);
+    assert.deepEqual(AssetHashCache.open(path).cachedFiles(asset), ['a.png', 'sub/b.png']);
+    put(join(asset, 'a.png'), 'image a');
   }
-  // an entry with a wrong-looking hash is dropped, not served
-  const dir = folder();
-  const file = join(dir, 'asset/a.png');
-  const st = statSync(file, { bigint: true });
-  const entry = { size: String(st.size), mtime_ns: String(st.mtimeNs), ino: String(st.ino), dev: String(st.dev), sha256: 'not-a-hash' };
-  writeFileSync(cacheFile(dir).replace('/cache/asset-hashes.json', '/bad.json'), JSON.stringify({ version: 1, entries: { [file]: entry } }));
-  const bad = AssetHashCache.open(join(dir, 'bad.json'));
-  assert.equal(await bad.hashPath(file), await sha256Path(file));
 });
 
-test('two processes saving at once keep both their entries; none is ever wrong', async () => {
+test('two processes saving at once keep both their entries', async () => {
   const dir = folder();
+  const asset = join(dir, 'asset');
   const path = cacheFile(dir);
   const a = AssetHashCache.open(path);
   const b = AssetHashCache.open(path);
-  await a.hashPath(join(dir, 'asset/a.png'));
-  await b.hashPath(join(dir, 'asset/sub/b.png'));
+  put(join(asset, 'sub/b.png'), 'image b', Date.now() / 1000); // too fresh for a to cache
+  await a.hashPath(asset);
+  put(join(asset, 'sub/b.png'), 'image b');
+  put(join(asset, 'a.png'), 'image a', Date.now() / 1000); // too fresh for b to cache
+  await b.hashPath(asset);
+  assert.deepEqual([a.cachedFiles(asset), b.cachedFiles(asset)], [['a.png'], ['sub/b.png']]);
   await Promise.all([a.save(), b.save()]);
-  assert.deepEqual(AssetHashCache.open(path).knownFiles(), [join(dir, 'asset/a.png'), join(dir, 'asset/sub/b.png')]);
+  assert.deepEqual(AssetHashCache.open(path).cachedFiles(asset), ['a.png', 'sub/b.png']);
 });
 
 test('verifyPath names the file whose content changed under an unchanged stat, and corrects the cache', async () => {

@@ -7,7 +7,7 @@ import { EXIT_CODES } from '../exit-codes.js';
 import type { Io } from '../io.js';
 
 export const command = 'verify [targets..]';
-export const describe = "re-hash assets whatever the hash cache says: an experiment's assets, files or folders, or (no target) every file the cache knows";
+export const describe = "re-hash assets whatever the hash cache says: an experiment's assets, files or folders, or (no target) every asset path the cache knows";
 
 export const builder = (y: Argv) =>
   y
@@ -38,7 +38,7 @@ const isExperiment = (p: string): boolean => /\.ya?ml$/i.test(p) && existsSync(p
 export async function handler(args: VerifyArgs, io: Io): Promise<number> {
   const { AssetHashCache } = await import('../../util/asset-hash-cache.js');
   const cache = AssetHashCache.open();
-  const targets = await resolveTargets(args, cache.knownFiles());
+  const targets = await resolveTargets(args, cache.knownPaths());
   const assets = [];
   const changed: Array<{ path: string; cached: string; sha256: string }> = [];
   const gone: string[] = [];
@@ -60,7 +60,7 @@ export async function handler(args: VerifyArgs, io: Io): Promise<number> {
   }
   await cache.save();
   if (args.json) {
-    io.out(JSON.stringify({ ok: changed.length === 0, cache: cache.file, assets, changed_without_stat_change: changed, missing: gone }, null, 2));
+    io.out(JSON.stringify({ ok: changed.length === 0, cache: cache.dir, assets, changed_without_stat_change: changed, missing: gone }, null, 2));
   } else {
     for (const a of assets) {
       const moved = a.counts['stat-changed'] + a.counts.new;
@@ -68,12 +68,12 @@ export async function handler(args: VerifyArgs, io: Io): Promise<number> {
     }
     for (const p of gone) io.out(`missing  ${p}`);
     for (const c of changed) io.err(`${c.path}: content changed without its size, mtime or inode changing (cached ${c.cached.slice(0, 12)}, now ${c.sha256.slice(0, 12)}); the cache is corrected`);
-    if (changed.length === 0) io.out(`every file matches${cache.file ? ` (${cache.file})` : ''}`);
+    if (changed.length === 0) io.out(`every file matches${cache.dir ? ` (cache: ${cache.dir})` : ''}`);
   }
   return changed.length === 0 ? 0 : EXIT_CODES.failure;
 }
 
-/** what each target names: an experiment's assets (by path, with every key naming it), a path, or every cached file */
+/** what each target names: an experiment's assets (by path, with every key naming it), a path, or every cached asset path */
 async function resolveTargets(args: VerifyArgs, known: readonly string[]): Promise<AssetTarget[]> {
   if (!args.targets || args.targets.length === 0) return known.map((path) => ({ keys: [], path }));
   const byPath = new Map<string, AssetTarget>();
