@@ -1,8 +1,8 @@
-// What the fid and kid commands share: the extractor options, and their stderr (progress, skipped images).
+// What the fid and kid commands share: the extractor options, and their progress and skipped images.
 import { defaultInceptionPath, FID_MODES, type FidMode, type ImageSetSummary } from '../metrics/extract/index.js';
 import type { ImageSetsOptions } from '../metrics/evaluation/index.js';
-import { jsonOption } from './options.js';
-import type { Io } from './io.js';
+import type { ProgressChoice, ProgressSink, ProgressTask } from '../exec/progress.js';
+import { jsonOption, progressOption } from './options.js';
 
 export const extractorOptions = {
   mode: { choices: FID_MODES, default: 'clean' as FidMode, description: 'preprocessing of the reference: clean-fid clean, pytorch-fid, TF1/TTUR, torchmetrics>=1.8' },
@@ -13,6 +13,7 @@ export const extractorOptions = {
   threads: { type: 'number', description: 'onnxruntime intra-op threads' },
   device: { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as const, description: 'execution provider; auto picks cuda when onnxruntime-node has it' },
   json: jsonOption,
+  progress: progressOption,
 } as const;
 
 /** how an ONNX model is run over images: every metric command takes these */
@@ -23,6 +24,7 @@ export interface RuntimeArgs {
   threads?: number;
   device: 'auto' | 'cpu' | 'cuda';
   json: boolean;
+  progress: ProgressChoice;
 }
 
 export interface ExtractorArgs extends RuntimeArgs {
@@ -30,33 +32,31 @@ export interface ExtractorArgs extends RuntimeArgs {
   inception?: string;
 }
 
-/** the measurement the extractor options ask for, reporting on stderr */
-export const imageSetsOptions = (args: ExtractorArgs, io: Io, signal: AbortSignal | undefined): ImageSetsOptions => ({
+/** the measurement the extractor options ask for, with each folder's progress and skipped images on `progress` */
+export const imageSetsOptions = (args: ExtractorArgs, progress: ProgressSink, signal: AbortSignal | undefined): ImageSetsOptions => ({
   extractor: { path: args.inception ?? defaultInceptionPath(), provider: args.device, threads: args.threads },
   mode: args.mode,
   batchSize: args['batch-size'],
   skipBad: args['skip-bad'],
   cache: args.cache,
   ...(signal ? { signal } : {}),
-  progress: (folder) => progressReporter(io, folder),
-  onImageSet: (summary) => reportSkipped(io, summary),
+  progress: (folder) => taskCallback(progress, 'features', folder, 'images'),
+  onImageSet: (summary) => reportSkipped(progress, summary),
 });
 
-export function reportSkipped(io: Io, summary: ImageSetSummary): void {
+export function reportSkipped(progress: ProgressSink, summary: ImageSetSummary): void {
   if (summary.skipped.length === 0) return;
-  io.err(`skipped ${summary.skipped.length} unreadable image(s) in ${summary.folder}:`);
-  for (const s of summary.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
-  if (summary.skipped.length > 20) io.err(`  ... and ${summary.skipped.length - 20} more`);
+  progress.note(`skipped ${summary.skipped.length} unreadable image(s) in ${summary.folder}:`);
+  for (const s of summary.skipped.slice(0, 20)) progress.note(`  ${s.reason}`);
+  if (summary.skipped.length > 20) progress.note(`  ... and ${summary.skipped.length - 20} more`);
 }
 
-/** a throttled "N/M images" line on stderr, only when stderr is a terminal (logs and tests stay clean). */
-export function progressReporter(io: Io, label: string): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let last = 0;
+/** a core module's (done, total) callback as a progress task, started at the first call (the total is known then) */
+export function taskCallback(progress: ProgressSink, task: string, label: string, unit: string): (done: number, total: number) => void {
+  let current: ProgressTask | undefined;
   return (done, total) => {
-    const now = Date.now();
-    if (done < total && now - last < 2000) return;
-    last = now;
-    io.err(`${label}: ${done}/${total} images`);
+    current ??= progress.task(task, label, total, unit);
+    current.update(done, total);
+    if (done >= total) current.end();
   };
 }

@@ -1,5 +1,6 @@
 import { parseOverride, type Override } from '../config/overrides.js';
 import { RunStore } from '../tracking/run-store.js';
+import { PROGRESS_CHOICES, type ProgressChoice } from '../exec/progress.js';
 
 /** Options several commands share, declared once. */
 export const setOption = {
@@ -18,3 +19,9 @@ export const jsonOption = { type: 'boolean', default: false, description: 'print
 export const parseOverrides = (set: readonly string[] | undefined): Override[] => (set ?? []).map(parseOverride);
 
 export const openStore = (dir: string | undefined): RunStore => new RunStore(dir ?? process.env.VSDLAB_STORE ?? 'runs');
+
+export const progressOption = {
+  choices: PROGRESS_CHOICES,
+  default: 'auto' as ProgressChoice,
+  description: 'progress: auto = a bar on a terminal, else plain lines (every $VSDLAB_PROGRESS_SECONDS s, default 10, or every 10 %) or, with --json, NDJSON events on stderr',
+} as const;
