@@ -4,7 +4,7 @@
 // Whole processes, wall clock, median of --rounds; the assets are made once under --dir and reused (--clean removes them).
 // run: npm run build && node dist/bench/plan/asset-hashes.js [--images 40000] [--image-kb 32] [--model-gb 3] [--rounds 3] [--dir /tmp/vsdlab-bench-assets]
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { planExperiment } from '../../src/plan/plan.js';
@@ -71,13 +71,13 @@ async function main(): Promise<void> {
   const metrics = (ref: string): string => `  evaluate:\n    metrics:\n      - { name: fid, extractor: ${small}, reference: ${ref} }\n`;
   writeFileSync(big, `name: bench-assets\nbase:\n  teacher:\n    model: ${model}\n${metrics(images)}`);
   writeFileSync(none, `name: bench-noassets\nbase:\n  teacher:\n    model: ${small}\n${metrics(small)}`);
-  const cache = join(DIR, `asset-hashes-${process.pid}.json`);
+  const cache = join(DIR, `asset-hashes-${process.pid}`);
   // files younger than the racy margin are (rightly) not cached: make sure the fresh ones are old enough
   const wait = 2500 - (Date.now() - Math.max(statSync(images).mtimeMs, statSync(model).mtimeMs));
   if (wait > 0) spawnSync('sleep', [String(wait / 1000)]);
   const rows: Array<[string, number[]]> = [['first (empty cache)', []], ['cached', []], ['cache off (every byte)', []], ['no large asset (start-up)', []]];
   for (let r = 0; r < ROUNDS; r++) {
-    rmSync(cache, { force: true });
+    rmSync(cache, { recursive: true, force: true });
     rows[0]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: cache }));
     rows[1]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: cache }));
     rows[2]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: 'off' }));
@@ -88,10 +88,10 @@ async function main(): Promise<void> {
     inside[0]![1].push(await inProcess(big, cache));
     inside[1]![1].push(await inProcess(none, cache));
   }
-  const cacheSize = statSync(cache).size;
-  rmSync(cache, { force: true });
+  const cacheSize = readdirSync(cache).reduce((n, f) => n + statSync(join(cache, f)).size, 0);
+  rmSync(cache, { recursive: true, force: true });
   const cached = median(rows[1]![1]);
-  console.log(`vsdlab plan, whole process, median of ${ROUNDS} (cache file ${(cacheSize / 2 ** 20).toFixed(1)} MiB):`);
+  console.log(`vsdlab plan, whole process, median of ${ROUNDS} (cache ${(cacheSize / 2 ** 20).toFixed(1)} MiB):`);
   for (const [name, xs] of rows) console.log(`  ${name.padEnd(28)} ${median(xs).toFixed(2)} s   (${xs.map((x) => x.toFixed(2)).join(', ')})   ${(median(xs) / cached).toFixed(1)}× cached`);
   console.log(`planExperiment in one process (no start-up), median of ${ROUNDS}:`);
   for (const [name, xs] of inside) console.log(`  ${name.padEnd(28)} ${median(xs).toFixed(3)} s   (${xs.map((x) => x.toFixed(3)).join(', ')})`);

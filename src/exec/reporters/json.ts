@@ -27,7 +27,7 @@ export function jsonReporter(write: (line: string) => void, progressEveryMs = 10
       lastTask.set(t, now);
       const seconds = (now - t.started) / 1000;
       const rate = seconds > 0 ? done / seconds : 0;
-      emit('task-progress', { task: t.task, label: t.label, done, total: t.total, unit: t.unit, rate: round(rate), eta_s: done > 0 && rate > 0 ? round((t.total - done) / rate) : null });
+      emit('task-progress', { task: t.task, label: t.label, done, total: t.total, unit: t.unit, rate: round(rate), eta_s: done >= t.total ? 0 : done > 0 && rate > 0 ? round((t.total - done) / rate) : null });
     },
     onTaskEnd: (t, done) => emit('task-end', { task: t.task, label: t.label, done, total: t.total, unit: t.unit, seconds: round((Date.now() - t.started) / 1000) }),
     onNote: (message) => emit('note', { message }),
