@@ -1,7 +1,7 @@
 // `vsdlab plan` on an experiment naming a 40K-image folder and a multi-GB model: the first run (empty asset hash
 // cache: every byte hashed), then the cached run (one stat per file), beside the same command with the cache off
 // (what every plan/run/status cost before) and beside a plan naming no large asset (the process start-up floor).
-// Whole processes, wall clock, median of --rounds; the assets are made once under --dir and reused (--clean removes them).
+// Whole processes, wall clock and CPU time (user + sys), median of --rounds; the assets are made once under --dir and reused (--clean removes them).
 // run: npm run build && node dist/bench/plan/asset-hashes.js [--images 40000] [--image-kb 32] [--model-gb 3] [--rounds 3] [--dir /tmp/vsdlab-bench-assets]
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -41,10 +41,13 @@ function makeAssets(): { images: string; model: string; small: string } {
   return { images, model, small };
 }
 
-function time(args: string[], env: Record<string, string>): number {
+/** wall seconds; CPU seconds (user + sys, from /usr/bin/time) go to `cpu`: on a loaded machine they say more */
+function time(args: string[], env: Record<string, string>, cpu: number[]): number {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['bin/vsdlab.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', process.execPath, 'bin/vsdlab.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`vsdlab ${args.join(' ')} failed:\n${r.stderr}`);
+  const m = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
+  cpu.push(m ? Number(m[1]) + Number(m[2]) : Number.NaN);
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
@@ -75,13 +78,13 @@ async function main(): Promise<void> {
   // files younger than the racy margin are (rightly) not cached: make sure the fresh ones are old enough
   const wait = 2500 - (Date.now() - Math.max(statSync(images).mtimeMs, statSync(model).mtimeMs));
   if (wait > 0) spawnSync('sleep', [String(wait / 1000)]);
-  const rows: Array<[string, number[]]> = [['first (empty cache)', []], ['cached', []], ['cache off (every byte)', []], ['no large asset (start-up)', []]];
+  const rows: Array<[string, number[], number[]]> = [['first (empty cache)', [], []], ['cached', [], []], ['cache off (every byte)', [], []], ['no large asset (start-up)', [], []]];
   for (let r = 0; r < ROUNDS; r++) {
     rmSync(cache, { recursive: true, force: true });
-    rows[0]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: cache }));
-    rows[1]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: cache }));
-    rows[2]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: 'off' }));
-    rows[3]![1].push(time(['plan', none], { VSDLAB_ASSET_CACHE: cache }));
+    rows[0]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: cache }, rows[0]![2]));
+    rows[1]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: cache }, rows[1]![2]));
+    rows[2]![1].push(time(['plan', big], { VSDLAB_ASSET_CACHE: 'off' }, rows[2]![2]));
+    rows[3]![1].push(time(['plan', none], { VSDLAB_ASSET_CACHE: cache }, rows[3]![2]));
   }
   const inside: Array<[string, number[]]> = [['cached', []], ['no large asset', []]];
   for (let r = 0; r < ROUNDS; r++) {
@@ -92,7 +95,9 @@ async function main(): Promise<void> {
   rmSync(cache, { recursive: true, force: true });
   const cached = median(rows[1]![1]);
   console.log(`vsdlab plan, whole process, median of ${ROUNDS} (cache ${(cacheSize / 2 ** 20).toFixed(1)} MiB):`);
-  for (const [name, xs] of rows) console.log(`  ${name.padEnd(28)} ${median(xs).toFixed(2)} s   (${xs.map((x) => x.toFixed(2)).join(', ')})   ${(median(xs) / cached).toFixed(1)}× cached`);
+  for (const [name, xs, cpu] of rows) {
+    console.log(`  ${name.padEnd(28)} wall ${median(xs).toFixed(2)} s (${xs.map((x) => x.toFixed(2)).join(', ')}), ${(median(xs) / cached).toFixed(1)}× cached; cpu ${median(cpu).toFixed(2)} s (${cpu.map((x) => x.toFixed(2)).join(', ')})`);
+  }
   console.log(`planExperiment in one process (no start-up), median of ${ROUNDS}:`);
   for (const [name, xs] of inside) console.log(`  ${name.padEnd(28)} ${median(xs).toFixed(3)} s   (${xs.map((x) => x.toFixed(3)).join(', ')})`);
 }

@@ -46,7 +46,7 @@ const sameStat = (e: FileEntry, s: readonly string[]): boolean => e[0] === s[0] 
 const DIGITS = /^\d+$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const isEntry = (v: unknown): v is FileEntry =>
-  Array.isArray(v) && v.length === 5 && v.slice(0, 4).every((x) => typeof x === 'string' && DIGITS.test(x)) && typeof v[4] === 'string' && SHA256.test(v[4]);
+  Array.isArray(v) && v.length === 5 && DIGITS.test(v[0]) && DIGITS.test(v[1]) && DIGITS.test(v[2]) && DIGITS.test(v[3]) && SHA256.test(v[4]);
 
 /** the entries of one asset path, by path relative to it ('' for a file) */
 interface Shard {
