@@ -15,6 +15,7 @@ import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
 import { saveSafetensors } from '../weights/safetensors.js';
 import { loadPrompts } from './prompts.js';
+import { commandInputs, runDistillCommand } from './command-stage.js';
 
 /** The schema's distill settings, as the trainer takes them. */
 export function distillSettings(config: CellConfig): DistillSettings {
@@ -60,11 +61,12 @@ export function distillSettings(config: CellConfig): DistillSettings {
 export const distillStage: Stage = {
   name: 'distill',
   version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
-  assets: ['teacher', 'distill.prompts'],
-  inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
+  assets: ['teacher', 'distill.prompts', 'distill.command'],
+  inputs: (c) => (c.distill.enabled && c.distill.command ? commandInputs('distill', c) : c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
   async run(ctx) {
     const config = ctx.cell.config;
     if (!config.distill.enabled) return { student: null };
+    if (config.distill.command) return runDistillCommand(ctx);
     if (isPipelineFolder(config.teacher.model)) {
       throw new BadInputError('SD_DISTILL_UNSUPPORTED', `teacher.model ${config.teacher.model}: distilling from a diffusers Stable Diffusion folder is not supported yet (its teacher rows are)`, 'set distill.enabled: false for the teacher rows of a diffusers folder');
     }
