@@ -1,7 +1,7 @@
 // What the fid and kid commands share: the extractor options, and their progress and skipped images.
 import { defaultInceptionPath, FID_MODES, type FidMode, type ImageSetSummary } from '../metrics/extract/index.js';
 import type { ImageSetsOptions } from '../metrics/evaluation/index.js';
-import type { ProgressChoice, ProgressSink, ProgressTask } from '../exec/progress.js';
+import { progressCallback, type ProgressChoice, type ProgressSink } from '../exec/progress.js';
 import { jsonOption, progressOption } from './options.js';
 
 export const extractorOptions = {
@@ -40,7 +40,7 @@ export const imageSetsOptions = (args: ExtractorArgs, progress: ProgressSink, si
   skipBad: args['skip-bad'],
   cache: args.cache,
   ...(signal ? { signal } : {}),
-  progress: (folder) => taskCallback(progress, 'features', folder, 'images'),
+  progress: (folder) => progressCallback(progress, 'features', folder, 'images'),
   onImageSet: (summary) => reportSkipped(progress, summary),
 });
 
@@ -49,14 +49,4 @@ export function reportSkipped(progress: ProgressSink, summary: ImageSetSummary):
   progress.note(`skipped ${summary.skipped.length} unreadable image(s) in ${summary.folder}:`);
   for (const s of summary.skipped.slice(0, 20)) progress.note(`  ${s.reason}`);
   if (summary.skipped.length > 20) progress.note(`  ... and ${summary.skipped.length - 20} more`);
-}
-
-/** a core module's (done, total) callback as a progress task, started at the first call (the total is known then) */
-export function taskCallback(progress: ProgressSink, task: string, label: string, unit: string): (done: number, total: number) => void {
-  let current: ProgressTask | undefined;
-  return (done, total) => {
-    current ??= progress.task(task, label, total, unit);
-    current.update(done, total);
-    if (done >= total) current.end();
-  };
 }

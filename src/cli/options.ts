@@ -1,6 +1,6 @@
 import { parseOverride, type Override } from '../config/overrides.js';
 import { RunStore } from '../tracking/run-store.js';
-import { PROGRESS_CHOICES, type ProgressChoice } from '../exec/progress.js';
+import { commandProgress, progressCallback, PROGRESS_CHOICES, type ProgressChoice, type ProgressSink } from '../exec/progress.js';
 
 /** Options several commands share, declared once. */
 export const setOption = {
@@ -25,3 +25,16 @@ export const progressOption = {
   default: 'auto' as ProgressChoice,
   description: 'progress: auto = a bar on a terminal, else plain lines (every $VSDLAB_PROGRESS_SECONDS s, default 10, or every 10 %) or, with --json, NDJSON events on stderr',
 } as const;
+
+/** the progress of hashing each asset path that is not (all) in the asset hash cache, as a `hash` task of files */
+export function hashProgress(json: boolean): (path: string) => (done: number, total: number) => void {
+  let sink: ProgressSink | undefined;
+  return (path) => {
+    let callback: ((done: number, total: number) => void) | undefined;
+    return (done, total) => {
+      sink ??= commandProgress({ json });
+      callback ??= progressCallback(sink, 'hash', path, 'files');
+      callback(done, total);
+    };
+  };
+}

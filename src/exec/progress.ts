@@ -12,8 +12,9 @@
  *   task.end();
  *   progress.note('skipped 2 unreadable images');              // a line for the user, not a result
  *
- * A core module below exec/ (data/, metrics/) does not import this: it takes a plain
- * `onProgress?: (done: number, total: number) => void` callback, and the command passes `task.update`.
+ * A core module below exec/ (data/, metrics/, util/) does not import this: it takes a plain
+ * `onProgress?: (done: number, total: number) => void` callback, and the command passes
+ * `progressCallback(progress, 'prepare', label, 'images')` (a task started at the first call, ended at the last).
  */
 import type { Reporter, TaskInfo } from './reporter.js';
 import { defaultReporterName, reporters, type ReporterName } from './reporters/index.js';
@@ -59,6 +60,16 @@ export function progressSink(reporter: Reporter, fallbackNote: (message: string)
       };
     },
     note: (message) => (reporter.onNote ? reporter.onNote(message) : fallbackNote(message)),
+  };
+}
+
+/** a core module's `(done, total)` callback as a task of `sink`, started at the first call (the total is known then) */
+export function progressCallback(sink: ProgressSink, task: string, label: string, unit: string): (done: number, total: number) => void {
+  let current: ProgressTask | undefined;
+  return (done, total) => {
+    current ??= sink.task(task, label, total, unit);
+    current.update(done, total);
+    if (done >= total) current.end();
   };
 }
 

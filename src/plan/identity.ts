@@ -4,7 +4,7 @@ import { toDotPath } from '../util/issues.js';
 import { hashValue } from '../util/hash.js';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { AssetHashCache } from '../util/asset-hash-cache.js';
+import { AssetHashCache, type HashProgress } from '../util/asset-hash-cache.js';
 
 /** Declared per algorithm change, not per commit: a README edit must not invalidate every cached result. */
 export const CODE_VERSION = 'vsdlab-1';
@@ -78,11 +78,14 @@ export function runId(config: CellConfig, assets: readonly AssetRef[], codeVersi
  * Hashes asset paths from disk through the per-file stat cache (util/asset-hash-cache.ts); `save` records what
  * was hashed. A path that does not exist (yet) hashes to null.
  */
-export function diskAssetHasher(cache: AssetHashCache = AssetHashCache.open()): { hash(path: string): Promise<string | null>; save(): Promise<boolean> } {
+export function diskAssetHasher(
+  cache: AssetHashCache = AssetHashCache.open(),
+  progress?: (path: string) => HashProgress | undefined,
+): { hash(path: string): Promise<string | null>; save(): Promise<boolean> } {
   return {
     hash: async (path) => {
       const abs = resolve(path);
-      return existsSync(abs) ? cache.hashPath(abs) : null;
+      return existsSync(abs) ? cache.hashPath(abs, progress?.(path)) : null;
     },
     save: () => cache.save(),
   };

@@ -36,6 +36,8 @@ export interface PlanOptions {
   overrides?: readonly Override[];
   /** hashes an asset path; defaults to sha256 of the file or folder relative to the working directory, through the asset hash cache */
   hashAsset?: (path: string) => Promise<string | null>;
+  /** progress of the default hashing of one asset path: files read (only those not in the asset hash cache) */
+  hashProgress?: (path: string) => ((done: number, total: number) => void) | undefined;
 }
 
 /** Experiment file → validated, identified cells. Throws an IssuesError listing every problem. */
@@ -63,7 +65,7 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
   if (issues.length > 0) throw new IssuesError(EXPERIMENT_FILE, issues);
 
   const varyingKeys = exp.slugKeys ?? varying(configs.map((c) => c.values));
-  const disk = options.hashAsset ? undefined : diskAssetHasher();
+  const disk = options.hashAsset ? undefined : diskAssetHasher(undefined, options.hashProgress);
   const hashAsset = options.hashAsset ?? disk!.hash;
   const hashes = new Map<string, string | null>();
   const cells: Cell[] = [];

@@ -23,6 +23,9 @@ export const RACY_MARGIN_NS = 2_000_000_000n;
 /** size, mtime (ns), inode, device (decimal strings) and sha256 of one file */
 type FileEntry = [size: string, mtimeNs: string, ino: string, dev: string, sha256: string];
 
+/** files read so far, of those that have to be */
+export type HashProgress = (done: number, total: number) => void;
+
 /** what `verify` found for one file */
 export type VerifyStatus = 'unchanged' | 'stat-changed' | 'new' | 'content-changed-same-stat';
 
@@ -79,32 +82,41 @@ export class AssetHashCache {
     return new AssetHashCache(dir);
   }
 
-  /** sha256Path's value (util/hash.ts), a file read only when its stat is not in the cache */
-  async hashPath(path: string): Promise<string> {
+  /**
+   * sha256Path's value (util/hash.ts), a file read only when its stat is not in the cache; `onProgress` counts the
+   * files that have to be read (it is not called when none has).
+   */
+  async hashPath(path: string, onProgress?: HashProgress): Promise<string> {
     const shard = this.shard(resolve(path));
-    return this.walk(shard, async (rel, abs, st) => {
-      const cached = shard.entries.get(rel);
-      const stat = statOf(st);
-      return cached && sameStat(cached, stat) ? cached[4] : this.rehash(shard, rel, abs, stat);
+    const files = this.list(shard);
+    const misses = files.filter((f) => {
+      const cached = shard.entries.get(f.rel);
+      return !(cached && sameStat(cached, f.stat));
     });
+    const fresh = new Map<string, string>();
+    for (const [i, f] of misses.entries()) {
+      fresh.set(f.rel, await this.rehash(shard, f.rel, f.abs, f.stat));
+      onProgress?.(i + 1, misses.length);
+    }
+    return digest(files.map((f) => [f.rel, fresh.get(f.rel) ?? shard.entries.get(f.rel)![4]]));
   }
 
   /**
    * Re-hashes every file of `path` whatever the cache says and records the fresh values; returns the asset's
    * sha256 and what was found per file (see VerifyStatus).
    */
-  async verifyPath(path: string): Promise<{ sha256: string; files: VerifiedFile[] }> {
+  async verifyPath(path: string, onProgress?: HashProgress): Promise<{ sha256: string; files: VerifiedFile[] }> {
     const shard = this.shard(resolve(path));
+    const listed = this.list(shard);
     const files: VerifiedFile[] = [];
-    const sha256 = await this.walk(shard, async (rel, abs, st) => {
+    for (const [i, { rel, abs, stat }] of listed.entries()) {
       const cached = shard.entries.get(rel);
-      const stat = statOf(st);
       const fresh = await this.rehash(shard, rel, abs, stat);
       const status: VerifyStatus = !cached ? 'new' : !sameStat(cached, stat) ? 'stat-changed' : cached[4] === fresh ? 'unchanged' : 'content-changed-same-stat';
       files.push({ path: abs, status, sha256: fresh, ...(cached ? { cached: cached[4] } : {}) });
-      return fresh;
-    });
-    return { sha256, files };
+      onProgress?.(i + 1, listed.length);
+    }
+    return { sha256: digest(listed.map((f, i) => [f.rel, files[i]!.sha256])), files };
   }
 
   /** drops every entry of an asset path (one that is gone) */
@@ -181,26 +193,35 @@ export class AssetHashCache {
     return hash;
   }
 
-  /** sha256Path's walk: a file's hash, or a folder's sorted (relative path, file hash) list; hidden entries skipped */
-  private async walk(shard: Shard, fileHash: (rel: string, abs: string, st: BigIntStats) => Promise<string>): Promise<string> {
+  /** sha256Path's walk: the path itself when it is a file ('' relative), else its files in sorted order, hidden entries skipped */
+  private list(shard: Shard): Listed[] {
     const root = shard.root;
     const top = statSync(root, { bigint: true });
-    if (!top.isDirectory()) return fileHash('', root, top);
-    const entries: Array<[string, string]> = [];
-    const visit = async (dir: string, prefix: string): Promise<void> => {
+    if (!top.isDirectory()) return [{ rel: '', abs: root, stat: statOf(top) }];
+    const out: Listed[] = [];
+    const visit = (dir: string, prefix: string): void => {
       for (const name of readdirSync(dir).sort()) {
         if (name.startsWith('.')) continue;
-        const full = join(dir, name);
+        const abs = join(dir, name);
         const rel = prefix + name;
-        const st = statSync(full, { bigint: true });
-        if (st.isDirectory()) await visit(full, `${rel}/`);
-        else entries.push([rel, await fileHash(rel, full, st)]);
+        const st = statSync(abs, { bigint: true });
+        if (st.isDirectory()) visit(abs, `${rel}/`);
+        else out.push({ rel, abs, stat: statOf(st) });
       }
     };
-    await visit(root, '');
-    return hashValue(entries);
+    visit(root, '');
+    return out;
   }
 }
+
+interface Listed {
+  rel: string;
+  abs: string;
+  stat: [string, string, string, string];
+}
+
+/** a file's own sha256, or a folder's: the sha256 of its sorted (relative path, file sha256) list, as sha256Path */
+const digest = (files: Array<[string, string]>): string => (files.length === 1 && files[0]![0] === '' ? files[0]![1] : hashValue(files));
 
 /**
  * Runs `fn` holding an O_EXCL lock file, so that concurrent savers merge in turn instead of overwriting each

@@ -131,6 +131,9 @@ test('vsdlab verify exits 1 naming a file changed behind the cache; plan then se
   const exp = join(dir, 'e.yaml');
   writeFileSync(exp, `name: v\nbase:\n  teacher:\n    model: ${join(dir, 'asset')}\n`);
   const planId = (): string => JSON.parse(vsdlab(['plan', exp, '--json'], { env }).stdout).cells[0].id;
+  const first = vsdlab(['plan', exp], { env: { ...env, VSDLAB_PROGRESS_SECONDS: '0' } });
+  assert.match(first.stderr, new RegExp(`^hash ${join(dir, 'asset')}: 2/2 files in `, 'm'), 'the files read are shown');
+  assert.equal(vsdlab(['plan', exp], { env }).stderr, '', 'a cached plan reads no file and says nothing');
   const before = planId();
   const clean = vsdlab(['verify', exp], { env });
   assert.equal(clean.code, 0, clean.stderr);

@@ -2,10 +2,10 @@ import type { Argv } from 'yargs';
 import { CLIP_CONVENTIONS, captionPairs, clipModelFiles, type ClipConventionName } from '../../metrics/clip/index.js';
 import { clipScoreOfFiles } from '../../metrics/evaluation/index.js';
 import { defaultClipDir } from '../../metrics/extract/index.js';
-import { commandProgress } from '../../exec/progress.js';
+import { commandProgress, progressCallback } from '../../exec/progress.js';
 import { jsonOption, progressOption } from '../options.js';
 import type { Io } from '../io.js';
-import { taskCallback, type RuntimeArgs } from '../metric-options.js';
+import type { RuntimeArgs } from '../metric-options.js';
 
 export const command = 'clip-score <images> <captions>';
 export const describe = 'CLIP score of generated images against their captions (GigaGAN/SwiftBrush cosine-mean or torchmetrics)';
@@ -42,7 +42,7 @@ export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Pro
     provider: args.device,
     threads: args.threads,
     ...(signal ? { signal } : {}),
-    onProgress: taskCallback(progress, 'clip-score', args.images, 'images'),
+    onProgress: progressCallback(progress, 'clip-score', args.images, 'images'),
   });
   if (r.skipped.length > 0) {
     progress.note(`skipped ${r.skipped.length} unreadable image(s):`);

@@ -6,9 +6,8 @@ import { BACKEND_CHOICES, type BackendChoice } from '../../tensor/backend-choice
 import { writeFileAtomically } from '../../util/atomic-write.js';
 import { ONNX_DEVICES, SD_ENGINE_CHOICES, type OnnxDevice, type SdEngineChoice } from '../../pipelines/sd/engine-names.js';
 import { SD_SAMPLERS, type SdSampler } from '../../pipelines/sd/sampler-names.js';
-import { commandProgress, type ProgressChoice } from '../../exec/progress.js';
+import { commandProgress, progressCallback, type ProgressChoice } from '../../exec/progress.js';
 import { jsonOption, progressOption } from '../options.js';
-import { taskCallback } from '../metric-options.js';
 import type { Io } from '../io.js';
 
 export const command = 'sample <model>';
@@ -107,7 +106,7 @@ export async function handler(args: SampleArgs, io: Io, signal?: AbortSignal): P
       ...(args.width !== undefined ? { width: args.width } : {}),
       ...(args.latents ? { latentsFile: args.latents } : {}),
       ...(signal ? { signal } : {}),
-      onProgress: taskCallback(progress, 'sample', args.out, 'images'),
+      onProgress: progressCallback(progress, 'sample', args.out, 'images'),
     });
     const summary = { model: args.model, engine, ...result, steps, guidance: args.guidance, seed: args.seed, prompts };
     await writeFileAtomically(join(args.out, 'samples.json'), `${JSON.stringify(summary, null, 2)}\n`);

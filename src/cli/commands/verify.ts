@@ -2,7 +2,8 @@ import type { Argv } from 'yargs';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MissingAssetError } from '../../errors.js';
-import { jsonOption, parseOverrides, setOption } from '../options.js';
+import { commandProgress, progressCallback, type ProgressChoice } from '../../exec/progress.js';
+import { jsonOption, parseOverrides, progressOption, setOption } from '../options.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import type { Io } from '../io.js';
 
@@ -14,6 +15,7 @@ export const builder = (y: Argv) =>
     .positional('targets', { type: 'string', array: true, description: 'experiment YAML files (their assets), files or folders' })
     .option('set', setOption)
     .option('json', jsonOption)
+    .option('progress', progressOption)
     .example('$0 verify experiments/embedded-ablation.yaml', 'every asset the experiment names')
     .example('$0 verify models/sd21 data/coco/val2014', 'a model and an image folder');
 
@@ -21,6 +23,7 @@ interface VerifyArgs {
   targets?: string[];
   set?: string[];
   json: boolean;
+  progress: ProgressChoice;
 }
 
 interface AssetTarget {
@@ -38,6 +41,7 @@ const isExperiment = (p: string): boolean => /\.ya?ml$/i.test(p) && existsSync(p
 export async function handler(args: VerifyArgs, io: Io): Promise<number> {
   const { AssetHashCache } = await import('../../util/asset-hash-cache.js');
   const cache = AssetHashCache.open();
+  const progress = commandProgress({ json: args.json, reporter: args.progress });
   const targets = await resolveTargets(args, cache.knownPaths());
   const assets = [];
   const changed: Array<{ path: string; cached: string; sha256: string }> = [];
@@ -50,7 +54,7 @@ export async function handler(args: VerifyArgs, io: Io): Promise<number> {
       gone.push(t.path);
       continue;
     }
-    const { sha256, files } = await cache.verifyPath(abs);
+    const { sha256, files } = await cache.verifyPath(abs, progressCallback(progress, 'verify', t.path, 'files'));
     const counts = { unchanged: 0, 'stat-changed': 0, new: 0, 'content-changed-same-stat': 0 };
     for (const f of files) {
       counts[f.status]++;
