@@ -6,10 +6,9 @@
 // The cache is a folder (default $XDG_CACHE_HOME/vsdlab/asset-hashes/) with one JSON file per asset path (a model,
 // an image folder), so a plan reads the entries of the assets it names and no others. Files are written atomically;
 // concurrent processes merge their new entries into what is on disk under a lock file, and a corrupt or foreign
-// file is ignored and rebuilt. An entry is never trusted wrongly: it is
-// recorded only for a file whose mtime is older than RACY_MARGIN_NS at hashing time and whose stat did not move
-// while it was read (a write landing in the same timestamp tick as the hash would otherwise go unseen, as in git's
-// "racy clean" problem).
+// file is ignored and rebuilt. An entry is never trusted wrongly: it is recorded only for a file whose mtime is
+// older than RACY_MARGIN_NS at hashing time and whose stat did not move while it was read (a write landing in the
+// same timestamp tick as the hash would otherwise go unseen: git's "racy clean" problem).
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
