@@ -90,3 +90,14 @@ test('vsdlab fid --json: every stderr line is an NDJSON event of the schema, std
   assert.equal(none.code, 0, none.stderr);
   assert.equal(none.stderr, '');
 });
+
+test('vsdlab kid and clip-score report their images the same way', () => {
+  const kid = vsdlab(['kid', A, B, '--inception', model, '--threads', '1', '--no-cache', '--subsets', '2', '--subset-size', '10', '--json'], { env: { VSDLAB_PROGRESS_SECONDS: '0' } });
+  assert.equal(kid.code, 0, kid.stderr);
+  assert.deepEqual(kid.stderr.trim().split('\n').map(parseProgressEvent).filter((e) => e?.event === 'task-end').map((e) => e?.event === 'task-end' && e.label), [A, B]);
+  const clip = join(golden, 'clip');
+  const r = vsdlab(['clip-score', join(clip, 'images'), join(clip, 'captions.txt'), '--clip', clip, '--no-cache', '--threads', '1', '--batch-size', '4'], { env: { VSDLAB_PROGRESS_SECONDS: '0' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^clip-score ${join(clip, 'images')}: 4/6 images \\(66%\\)`, 'm'));
+  assert.match(r.stderr, new RegExp(`^clip-score ${join(clip, 'images')}: 6/6 images in `, 'm'));
+});
