@@ -111,6 +111,7 @@ export const generateSchema = z.strictObject({
   // optional without defaults, so cells that do not name them keep their ids
   engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists'),
   device: z.enum(ONNX_DEVICES).optional().describe('the onnx engine\'s execution provider; unset = auto: CUDA where the CUDA build of onnxruntime-node is installed'),
+  one_step_alpha_bar: z.number().gt(0).lt(1).optional().describe('a diffusers teacher\'s one-step sample: ᾱ at t = T − 1 used for x̂0 instead of the schedule\'s (SwiftBrush\'s infer.py hard-codes 0.0047); unset = the schedule\'s'),
   command: commandSchema('generate'),
 });
 

@@ -48,7 +48,9 @@ export function slurmScript(plan: Plan, cells: readonly Cell[], o: SlurmOptions)
     ...(o.partition ? [`--partition=${o.partition}`] : []),
     ...(o.time ? [`--time=${o.time}`] : []),
     ...(o.cpus ? [`--cpus-per-task=${o.cpus}`] : []),
-    ...(o.gpus ? [`--gpus=${o.gpus}`] : []),
+    // per array task (each is a job of its own): the GRES form works wherever GPUs are configured, `--gpus` only
+    // under select/cons_tres; Slurm sets CUDA_VISIBLE_DEVICES to the task's GPUs
+    ...(o.gpus ? [`--gres=gpu:${o.gpus}`] : []),
     ...(o.mem ? [`--mem=${o.mem}`] : []),
     ...(o.extra ?? []),
   ];
@@ -59,7 +61,7 @@ export function slurmScript(plan: Plan, cells: readonly Cell[], o: SlurmOptions)
     'set -euo pipefail',
     `cell=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" ${shellQuote(cellsFile)})`,
     `cd ${shellQuote(process.cwd())}`,
-    `exec ${o.runArgv.map(shellQuote).join(' ')} --only "$cell" --reporter plain`,
+    `exec ${o.runArgv.map(shellQuote).join(' ')} --only "$cell" --reporter plain --skip-preflight`,
     '',
   ].join('\n');
   return { script, cellsList: `${cells.map((c) => c.name).join('\n')}\n` };

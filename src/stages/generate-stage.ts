@@ -52,6 +52,9 @@ function embeddedSource(config: CellConfig, studentDir: string | undefined): Ima
   if (config.generate.engine === 'onnx') {
     throw new BadInputError('GENERATE_ENGINE', `generate.engine: onnx needs a diffusers SD folder (or its ONNX export) as teacher.model; ${config.teacher.model} is an embedded teacher`, 'leave generate.engine unset, or set it to tfjs');
   }
+  if (config.generate.one_step_alpha_bar !== undefined) {
+    throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set for ${config.teacher.model}, an embedded teacher; it applies to a diffusers SD folder's one-step sample`, 'leave generate.one_step_alpha_bar unset');
+  }
   const teacher = loadTeacher(config.teacher.model);
   const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
   return { noiseShape: teacher.imageShape, generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))), dispose: () => tf.disposeVariables() };
@@ -60,10 +63,13 @@ function embeddedSource(config: CellConfig, studentDir: string | undefined): Ima
 /** a diffusers SD folder (or its Optimum ONNX export) as the teacher: its rows sample latents, decoded by its VAE */
 async function pipelineSource(config: CellConfig): Promise<ImageSource> {
   const g = config.generate;
+  if (g.one_step_alpha_bar !== undefined && g.sampler !== 'one-step') {
+    throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set with generate.sampler ${g.sampler}; it applies to the one-step sample`, 'leave generate.one_step_alpha_bar unset, or set generate.sampler: one-step');
+  }
   const engine = await loadSdEngine(config.teacher.model, { ...(g.engine ? { engine: g.engine } : {}), ...(g.device ? { device: g.device } : {}) });
   return {
     noiseShape: latentShape(engine),
-    generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed }, z, captions),
+    generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed, ...(g.one_step_alpha_bar !== undefined ? { oneStepAlphaBar: g.one_step_alpha_bar } : {}) }, z, captions),
     dispose: () => engine.dispose(),
   };
 }
