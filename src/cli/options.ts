@@ -1,6 +1,7 @@
 import { parseOverride, type Override } from '../config/overrides.js';
 import { RunStore } from '../tracking/run-store.js';
-import { commandProgress, progressCallback, PROGRESS_CHOICES, type ProgressChoice, type ProgressSink } from '../exec/progress.js';
+import { commandProgress, PROGRESS_CHOICES, type ProgressChoice, type ProgressSink, type ProgressTask } from '../exec/progress.js';
+import { progressSeconds } from '../exec/reporters/throttle.js';
 
 /** Options several commands share, declared once. */
 export const setOption = {
@@ -26,15 +27,25 @@ export const progressOption = {
   description: 'progress: auto = a bar on a terminal, else plain lines (every $VSDLAB_PROGRESS_SECONDS s, default 10, or every 10 %) or, with --json, NDJSON events on stderr',
 } as const;
 
-/** the progress of hashing each asset path that is not (all) in the asset hash cache, as a `hash` task of files */
+/**
+ * The progress of hashing each asset path that is not (all) in the asset hash cache, as a `hash` task of files.
+ * Hashing that is over within a second (or $VSDLAB_PROGRESS_SECONDS, if less) says nothing: a few small files
+ * read again are no news, and a log's first line stays the command's own.
+ */
 export function hashProgress(json: boolean): (path: string) => (done: number, total: number) => void {
+  const quietMs = Math.min(1000, progressSeconds() * 1000);
   let sink: ProgressSink | undefined;
   return (path) => {
-    let callback: ((done: number, total: number) => void) | undefined;
+    const started = Date.now();
+    let task: ProgressTask | undefined;
     return (done, total) => {
-      sink ??= commandProgress({ json });
-      callback ??= progressCallback(sink, 'hash', path, 'files');
-      callback(done, total);
+      if (!task) {
+        if (Date.now() - started < quietMs) return;
+        sink ??= commandProgress({ json });
+        task = sink.task('hash', path, total, 'files', started);
+      }
+      task.update(done, total);
+      if (done >= total) task.end();
     };
   };
 }

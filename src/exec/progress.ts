@@ -29,8 +29,8 @@ export interface ProgressTask {
 }
 
 export interface ProgressSink {
-  /** starts a counted task: `task` says what (one word), `label` to what, `unit` what is counted */
-  task(task: string, label: string, total: number, unit?: string): ProgressTask;
+  /** starts a counted task: `task` says what (one word), `label` to what, `unit` what is counted; `started` (Date.now()) when it began, if earlier */
+  task(task: string, label: string, total: number, unit?: string, started?: number): ProgressTask;
   /** a line for the user that is not a result: a warning, a skipped file */
   note(message: string): void;
 }
@@ -38,8 +38,8 @@ export interface ProgressSink {
 /** A sink over any reporter (tests pass a recording one); notes go to `fallbackNote` where the reporter takes none. */
 export function progressSink(reporter: Reporter, fallbackNote: (message: string) => void = () => undefined): ProgressSink {
   return {
-    task(task, label, total, unit = 'items') {
-      const info: TaskInfo = { task, label, total, unit, started: Date.now() };
+    task(task, label, total, unit = 'items', started = Date.now()) {
+      const info: TaskInfo = { task, label, total, unit, started };
       let done = 0;
       let ended = false;
       reporter.onTaskStart?.(info);

@@ -131,9 +131,13 @@ test('vsdlab verify exits 1 naming a file changed behind the cache; plan then se
   const exp = join(dir, 'e.yaml');
   writeFileSync(exp, `name: v\nbase:\n  teacher:\n    model: ${join(dir, 'asset')}\n`);
   const planId = (): string => JSON.parse(vsdlab(['plan', exp, '--json'], { env }).stdout).cells[0].id;
+  // (hashing that is over within a second says nothing, unless progress lines are asked for every 0 s)
   const first = vsdlab(['plan', exp], { env: { ...env, VSDLAB_PROGRESS_SECONDS: '0' } });
   assert.match(first.stderr, new RegExp(`^hash ${join(dir, 'asset')}: 2/2 files in `, 'm'), 'the files read are shown');
-  assert.equal(vsdlab(['plan', exp], { env }).stderr, '', 'a cached plan reads no file and says nothing');
+  assert.equal(vsdlab(['plan', exp], { env: { ...env, VSDLAB_PROGRESS_SECONDS: '0' } }).stderr, '', 'a cached plan reads no file and says nothing');
+  put(join(dir, 'asset/a.png'), 'image a', OLD + 5);
+  assert.equal(vsdlab(['plan', exp], { env }).stderr, '', 'one small file read again is no news');
+  put(join(dir, 'asset/a.png'), 'image a');
   const before = planId();
   const clean = vsdlab(['verify', exp], { env });
   assert.equal(clean.code, 0, clean.stderr);
