@@ -28,6 +28,7 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> =
   ['clip-score', () => import('./commands/clip-score.js')],
   ['shards', () => import('./commands/shards.js')],
   ['memory', () => import('./commands/memory.js')],
+  ['verify', () => import('./commands/verify.js')],
 ];
 
 /** the command named first on the command line, or every command (no name, an option first, or a typo) */

@@ -1,10 +1,11 @@
-// What the fid and kid commands share: the extractor options, and their stderr (progress, skipped images).
+// What the fid and kid commands share: the extractor options, and their progress and skipped images.
 // named module by module: the fid command of two .npz files loads neither sharp nor onnxruntime
 import { defaultInceptionPath } from '../metrics/extract/defaults.js';
 import { FID_MODES, type FidMode } from '../metrics/extract/fid-modes.js';
 import type { ImageSetSummary } from '../metrics/extract/image-set.js';
 import type { ImageSetsOptions } from '../metrics/evaluation/image-sets.js';
-import { jsonOption } from './json-option.js';
+import { progressCallback, type ProgressChoice, type ProgressSink } from '../exec/progress.js';
+import { jsonOption, progressOption } from './json-option.js';
 import type { Io } from './io.js';
 
 export const extractorOptions = {
@@ -16,6 +17,7 @@ export const extractorOptions = {
   threads: { type: 'number', description: 'onnxruntime intra-op threads' },
   device: { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as const, description: 'execution provider; auto picks cuda when onnxruntime-node has it' },
   json: jsonOption,
+  progress: progressOption,
 } as const;
 
 /** how an ONNX model is run over images: every metric command takes these */
@@ -26,6 +28,7 @@ export interface RuntimeArgs {
   threads?: number;
   device: 'auto' | 'cpu' | 'cuda';
   json: boolean;
+  progress: ProgressChoice;
 }
 
 export interface ExtractorArgs extends RuntimeArgs {
@@ -33,33 +36,21 @@ export interface ExtractorArgs extends RuntimeArgs {
   inception?: string;
 }
 
-/** the measurement the extractor options ask for, reporting on stderr */
-export const imageSetsOptions = (args: ExtractorArgs, io: Io, signal: AbortSignal | undefined): ImageSetsOptions => ({
+/** the measurement the extractor options ask for, with each folder's progress and skipped images on `progress` */
+export const imageSetsOptions = (args: ExtractorArgs, progress: ProgressSink, signal: AbortSignal | undefined): ImageSetsOptions => ({
   extractor: { path: args.inception ?? defaultInceptionPath(), provider: args.device, threads: args.threads },
   mode: args.mode,
   batchSize: args['batch-size'],
   skipBad: args['skip-bad'],
   cache: args.cache,
   ...(signal ? { signal } : {}),
-  progress: (folder) => progressReporter(io, folder),
-  onImageSet: (summary) => reportSkipped(io, summary),
+  progress: (folder) => progressCallback(progress, 'features', folder, 'images'),
+  onImageSet: (summary) => reportSkipped(progress, summary),
 });
 
-export function reportSkipped(io: Io, summary: ImageSetSummary): void {
+export function reportSkipped(progress: ProgressSink, summary: ImageSetSummary): void {
   if (summary.skipped.length === 0) return;
-  io.err(`skipped ${summary.skipped.length} unreadable image(s) in ${summary.folder}:`);
-  for (const s of summary.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
-  if (summary.skipped.length > 20) io.err(`  ... and ${summary.skipped.length - 20} more`);
-}
-
-/** a throttled "N/M images" line on stderr, only when stderr is a terminal (logs and tests stay clean). */
-export function progressReporter(io: Io, label: string): ((done: number, total: number) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let last = 0;
-  return (done, total) => {
-    const now = Date.now();
-    if (done < total && now - last < 2000) return;
-    last = now;
-    io.err(`${label}: ${done}/${total} images`);
-  };
+  progress.note(`skipped ${summary.skipped.length} unreadable image(s) in ${summary.folder}:`);
+  for (const s of summary.skipped.slice(0, 20)) progress.note(`  ${s.reason}`);
+  if (summary.skipped.length > 20) progress.note(`  ... and ${summary.skipped.length - 20} more`);
 }

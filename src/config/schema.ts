@@ -4,6 +4,7 @@ import { LORA_LOSS_WEIGHTINGS } from '../distill/lora-loss-weighting.js';
 import { LEARNING_RATE_SCHEDULES } from '../distill/learning-rate-schedule.js';
 import { SCORE_GRADIENT_WEIGHTINGS } from '../distill/score-gradient-weighting.js';
 import { ONNX_DEVICES, SD_ENGINE_CHOICES } from '../pipelines/sd/engine-names.js';
+import { parseTemplate } from '../util/argv-template.js';
 
 // the cell config is the contract between the experiment file and the stages; defaults follow the official
 // SwiftBrush code and README (train_swiftbrush.py @ 686c231), see ../shared/reference/swiftbrush.md §1.3–1.5
@@ -16,6 +17,35 @@ const probability = z.number().min(0).max(1);
 const asset = (description: string) => z.string().min(1).meta({ asset: true, description });
 /** Fields that change how a run is done but not what it computes: left out of the run id. */
 const operational = { identity: false } as const;
+
+/** what a command stage substitutes into its argv, env and cwd (stages/command-stage.ts) */
+export const COMMAND_PLACEHOLDERS = {
+  distill: ['teacher', 'prompts', 'out_dir', 'work_dir', 'seed', 'steps', 'batch_size', 'guidance_scale'],
+  generate: ['teacher', 'student', 'prompts', 'prompts_json', 'out_dir', 'work_dir', 'seed', 'steps', 'num_samples', 'batch_size', 'guidance_scale', 'sampler'],
+} as const;
+
+/** a user's program run as the stage instead of the built-in one: an argv list, never a shell line */
+const commandSchema = (stage: keyof typeof COMMAND_PLACEHOLDERS) => {
+  const known: readonly string[] = COMMAND_PLACEHOLDERS[stage];
+  const template = z.string().superRefine((text, ctx) => {
+    let parts;
+    try {
+      parts = parseTemplate(text);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return;
+    }
+    for (const p of parts) if ('name' in p && !known.includes(p.name)) ctx.addIssue({ code: 'custom', message: `unknown placeholder {${p.name}}; ${stage}.command knows ${known.map((k) => `{${k}}`).join(' ')}` });
+  });
+  return z
+    .strictObject({
+      argv: z.array(template).min(1).describe(`the program and its arguments, each passed as it is (no shell); placeholders: ${known.map((k) => `{${k}}`).join(' ')}; {{ and }} are literal braces`),
+      env: z.record(z.string(), template).optional().describe('environment variables added to vsdlab\'s own (values take placeholders)'),
+      cwd: template.optional().describe('working directory of the program (default: where vsdlab runs)'),
+    })
+    .optional()
+    .describe(`run your own program as the ${stage} stage; a file of the workspace named in argv joins the run id by its sha256`);
+};
 
 export const adamSchema = z.strictObject({
   beta1: z.number().min(0).lt(1).default(0.9),
@@ -71,6 +101,7 @@ export const distillSchema = z.strictObject({
   // optional without defaults, so cells that do not name them keep their ids
   gradient_checkpointing: z.boolean().optional().meta({ ...operational, description: 'diffusers teachers: recompute each UNet block in the backward pass instead of keeping its activations (bit-identical gradients, about 10 % more compute, a quarter of the peak memory; see `vsdlab memory`)' }),
   attention_slice: positiveInt.optional().describe('diffusers teachers: attention in slices of this many (batch · head) rows, as diffusers set_attention_slice (the score tensor never exists whole)'),
+  command: commandSchema('distill'),
 });
 
 export const generateSchema = z.strictObject({
@@ -84,6 +115,7 @@ export const generateSchema = z.strictObject({
   engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists'),
   device: z.enum(ONNX_DEVICES).optional().describe('the onnx engine\'s execution provider; unset = auto: CUDA where the CUDA build of onnxruntime-node is installed'),
   one_step_alpha_bar: z.number().gt(0).lt(1).optional().describe('a diffusers teacher\'s one-step sample: ᾱ at t = T − 1 used for x̂0 instead of the schedule\'s (SwiftBrush\'s infer.py hard-codes 0.0047); unset = the schedule\'s'),
+  command: commandSchema('generate'),
 });
 
 const captionsSchema = z.strictObject({

@@ -17,6 +17,23 @@ export const progressEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('stage-end'), time: z.string(), cell: z.string(), stage, seconds: z.number(), cached: z.boolean() }),
   z.object({ event: z.literal('cell-end'), time: z.string(), cell: z.string(), outcome, run_dir: z.string(), seconds: z.number(), error: z.string().optional() }),
   z.object({ event: z.literal('run-end'), time: z.string(), outcomes: z.array(z.object({ cell: z.string(), outcome })) }),
+  // a command's long task (exec/progress.ts): `fid`, `kid`, `clip-score`, `sample`, `datasets prepare`, `verify`
+  z.object({ event: z.literal('task-start'), time: z.string(), task: z.string(), label: z.string(), total: z.number(), unit: z.string() }),
+  z.object({
+    event: z.literal('task-progress'),
+    time: z.string(),
+    task: z.string(),
+    label: z.string(),
+    done: z.number(),
+    total: z.number(),
+    unit: z.string(),
+    /** units per second since the task started */
+    rate: z.number(),
+    /** seconds left at that rate; null before the first unit */
+    eta_s: z.number().nullable(),
+  }),
+  z.object({ event: z.literal('task-end'), time: z.string(), task: z.string(), label: z.string(), done: z.number(), total: z.number(), unit: z.string(), seconds: z.number() }),
+  z.object({ event: z.literal('note'), time: z.string(), message: z.string() }),
 ]);
 
 export type ProgressEvent = z.infer<typeof progressEventSchema>;

@@ -13,7 +13,20 @@ export interface CellSummary {
   notRetried?: true;
 }
 
-/** Lifecycle hooks of a run; every hook is optional. */
+/** A long step of a command (images through an extractor, captions to sample, files to prepare). */
+export interface TaskInfo {
+  /** what is being done, one word: `features`, `sample`, `clip-score`, `prepare` */
+  task: string;
+  /** what it is done to: a folder, a model, a shard */
+  label: string;
+  total: number;
+  /** what is counted: `images`, `captions`, `files` */
+  unit: string;
+  /** Date.now() at its start */
+  started: number;
+}
+
+/** Lifecycle hooks of a run, and of a command's long tasks (exec/progress.ts); every hook is optional. */
 export interface Reporter {
   /** Called once with the cells this run will consider. */
   onRunStart?(plan: Plan, cells: readonly Cell[]): void;
@@ -29,4 +42,12 @@ export interface Reporter {
   onCellEnd?(summary: CellSummary): void;
   /** Called once at the end. */
   onRunEnd?(summaries: readonly CellSummary[]): void;
+  /** Called when a command's long task starts. */
+  onTaskStart?(task: TaskInfo): void;
+  /** Called as the task advances (as often as it likes: reporters throttle). */
+  onTaskProgress?(task: TaskInfo, done: number): void;
+  /** Called when the task has finished (done < total when it stopped early). */
+  onTaskEnd?(task: TaskInfo, done: number): void;
+  /** Called with a line for the user that is not a result (a warning, a skipped file). */
+  onNote?(message: string): void;
 }

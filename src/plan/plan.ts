@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { cellSchema, type CellConfig } from '../config/schema.js';
 import { EXPERIMENT_FILE, loadExperiment } from '../config/load-experiment.js';
 import { applyOverrides, type Override } from '../config/overrides.js';
@@ -7,8 +5,7 @@ import { expandGrid } from '../config/expand.js';
 import { cellIssues } from '../config/zod-issues.js';
 import { setPath, splitKey } from '../config/dotted.js';
 import type { OriginMap } from '../config/origin.js';
-import { assetPaths, runId, type AssetRef } from './identity.js';
-import { sha256Path } from '../util/hash.js';
+import { assetPaths, diskAssetHasher, runId, type AssetRef } from './identity.js';
 import { IssuesError, type Issue } from '../util/issues.js';
 import { slugOf } from './slug.js';
 
@@ -37,14 +34,11 @@ export interface Plan {
 
 export interface PlanOptions {
   overrides?: readonly Override[];
-  /** hashes an asset path; defaults to sha256 of the file or folder relative to the working directory */
+  /** hashes an asset path; defaults to sha256 of the file or folder relative to the working directory, through the asset hash cache */
   hashAsset?: (path: string) => Promise<string | null>;
+  /** progress of the default hashing of one asset path: files read (only those not in the asset hash cache) */
+  hashProgress?: (path: string) => ((done: number, total: number) => void) | undefined;
 }
-
-const hashFromDisk = async (path: string): Promise<string | null> => {
-  const abs = resolve(path);
-  return existsSync(abs) ? sha256Path(abs) : null;
-};
 
 /** Experiment file → validated, identified cells. Throws an IssuesError listing every problem. */
 export async function planExperiment(file: string, options: PlanOptions = {}): Promise<Plan> {
@@ -71,7 +65,8 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
   if (issues.length > 0) throw new IssuesError(EXPERIMENT_FILE, issues);
 
   const varyingKeys = exp.slugKeys ?? varying(configs.map((c) => c.values));
-  const hashAsset = options.hashAsset ?? hashFromDisk;
+  const disk = options.hashAsset ? undefined : diskAssetHasher(undefined, options.hashProgress);
+  const hashAsset = options.hashAsset ?? disk!.hash;
   const hashes = new Map<string, string | null>();
   const cells: Cell[] = [];
   for (const [index, { values, config }] of configs.entries()) {
@@ -84,6 +79,7 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
     const slug = slugOf(values, varyingKeys);
     cells.push({ index, id, slug, name: `${slug}-${id.slice(0, 8)}`, varying: pick(values, varyingKeys), config, assets });
   }
+  await disk?.save();
   const dup = duplicates(cells);
   if (dup.length > 0) throw new IssuesError(EXPERIMENT_FILE, dup);
   return {

@@ -24,6 +24,7 @@ import { writePipelineFolder } from '../models/sd/write-pipeline-folder.js';
 import { writeUNetFolder } from '../models/sd/write-unet-folder.js';
 import { writePeftAdapter } from '../models/sd/write-peft-adapter.js';
 import { loadPrompts } from './prompts.js';
+import { commandInputs, runDistillCommand } from './command-stage.js';
 
 /** The schema's distill settings, as the trainer takes them. */
 export function distillSettings(config: CellConfig): DistillSettings {
@@ -69,11 +70,12 @@ export function distillSettings(config: CellConfig): DistillSettings {
 export const distillStage: Stage = {
   name: 'distill',
   version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
-  assets: ['teacher', 'distill.prompts'],
-  inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined, gradient_checkpointing: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
+  assets: ['teacher', 'distill.prompts', 'distill.command'],
+  inputs: (c) => (c.distill.enabled && c.distill.command ? commandInputs('distill', c) : c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined, gradient_checkpointing: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
   async run(ctx) {
     const config = ctx.cell.config;
     if (!config.distill.enabled) return { student: null };
+    if (config.distill.command) return runDistillCommand(ctx);
     const backend = await selectBackend(config.distill.backend);
     const prompts = await loadPrompts(config.distill.prompts);
     const settings = distillSettings(config);

@@ -26,6 +26,7 @@ import { toUint8Images, writePng } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
 import { loadSafetensors } from '../weights/safetensors.js';
+import { commandInputs, runGenerateCommand } from './command-stage.js';
 
 /** The captions a cell generates for: the evaluation protocol's selection, first `num_samples`. */
 export async function evaluationCaptions(config: CellConfig): Promise<{ captions: SelectedCaption[]; fingerprint: string; protocol: string }> {
@@ -147,10 +148,12 @@ function finishedImages(dir: string): Set<string> {
 export const generateStage: Stage = {
   name: 'generate',
   version: 'generate-2', // 2: run seeds derived independently (deriveRunSeed)
-  assets: ['teacher', 'evaluate.captions'],
-  inputs: (c) => ({ generate: { ...c.generate, batch_size: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
+  assets: ['teacher', 'evaluate.captions', 'generate.command'],
+  inputs: (c) => c.generate.command ? commandInputs('generate', c) : ({ generate: { ...c.generate, batch_size: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
   async run(ctx) {
     const config = ctx.cell.config;
+    if (config.generate.command) return runGenerateCommand(ctx, await evaluationCaptions(config));
+    if (ctx.upstream.distill?.result.format === 'diffusers-unet') throw new BadInputError('GENERATE_COMMAND_STUDENT', 'distill.command left a diffusers UNet: generate it with generate.command (its {student} is the UNet folder)');
     const backend = await selectBackend(config.distill.backend);
     const { captions, fingerprint, protocol } = await evaluationCaptions(config);
     const studentDir = ctx.upstream.distill?.result.student ? ctx.upstream.distill.dir : undefined;

@@ -2,7 +2,8 @@ import type { Argv } from 'yargs';
 import { CLIP_CONVENTIONS, captionPairs, clipModelFiles, type ClipConventionName } from '../../metrics/clip/index.js';
 import { clipScoreOfFiles } from '../../metrics/evaluation/index.js';
 import { defaultClipDir } from '../../metrics/extract/index.js';
-import { jsonOption } from '../options.js';
+import { commandProgress, progressCallback } from '../../exec/progress.js';
+import { jsonOption, progressOption } from '../options.js';
 import type { Io } from '../io.js';
 import type { RuntimeArgs } from '../metric-options.js';
 
@@ -20,7 +21,8 @@ export const builder = (y: Argv) =>
     .option('cache', { type: 'string', description: 'feature cache folder; --no-cache to disable' })
     .option('threads', { type: 'number', description: 'onnxruntime intra-op threads' })
     .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as const })
-    .option('json', jsonOption);
+    .option('json', jsonOption)
+    .option('progress', progressOption);
 
 interface ClipArgs extends RuntimeArgs {
   images: string;
@@ -31,6 +33,7 @@ interface ClipArgs extends RuntimeArgs {
 
 export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Promise<number> {
   const pairs = captionPairs(args.images, args.captions);
+  const progress = commandProgress({ json: args.json, reporter: args.progress });
   const { result: r, models } = await clipScoreOfFiles(clipModelFiles(args.clip ?? defaultClipDir()), pairs.images, pairs.captions, {
     convention: args.convention,
     batchSize: args['batch-size'],
@@ -39,10 +42,11 @@ export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Pro
     provider: args.device,
     threads: args.threads,
     ...(signal ? { signal } : {}),
+    onProgress: progressCallback(progress, 'clip-score', args.images, 'images'),
   });
   if (r.skipped.length > 0) {
-    io.err(`skipped ${r.skipped.length} unreadable image(s):`);
-    for (const s of r.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
+    progress.note(`skipped ${r.skipped.length} unreadable image(s):`);
+    for (const s of r.skipped.slice(0, 20)) progress.note(`  ${s.reason}`);
   }
   if (args.json) {
     const { clipModelName } = await import('../../metrics/protocol/evaluation-protocol.js');

@@ -4,6 +4,7 @@ import { BadInputError } from '../../errors.js';
 import { statisticsOfSets, type SetStatistics } from '../../metrics/evaluation/image-sets.js';
 import { frechetDistance, writeStatsNpz } from '../../metrics/stats/index.js';
 import { extractorOptions, imageSetsOptions, type ExtractorArgs } from '../metric-options.js';
+import { commandProgress } from '../../exec/progress.js';
 import type { Io } from '../io.js';
 
 export const command = 'fid <paths..>';
@@ -34,7 +35,7 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
   }
   if (!Number.isInteger(args.dims) || args.dims < 1) throw new BadInputError('USAGE', `--dims must be a positive integer, got ${args.dims}`);
   if (saving && isNpz(paths[0]!)) throw new BadInputError('USAGE', `--save-stats needs an image folder, got ${paths[0]}`);
-  const { sets, extractor } = await statisticsOfSets(paths, { ...imageSetsOptions(args, io, signal), dims: args.dims });
+  const { sets, extractor } = await statisticsOfSets(paths, { ...imageSetsOptions(args, commandProgress({ json: args.json, reporter: args.progress }), signal), dims: args.dims });
   const provenance = extractor ? { path: extractor.path, sha256: extractor.sha256, provider: extractor.provider } : null;
   const describeSet = (s: SetStatistics) =>
     s.summary

@@ -3,6 +3,7 @@ import { BadInputError } from '../../errors.js';
 import { featuresOfSets } from '../../metrics/evaluation/index.js';
 import { kernelInceptionDistance } from '../../metrics/stats/index.js';
 import { extractorOptions, imageSetsOptions, type ExtractorArgs } from '../metric-options.js';
+import { commandProgress } from '../../exec/progress.js';
 import type { Io } from '../io.js';
 
 export const command = 'kid <paths..>';
@@ -34,7 +35,7 @@ export async function handler(args: KidArgs, io: Io, signal?: AbortSignal): Prom
   for (const p of args.paths) {
     if (p.toLowerCase().endsWith('.npz')) throw new BadInputError('USAGE', `KID needs every feature, not statistics: give an image folder instead of ${p}`);
   }
-  const { sets, extractor } = await featuresOfSets(args.paths, imageSetsOptions(args, io, signal));
+  const { sets, extractor } = await featuresOfSets(args.paths, imageSetsOptions(args, commandProgress({ json: args.json, reporter: args.progress }), signal));
   const [a, b] = args.draw === 'clean-fid' ? [sets[1]!, sets[0]!] : [sets[0]!, sets[1]!];
   const r = kernelInceptionDistance(a.features, b.features, { subsets: args.subsets, subsetSize: args['subset-size'], seed: args.seed });
   if (args.json) {

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { planExperiment, type Plan } from '../../plan/plan.js';
-import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
+import { hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import { show, textTable } from '../table.js';
 import type { Io } from '../io.js';
 
@@ -17,7 +17,7 @@ export const builder = (y: Argv) =>
     .example('$0 plan exp.yaml --set distill.steps=50 --json', 'resolved configs as JSON');
 
 export async function handler(args: { file: string; set?: string[]; store?: string; json: boolean }, io: Io): Promise<number> {
-  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set) });
+  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json) });
   const store = openStore(args.store);
   if (args.json) {
     io.out(JSON.stringify(planJson(plan, (name) => store.runDir(plan.experiment, { name })), null, 2));

@@ -11,7 +11,7 @@ import { defaultReporterName, reporters, type ReporterName } from '../../exec/re
 import type { CellSummary } from '../../exec/reporter.js';
 import { packageRoot } from '../../tracking/provenance.js';
 import type { RunStore } from '../../tracking/run-store.js';
-import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
+import { hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import type { Io } from '../io.js';
 import { EXIT_CODES, WORKER_RECYCLE_EXIT } from '../exit-codes.js';
 import { BadInputError } from '../../errors.js';
@@ -82,7 +82,7 @@ interface RunArgs {
 }
 
 export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promise<number> {
-  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set) });
+  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json || args.reporter === 'json') });
   const store = openStore(args.store);
   const reporter = reporters[args.json ? 'json' : (args.reporter ?? defaultReporterName())]();
   if (args.executor === 'slurm') {

@@ -7,6 +7,8 @@ import { writeFileAtomically } from '../../util/atomic-write.js';
 import { hashValue, sha256File } from '../../util/hash.js';
 import { ONNX_DEVICES, SD_ENGINE_CHOICES, type OnnxDevice, type SdEngineChoice } from '../../pipelines/sd/engine-names.js';
 import { SD_SAMPLERS, type SdSampler } from '../../pipelines/sd/sampler-names.js';
+import { commandProgress, progressCallback, type ProgressChoice } from '../../exec/progress.js';
+import { jsonOption, progressOption } from '../options.js';
 import type { Io } from '../io.js';
 
 export const command = 'sample <model>';
@@ -33,6 +35,8 @@ export const builder = (y: Argv) =>
     .option('output-type', { choices: ['png', 'npy'] as const, default: 'png' as const, description: 'png files, or images.npy [N, H, W, 3] in [0, 1] as diffusers\' output_type="np"' })
     .option('out', { type: 'string', demandOption: true, description: 'output folder' })
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as const, description: "tfjs backend; SD 2.1's full-size UNet does not fit wasm's 4 GiB heap: use cpu, or tensorflow-gpu" })
+    .option('json', { ...jsonOption, description: 'print samples.json\'s summary as JSON; progress as NDJSON events on stderr' })
+    .option('progress', progressOption)
     .example('$0 sample ./stable-diffusion-2-1-base --prompt "a photo of a cat" --steps 25 --guidance 7.5 --out samples/', 'DDIM with CFG, as the pipeline')
     .example('$0 sample ./swiftbrush --sampler one-step --one-step-alpha-bar 0.0047 --captions captions.txt --out samples/', "the released SwiftBrush student as its inference code");
 
@@ -56,6 +60,8 @@ interface SampleArgs {
   backend: BackendChoice;
   engine: SdEngineChoice;
   device: OnnxDevice;
+  json: boolean;
+  progress: ProgressChoice;
 }
 
 const positiveInt = (name: string, v: number): number => {
@@ -83,10 +89,10 @@ export async function handler(args: SampleArgs, io: Io, signal?: AbortSignal): P
   await selectBackend(args.backend);
   const engine = resolveSdEngine(args.model, args.engine);
   if (engine === 'onnx' && args.variant) io.err('warning: --variant is for the tfjs engine; the ONNX graphs hold their own weights');
+  const progress = commandProgress({ json: args.json, reporter: args.progress });
   const pipeline = await loadSdEngine(args.model, { engine, device: args.device, tokenizerCleaning: args['tokenizer-cleaning'], ...(args.variant ? { variant: args.variant } : {}) });
   try {
-    for (const w of pipeline.warnings) io.err(`warning: ${w}`);
-    const started = Date.now();
+    for (const w of pipeline.warnings) progress.note(`warning: ${w}`);
     const result = await sampleToFolder(pipeline, {
       prompts,
       out: args.out,
@@ -103,13 +109,11 @@ export async function handler(args: SampleArgs, io: Io, signal?: AbortSignal): P
       ...(signal ? { signal } : {}),
       // a rerun of the same command into the same folder resumes: finished images are kept
       resume: hashValue({ model: resolve(args.model), engine, variant: args.variant ?? null, cleaning: args['tokenizer-cleaning'], prompts, seed: args.seed, sampler: args.sampler ?? null, steps, guidance: args.guidance, alphaBar, height: args.height ?? null, width: args.width ?? null, latents: args.latents ? await sha256File(args.latents) : null, batchSize }),
-      onProgress: (done, total) => {
-        const eta = done < total ? `, eta ${Math.round((((Date.now() - started) / done) * (total - done)) / 1000)}s` : '';
-        io.err(`sample: ${done}/${total} images${eta}`);
-      },
+      onProgress: progressCallback(progress, 'sample', args.out, 'images'),
     });
-    await writeFileAtomically(join(args.out, 'samples.json'), `${JSON.stringify({ model: args.model, engine, ...result, steps, guidance: args.guidance, seed: args.seed, prompts }, null, 2)}\n`);
-    io.out(args.out);
+    const summary = { model: args.model, engine, ...result, steps, guidance: args.guidance, seed: args.seed, prompts };
+    await writeFileAtomically(join(args.out, 'samples.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    io.out(args.json ? JSON.stringify({ out: args.out, ...summary }, null, 2) : args.out);
     return 0;
   } finally {
     await pipeline.dispose();

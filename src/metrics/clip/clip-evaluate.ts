@@ -60,6 +60,8 @@ export interface ClipScoreOptions {
   cache?: FeatureCache;
   skipBad?: boolean;
   signal?: AbortSignal;
+  /** pairs scored so far, of all */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ClipScoreResult {
@@ -92,6 +94,7 @@ export async function clipScore(model: ClipModel, images: readonly string[], cap
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.skipBad !== undefined ? { skipBad: options.skipBad } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     },
     async (batch) => {
       const prefix = options.prefix ?? convention.prefix;

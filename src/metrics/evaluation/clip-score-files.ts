@@ -15,6 +15,8 @@ export interface ClipScoreFilesOptions {
   /** onnxruntime intra-op threads; 0 or absent: onnxruntime's choice */
   threads?: number;
   signal?: AbortSignal;
+  /** pairs scored so far, of all */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** the model files a score was made with */
@@ -40,6 +42,7 @@ export async function clipScoreOfFiles(
       ...(o.skipBad !== undefined ? { skipBad: o.skipBad } : {}),
       ...(cache ? { cache } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
     return { result, models: { image: { path: model.image.path, sha256: model.image.sha256 }, text: { path: model.text.path, sha256: model.text.sha256 } } };
   } finally {
