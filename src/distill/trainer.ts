@@ -67,7 +67,7 @@ export interface StepRecord {
 export interface TrainerHooks {
   log?(record: StepRecord): void;
   progress?(done: number, total: number): void;
-  /** called after each checkpoint is written (e.g. to save sample images) */
+  /** called at each checkpoint, before it is written (e.g. to save sample images) */
   onCheckpoint?(step: number, student: UNet, ema: UNet): void | Promise<void>;
   signal?: AbortSignal;
 }
@@ -174,8 +174,10 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     if (step % s.logEvery === 0 || step === s.steps || step === start + 1) hooks.log?.(record);
     hooks.progress?.(step, s.steps);
     if (step % s.checkpointEvery === 0 || step === s.steps) {
-      await saveCheckpoint(workDir, step, student, ema, lora, adamStudent, adamLora);
+      // the checkpoint is the commit point: what goes with it is written first, or a run killed between the two
+      // resumes after this step and never writes it (found by the kill trials, test/reliability)
       await hooks.onCheckpoint?.(step, student, ema);
+      await saveCheckpoint(workDir, step, student, ema, lora, adamStudent, adamLora);
     }
     await new Promise((r) => setImmediate(r)); // let heartbeats and signals through
   }
