@@ -48,7 +48,8 @@ export function parseCaptionList(bytes: Uint8Array, source: string): CaptionList
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new BadInputError('CAPTION_LIST_INVALID', `${source}: not valid JSON: ${(e as Error).message}`);
+      // JSON.parse quotes the file's bytes: control characters would break the one-line message
+      throw new BadInputError('CAPTION_LIST_INVALID', `${source}: not valid JSON: ${(e as Error).message.replace(/[\u0000-\u001f\u007f]+/g, ' ')}`);
     }
     const parsed = Sbv2Schema.safeParse(value);
     if (!parsed.success) {
