@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Xoshiro128ss } from '../data/random.js';
 import { loraUpdateStream, RUN_STREAM, runStream, runTfjsSeed } from '../data/streams.js';
@@ -9,7 +9,7 @@ import type { NoiseSchedule } from '../diffusion/schedule.js';
 import { unetDenoiser, unetForward, type UNet } from '../diffusion/unet/unet.js';
 import { initLora, withLora, type LoraAdapter } from '../nn/lora.js';
 import type { ParamMap } from '../nn/params.js';
-import { FailureError } from '../errors.js';
+import { BadInputError, FailureError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
 import { clipByGlobalNorm, loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
@@ -70,6 +70,8 @@ export interface TrainerHooks {
   /** called at each checkpoint, before it is written (e.g. to save sample images) */
   onCheckpoint?(step: number, student: UNet, ema: UNet): void | Promise<void>;
   signal?: AbortSignal;
+  /** a problem the run recovers from (a damaged checkpoint set aside) */
+  warn?(message: string): void;
 }
 
 export interface DistillResult {
@@ -101,9 +103,17 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
   const adamLora = new Adam(s.lora.lr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
 
   let start = 0;
-  const latest = latestCheckpoint(workDir);
-  if (latest) {
-    start = restore(latest, student, ema, lora, adamStudent, adamLora);
+  // a damaged checkpoint (its checksum fails) is set aside and the one before it used, down to a fresh start: the
+  // steps it held are recomputed, never resumed from wrong weights
+  for (let latest = latestCheckpoint(workDir); latest; latest = latestCheckpoint(workDir)) {
+    try {
+      start = restore(latest, student, ema, lora, adamStudent, adamLora);
+      break;
+    } catch (e) {
+      if (!(e instanceof BadInputError)) throw e;
+      renameSync(latest, `${latest}.damaged`);
+      hooks.warn?.(`${e.message}; set aside as ${latest}.damaged, resuming from an earlier checkpoint`);
+    }
   }
   const [h, w, c] = models.imageShape;
   const teacherEps = unetDenoiser(models.teacher);
