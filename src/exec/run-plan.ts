@@ -156,8 +156,12 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
       ended: new Date().toISOString(),
       error: { code: error instanceof VsdlabError ? error.code : 'STAGE_FAILED', message: error.message, stage: status.stage },
     });
-    await store.writeStatus(runDir, status);
-    appendFileSync(join(runDir, 'errors.log'), `${status.ended} [${status.stage ?? '-'}] ${error.stack ?? error.message}\n`);
+    try {
+      await store.writeStatus(runDir, status);
+      appendFileSync(join(runDir, 'errors.log'), `${status.ended} [${status.stage ?? '-'}] ${error.stack ?? error.message}\n`);
+    } catch {
+      // the disk that failed the cell may refuse its record too: the outcome below still reports it, the re-run retries
+    }
     return { cell, outcome: interrupted ? 'interrupted' : 'failed', runDir, seconds: (Date.now() - t0) / 1000, error: error.message };
   } finally {
     beat.stop();
@@ -258,7 +262,10 @@ function heartbeat(store: RunStore, runDir: string, status: RunStatus, lock: Loc
     if (writing) return;
     writing = true;
     status.heartbeat = new Date().toISOString();
-    store.writeStatus(runDir, status).finally(() => (writing = false));
+    store
+      .writeStatus(runDir, status)
+      .catch(() => {}) // a heartbeat that cannot be written (a full disk) is retried by the next; the cell's own writes report it
+      .finally(() => (writing = false));
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

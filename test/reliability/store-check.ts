@@ -16,8 +16,8 @@ export interface StoreProblems {
   checked: number;
 }
 
-// write-file-atomic names its temp file `<final name>.<32-bit murmur hex>`
-const ATOMIC_TEMP = /\.[0-9a-f]{1,8}$/;
+// writeFileAtomically's temp files are `.<final name>.<8 hex>.tmp`; write-file-atomic's were `<final name>.<murmur hex>`
+const ATOMIC_TEMP = /^\..+\.[0-9a-f]{8}\.tmp$|\.[0-9a-f]{1,8}$/;
 const LOCK = /\.lock$|\.lock\.stale-/;
 
 export async function checkStore(root: string, options: { finished: boolean }): Promise<StoreProblems> {
