@@ -17,7 +17,7 @@ export interface StoreProblems {
 }
 
 // writeFileAtomically's temp files are `.<final name>.<8 hex>.tmp`; write-file-atomic's were `<final name>.<murmur hex>`
-const ATOMIC_TEMP = /^\..+\.[0-9a-f]{8}\.tmp$|\.[0-9a-f]{1,8}$/;
+const ATOMIC_TEMP = /^\..+\.[0-9a-f]{8}\.tmp$|\.[0-9a-f]{1,8}$|\.\d{1,10}$/;
 const LOCK = /\.lock$|\.lock\.stale-/;
 
 export async function checkStore(root: string, options: { finished: boolean }): Promise<StoreProblems> {
@@ -56,6 +56,7 @@ export async function checkStore(root: string, options: { finished: boolean }): 
 async function readBack(path: string): Promise<string | undefined> {
   const name = basename(path);
   try {
+    if (ATOMIC_TEMP.test(name) && !/\.(json|jsonl|safetensors|png|jpg|npz|npy|f32)$/.test(name)) return 'temp';
     if (lstatSync(path).size === 0 && !name.endsWith('.log')) return 'empty file';
     if (name.endsWith('.json')) {
       JSON.parse(readFileSync(path, 'utf8'));
@@ -76,8 +77,6 @@ async function readBack(path: string): Promise<string | undefined> {
       decodeNpy(readFileSync(path), path);
     } else if (name.endsWith('.f32')) {
       if (readFileSync(path).byteLength % 4 !== 0) return 'not a whole number of float32';
-    } else if (ATOMIC_TEMP.test(name)) {
-      return 'temp';
     }
     return undefined;
   } catch (e) {
