@@ -8,6 +8,7 @@
 //   1  tensor/ weights/          tfjs backends and fast kernels; safetensors files
 //      data/ metrics/            datasets, captions, seeded streams; image decoding, extractors, statistics
 //   2  nn/                       general layers, parameter maps, LoRA: shared by every network family
+//      prepare/                  dataset preparation: COCO-2014 val validated, caption subsets, reference images and statistics
 //   3  diffusion/ features/      schedules, samplers, the embedded UNet; the embedded feature networks
 //      models/                   model families as their reference code computes them (models/sd: diffusers' UNet,
 //                                VAE, CLIP text model and tokenizer, pipeline folders)
@@ -24,7 +25,7 @@
 const LAYERS = [
   ['util', 'onnx'],
   ['tensor', 'weights', 'data', 'metrics'],
-  ['nn'],
+  ['nn', 'prepare'],
   ['diffusion', 'features', 'models'],
   ['distill', 'teacher', 'pipelines'],
   ['config'],

@@ -15,6 +15,7 @@ import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
 import { initLora } from '../../src/nn/lora.js';
 import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
+import { embeddedDistillNet } from '../../src/distill/net.js';
 import { Adam, emaUpdate } from '../../src/distill/adam.js';
 import { clipByGlobalNorm } from '../../src/distill/objectives.js';
 import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
@@ -176,8 +177,9 @@ const prompts = (step: number, n: number): string[] => Array.from({ length: n },
 
 const makeModels = (teacher: UNet): DistillModels => ({
   schedule: scaledLinearSchedule(),
-  teacher,
-  initRandom: (seed) => initUNet(config, 100 + seed),
+  net: embeddedDistillNet(config),
+  teacher: teacher.params,
+  initRandom: (seed) => initUNet(config, 100 + seed).params,
   encodeText,
   nullText: encodeText(['']),
   imageShape: [size, size, config.inChannels],
@@ -203,8 +205,8 @@ const runDistill = async (models: DistillModels, steps: number, onStep?: (done: 
         lossLora = r.loss_lora ?? Number.NaN;
       },
     });
-    disposeParams(result.student.params);
-    disposeParams(result.ema.params);
+    disposeParams(result.student);
+    disposeParams(result.ema);
     if (result.lora) disposeParams(result.lora.params);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,18 +2,6 @@ import yargs, { type Argv } from 'yargs';
 import { BadInputError, InterruptedError, VsdlabError } from '../errors.js';
 import { EXIT_CODES, exitCodeFor } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
-import * as plan from './commands/plan.js';
-import * as run from './commands/run.js';
-import * as status from './commands/status.js';
-import * as schema from './commands/schema.js';
-import * as fid from './commands/fid.js';
-import * as kid from './commands/kid.js';
-import * as clipScore from './commands/clip-score.js';
-import * as report from './commands/report.js';
-import * as compare from './commands/compare.js';
-import * as datasets from './commands/datasets.js';
-import * as train from './commands/train.js';
-import * as sample from './commands/sample.js';
 
 interface CommandModule {
   command: string;
@@ -23,7 +11,30 @@ interface CommandModule {
   handler: (args: never, io: Io, signal: AbortSignal) => Promise<number>;
 }
 
-const commands: CommandModule[] = [plan, run, status, schema, datasets, train, sample, report, compare, fid, kid, clipScore];
+// Each command's module (and what it imports: zod schemas, the report stack, tfjs) loads only when that
+// command runs; help and typo suggestions load them all. `vsdlab fid a.npz b.npz` starts in a third of the time.
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<CommandModule>]> = [
+  ['plan', () => import('./commands/plan.js')],
+  ['run', () => import('./commands/run.js')],
+  ['status', () => import('./commands/status.js')],
+  ['schema', () => import('./commands/schema.js')],
+  ['datasets', () => import('./commands/datasets.js')],
+  ['train', () => import('./commands/train.js')],
+  ['sample', () => import('./commands/sample.js')],
+  ['report', () => import('./commands/report.js')],
+  ['compare', () => import('./commands/compare.js')],
+  ['fid', () => import('./commands/fid.js')],
+  ['kid', () => import('./commands/kid.js')],
+  ['clip-score', () => import('./commands/clip-score.js')],
+  ['shards', () => import('./commands/shards.js')],
+  ['memory', () => import('./commands/memory.js')],
+];
+
+/** the command named first on the command line, or every command (no name, an option first, or a typo) */
+async function commandsFor(argv: readonly string[]): Promise<CommandModule[]> {
+  const named = COMMANDS.find(([name]) => name === argv[0]);
+  return named ? [await named[1]()] : Promise.all(COMMANDS.map(([, load]) => load()));
+}
 
 /** The CLI entry: parses argv, runs one command, and is the only place errors become exit codes. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -52,7 +63,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .fail((message, error) => {
       throw error ?? new BadInputError('USAGE', message, 'run `vsdlab --help` (or `vsdlab <command> --help`) for usage');
     });
-  for (const c of commands) {
+  for (const c of await commandsFor(argv)) {
     cli.command(c.command, c.describe, c.builder, async (args) => {
       code = await c.handler(args as never, io, abort.signal);
     });

@@ -1,7 +1,10 @@
 // What the fid and kid commands share: the extractor options, and their stderr (progress, skipped images).
-import { defaultInceptionPath, FID_MODES, type FidMode, type ImageSetSummary } from '../metrics/extract/index.js';
-import type { ImageSetsOptions } from '../metrics/evaluation/index.js';
-import { jsonOption } from './options.js';
+// named module by module: the fid command of two .npz files loads neither sharp nor onnxruntime
+import { defaultInceptionPath } from '../metrics/extract/defaults.js';
+import { FID_MODES, type FidMode } from '../metrics/extract/fid-modes.js';
+import type { ImageSetSummary } from '../metrics/extract/image-set.js';
+import type { ImageSetsOptions } from '../metrics/evaluation/image-sets.js';
+import { jsonOption } from './json-option.js';
 import type { Io } from './io.js';
 
 export const extractorOptions = {

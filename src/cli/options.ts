@@ -13,7 +13,7 @@ export const storeOption = {
   description: 'run store folder (default: $VSDLAB_STORE or ./runs)',
 } as const;
 
-export const jsonOption = { type: 'boolean', default: false, description: 'print JSON for machines' } as const;
+export { jsonOption } from './json-option.js';
 
 export const parseOverrides = (set: readonly string[] | undefined): Override[] => (set ?? []).map(parseOverride);
 

@@ -68,6 +68,9 @@ export const distillSchema = z.strictObject({
   checkpoint_every: positiveInt.default(500).meta(operational),
   log_every: positiveInt.default(10).meta(operational),
   backend: backend.default('auto'),
+  // optional without defaults, so cells that do not name them keep their ids
+  gradient_checkpointing: z.boolean().optional().meta({ ...operational, description: 'diffusers teachers: recompute each UNet block in the backward pass instead of keeping its activations (bit-identical gradients, about 10 % more compute, a quarter of the peak memory; see `vsdlab memory`)' }),
+  attention_slice: positiveInt.optional().describe('diffusers teachers: attention in slices of this many (batch · head) rows, as diffusers set_attention_slice (the score tensor never exists whole)'),
 });
 
 export const generateSchema = z.strictObject({
@@ -80,6 +83,7 @@ export const generateSchema = z.strictObject({
   // optional without defaults, so cells that do not name them keep their ids
   engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists'),
   device: z.enum(ONNX_DEVICES).optional().describe('the onnx engine\'s execution provider; unset = auto: CUDA where the CUDA build of onnxruntime-node is installed'),
+  one_step_alpha_bar: z.number().gt(0).lt(1).optional().describe('a diffusers teacher\'s one-step sample: ᾱ at t = T − 1 used for x̂0 instead of the schedule\'s (SwiftBrush\'s infer.py hard-codes 0.0047); unset = the schedule\'s'),
 });
 
 const captionsSchema = z.strictObject({
@@ -132,6 +136,8 @@ export const evaluateSchema = z.strictObject({
   captions: captionsSchema.optional(),
   metrics: z.array(metricSchema).default([]),
   batch_size: positiveInt.default(32).meta(operational),
+  /** FID, KID and CLIP score read the generated images in this many shards, one worker process each, merged exactly */
+  shards: positiveInt.default(1).meta(operational),
 });
 
 export const cellSchema = z.strictObject({

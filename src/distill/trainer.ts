@@ -6,7 +6,8 @@ import { loraUpdateStream, RUN_STREAM, runStream, runTfjsSeed } from '../data/st
 import { addNoise } from '../diffusion/parameterization.js';
 import { guided } from '../diffusion/guidance.js';
 import type { NoiseSchedule } from '../diffusion/schedule.js';
-import { unetDenoiser, unetForward, type UNet } from '../diffusion/unet/unet.js';
+import type { UNet } from '../diffusion/unet/unet.js';
+import type { Timesteps } from '../diffusion/parameterization.js';
 import { initLora, withLora, type LoraAdapter } from '../nn/lora.js';
 import type { ParamMap } from '../nn/params.js';
 import { BadInputError, FailureError } from '../errors.js';
@@ -17,6 +18,7 @@ import { scheduledRate, type LearningRateSchedule } from './learning-rate-schedu
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
+import { epsOf, type DistillNet } from './net.js';
 
 /** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
 export interface DistillSettings {
@@ -42,10 +44,12 @@ export interface DistillSettings {
 
 export interface DistillModels {
   schedule: NoiseSchedule;
-  /** the frozen teacher; with a LoRA adapter on top it is the LoRA teacher (one network, as the official code) */
-  teacher: UNet;
-  /** a fresh network of the teacher's architecture for `init: random` */
-  initRandom(seed: number): UNet;
+  /** the architecture the teacher, the student and its EMA share */
+  net: DistillNet;
+  /** the frozen teacher's weights; with a LoRA adapter on top it is the LoRA teacher (one network, as the official code) */
+  teacher: ParamMap;
+  /** fresh weights of the teacher's architecture for `init: random` */
+  initRandom(seed: number): ParamMap;
   /** frozen text encoder: captions → [B, L, D] */
   encodeText(captions: readonly string[]): tf.Tensor3D;
   /** the encoding of the empty caption, [1, L, D] */
@@ -68,15 +72,15 @@ export interface TrainerHooks {
   log?(record: StepRecord): void;
   progress?(done: number, total: number): void;
   /** called at each checkpoint, before it is written (e.g. to save sample images) */
-  onCheckpoint?(step: number, student: UNet, ema: UNet): void | Promise<void>;
+  onCheckpoint?(step: number, student: ParamMap, ema: ParamMap): void | Promise<void>;
   signal?: AbortSignal;
   /** a problem the run recovers from (a damaged checkpoint set aside) */
   warn?(message: string): void;
 }
 
 export interface DistillResult {
-  student: UNet;
-  ema: UNet;
+  student: ParamMap;
+  ema: ParamMap;
   lora?: LoraAdapter;
   startedFrom: number;
 }
@@ -95,10 +99,10 @@ const randomInts = (rng: Xoshiro128ss, n: number, lo: number, hi: number): numbe
  * from the newest one bit for bit.
  */
 export async function distill(models: DistillModels, s: DistillSettings, prompts: (step: number, batch: number) => string[], workDir: string, hooks: TrainerHooks = {}): Promise<DistillResult> {
-  const { schedule } = models;
-  const student: UNet = s.studentInit === 'teacher' ? cloneNet(models.teacher) : models.initRandom(s.seed);
-  const ema: UNet = cloneNet(student);
-  const lora = s.lora.enabled ? initLora(models.teacher.params, { rank: s.lora.rank, alpha: s.lora.alpha, targets: s.lora.targets }, s.seed) : undefined;
+  const { schedule, net } = models;
+  const student: ParamMap = s.studentInit === 'teacher' ? cloneParams(models.teacher) : models.initRandom(s.seed);
+  const ema: ParamMap = cloneParams(student);
+  const lora = s.lora.enabled ? initLora(models.teacher, { rank: s.lora.rank, alpha: s.lora.alpha, targets: s.lora.targets }, s.seed) : undefined;
   const adamStudent = new Adam(s.studentLr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
   const adamLora = new Adam(s.lora.lr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
 
@@ -116,7 +120,6 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     }
   }
   const [h, w, c] = models.imageShape;
-  const teacherEps = unetDenoiser(models.teacher);
   for (let step = start + 1; step <= s.steps; step++) {
     if (hooks.signal?.aborted) throw hooks.signal.reason;
     const captions = prompts(step, s.batchSize);
@@ -125,60 +128,38 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const z = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.studentNoise));
       const t = randomInts(streamFor(s.seed, step, RUN_STREAM.scoreTimesteps), s.batchSize, s.tMin, s.tMax);
       const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.scoreNoise));
-      let x0Value: tf.Tensor | undefined;
-      let lossValue = 0;
-      const nullCond = models.nullText;
-      const scoreGradientAt = (x0: tf.Tensor): tf.Tensor => {
-        x0Value = tf.keep(x0.clone());
-        const xt = addNoise(schedule, x0, noise, t);
-        // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
-        const teacher = guided(teacherEps, { scale: s.guidanceScale, nullCond })(xt, t, cond);
-        const other = lora ? withLora(lora, true, () => guided(unetDenoiser(models.teacher, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
-        return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
-      };
-      const { grads } = tf.variableGrads(() => {
-        const out = unetForward(student, z as tf.Tensor4D, s.inputTimestep, cond);
-        const loss = vsdLoss(studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out), scoreGradientAt);
-        lossValue = loss.dataSync()[0] as number;
-        return loss;
-      }, Object.values(student.params));
-      const named = byParamName(student.params, grads);
-      const clipped = clipByGlobalNorm(named, s.gradClip);
+      const studentStep = studentGradients(models, s, student, lora, { z, t, noise, cond });
+      const clipped = clipByGlobalNorm(studentStep.grads, s.gradClip);
       checkFinite(step, 'student gradient norm', clipped.norm);
-      checkFinite(step, 'VSD loss', lossValue);
+      checkFinite(step, 'VSD loss', studentStep.loss);
       adamStudent.lr = scheduledRate(s.studentLr, s.studentLrSchedule, s.steps, step);
-      adamStudent.apply(student.params, clipped.grads);
-      emaUpdate(ema.params, student.params, emaDecay(step, s.emaDecay));
-      const rec: StepRecord = { step, loss_vsd: lossValue, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
+      adamStudent.apply(student, clipped.grads);
+      emaUpdate(ema, student, emaDecay(step, s.emaDecay));
+      const rec: StepRecord = { step, loss_vsd: studentStep.loss, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
 
-      if (lora && x0Value) {
+      if (lora) {
         let loraValue = 0;
         let loraNorm = 0;
-        const x0Sample = x0Value;
         for (let u = 0; u < s.lora.updatesPerStep; u++) {
           // each update in its own scope: its activations and gradients go before the next one's
           tf.tidy(() => {
             const tl = randomInts(streamFor(s.seed, step, loraUpdateStream(u, 'loraTimesteps')), s.batchSize, s.lora.tMin, s.lora.tMax);
             const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, loraUpdateStream(u, 'loraNoise')));
             const useNull = streamFor(s.seed, step, loraUpdateStream(u, 'loraNullPrompt')).nextFloat() < s.lora.nullPromptProb;
-            const xtL = addNoise(schedule, x0Sample, noiseL, tl);
             const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
-            const { grads: gl } = tf.variableGrads(() => {
-              const l = loraLoss(schedule, tl, unetForward(models.teacher, xtL as tf.Tensor4D, tl, condL as tf.Tensor3D, lora), noiseL, s.lora.lossWeighting);
-              loraValue = l.dataSync()[0] as number;
-              return l;
-            }, Object.values(lora.params));
-            const clippedL = clipByGlobalNorm(byParamName(lora.params, gl), s.gradClip);
-            checkFinite(step, 'LoRA loss', loraValue);
+            const loraStep = loraGradients(models, s, lora, { x0: studentStep.x0, t: tl, noise: noiseL, cond: condL });
+            const clippedL = clipByGlobalNorm(loraStep.grads, s.gradClip);
+            checkFinite(step, 'LoRA loss', loraStep.loss);
             checkFinite(step, 'LoRA gradient norm', clippedL.norm);
             adamLora.apply(lora.params, clippedL.grads);
+            loraValue = loraStep.loss;
             loraNorm = clippedL.norm;
           });
         }
         rec.loss_lora = loraValue;
         rec.grad_norm_lora = loraNorm;
       }
-      x0Value?.dispose();
+      studentStep.x0.dispose();
       return rec;
     });
     if (step % s.logEvery === 0 || step === s.steps || step === start + 1) hooks.log?.(record);
@@ -194,6 +175,68 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
   adamStudent.dispose();
   adamLora.dispose();
   return { student, ema, ...(lora ? { lora } : {}), startedFrom: start };
+}
+
+/** one step's draws for the student update: latent noise z, score timesteps and noise, text embeddings */
+export interface StudentStepInputs {
+  z: tf.Tensor;
+  t: number[];
+  noise: tf.Tensor;
+  cond: tf.Tensor3D;
+}
+
+/** one LoRA-teacher update's inputs: the student's x̂0 (not differentiated), its timesteps and noise, the text embeddings (or the null text) */
+export interface LoraStepInputs {
+  x0: tf.Tensor;
+  t: number[];
+  noise: tf.Tensor;
+  cond: tf.Tensor;
+}
+
+/** the teacher's output as ε (a v-prediction teacher converted at its own x_t), with the adapter or without */
+const teacherEps =
+  (models: DistillModels, adapter?: LoraAdapter) =>
+  (xt: tf.Tensor, t: Timesteps, cond: tf.Tensor): tf.Tensor =>
+    epsOf(models.net.prediction, models.schedule, xt, models.net.forward(models.teacher, xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter), t);
+
+/**
+ * The gradient of the student's VSD loss (SDS without a LoRA teacher) by parameter name, before clipping, with the
+ * loss and the student's x̂0 (the LoRA teacher trains on it). The gradients belong to the caller's tidy scope; x̂0 is
+ * kept past it (made inside the loss op's own scope), so the caller disposes it.
+ */
+export function studentGradients(models: DistillModels, s: DistillSettings, student: ParamMap, lora: LoraAdapter | undefined, inp: StudentStepInputs): { grads: Record<string, tf.Tensor>; loss: number; x0: tf.Tensor } {
+  const { schedule, net, nullText: nullCond } = models;
+  const { z, t, noise, cond } = inp;
+  let x0Value: tf.Tensor | undefined;
+  let loss = 0;
+  const scoreGradientAt = (x0: tf.Tensor): tf.Tensor => {
+    x0Value = tf.keep(x0.clone());
+    const xt = addNoise(schedule, x0, noise, t);
+    // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
+    const teacher = guided(teacherEps(models), { scale: s.guidanceScale, nullCond })(xt, t, cond);
+    const other = lora ? withLora(lora, true, () => guided(teacherEps(models, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
+    return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
+  };
+  const { grads } = tf.variableGrads(() => {
+    const out = net.forward(student, z as tf.Tensor4D, s.inputTimestep, cond);
+    const l = vsdLoss(studentX0(s.studentParameterization, schedule, s.inputTimestep, z, out), scoreGradientAt);
+    loss = l.dataSync()[0] as number;
+    return l;
+  }, Object.values(student));
+  if (x0Value === undefined) throw new Error('studentGradients: the score gradient was never evaluated');
+  return { grads: byParamName(student, grads), loss, x0: x0Value };
+}
+
+/** the gradient of the LoRA teacher's diffusion loss by adapter parameter name, before clipping, with the loss */
+export function loraGradients(models: DistillModels, s: DistillSettings, lora: LoraAdapter, inp: LoraStepInputs): { grads: Record<string, tf.Tensor>; loss: number } {
+  const xt = addNoise(models.schedule, inp.x0, inp.noise, inp.t);
+  let loss = 0;
+  const { grads } = tf.variableGrads(() => {
+    const l = loraLoss(models.schedule, inp.t, teacherEps(models, lora)(xt, inp.t, inp.cond), inp.noise, s.lora.lossWeighting);
+    loss = l.dataSync()[0] as number;
+    return l;
+  }, Object.values(lora.params));
+  return { grads: byParamName(lora.params, grads), loss };
 }
 
 function checkFinite(step: number, what: string, value: number): void {
@@ -212,11 +255,14 @@ function byParamName(params: ParamMap, grads: tf.NamedTensorMap): Record<string,
   return out;
 }
 
-export function cloneNet(net: UNet): UNet {
-  const params: ParamMap = {};
-  for (const [name, p] of Object.entries(net.params)) params[name] = tf.variable(p.clone(), true);
-  return { config: net.config, params };
+/** trainable copies of the weights (tfjs variable names are process-global: the map key carries the name) */
+export function cloneParams(params: ParamMap): ParamMap {
+  const out: ParamMap = {};
+  for (const [name, p] of Object.entries(params)) out[name] = tf.variable(p.clone(), true);
+  return out;
 }
+
+export const cloneNet = (net: UNet): UNet => ({ config: net.config, params: cloneParams(net.params) });
 
 const CHECKPOINT = /^checkpoint-(\d+)\.safetensors$/;
 
@@ -230,10 +276,10 @@ export function latestCheckpoint(dir: string): string | undefined {
   return steps[0] === undefined ? undefined : join(dir, `checkpoint-${steps[0]}.safetensors`);
 }
 
-async function saveCheckpoint(dir: string, step: number, student: UNet, ema: UNet, lora: LoraAdapter | undefined, a: Adam, b: Adam): Promise<void> {
+async function saveCheckpoint(dir: string, step: number, student: ParamMap, ema: ParamMap, lora: LoraAdapter | undefined, a: Adam, b: Adam): Promise<void> {
   const tensors: Record<string, tf.Tensor> = {};
-  for (const [k, v] of Object.entries(student.params)) tensors[`student/${k}`] = v;
-  for (const [k, v] of Object.entries(ema.params)) tensors[`ema/${k}`] = v;
+  for (const [k, v] of Object.entries(student)) tensors[`student/${k}`] = v;
+  for (const [k, v] of Object.entries(ema)) tensors[`ema/${k}`] = v;
   for (const [k, v] of Object.entries(lora?.params ?? {})) tensors[`lora/${k}`] = v;
   const sa = a.state('adam_student/');
   const sb = b.state('adam_lora/');
@@ -241,7 +287,7 @@ async function saveCheckpoint(dir: string, step: number, student: UNet, ema: UNe
   await saveSafetensors(join(dir, `checkpoint-${step}.safetensors`), tensors, { step: String(step), adam_student_step: String(sa.step), adam_lora_step: String(sb.step) });
 }
 
-function restore(path: string, student: UNet, ema: UNet, lora: LoraAdapter | undefined, a: Adam, b: Adam): number {
+function restore(path: string, student: ParamMap, ema: ParamMap, lora: LoraAdapter | undefined, a: Adam, b: Adam): number {
   const { tensors, metadata } = loadSafetensors(path);
   const assign = (params: ParamMap, prefix: string): void => {
     for (const [k, v] of Object.entries(params)) {
@@ -250,8 +296,8 @@ function restore(path: string, student: UNet, ema: UNet, lora: LoraAdapter | und
       v.assign(t);
     }
   };
-  assign(student.params, 'student/');
-  assign(ema.params, 'ema/');
+  assign(student, 'student/');
+  assign(ema, 'ema/');
   if (lora) assign(lora.params, 'lora/');
   a.restore('adam_student/', tensors, Number(metadata.adam_student_step ?? 0));
   b.restore('adam_lora/', tensors, Number(metadata.adam_lora_step ?? 0));

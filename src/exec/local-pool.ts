@@ -11,6 +11,8 @@ export interface PoolOptions {
   reporter: Reporter;
   /** the exit code with which a worker that ran its share of cells asks to be replaced (chosen by the CLI) */
   recycleExitCode: number;
+  /** environment variables of worker w on top of this process's (its GPU: CUDA_VISIBLE_DEVICES); a replacement gets the same */
+  workerEnv?: (worker: number) => Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -30,7 +32,7 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
   reporter.onRunStart?.(plan, cells);
   const startWorker = (w: number): Promise<number | null> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [...options.workerArgv(w)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VSDLAB_WORKER: String(w + 1) } });
+      const child = spawn(process.execPath, [...options.workerArgv(w)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.workerEnv?.(w), VSDLAB_WORKER: String(w + 1) } });
       const abort = (): boolean => child.kill('SIGINT');
       options.signal?.addEventListener('abort', abort, { once: true });
       createInterface({ input: child.stdout }).on('line', (line) => {

@@ -14,11 +14,15 @@ export interface WorkerSplitOptions {
   /** re-run completed cells and recompute their stages */
   force: boolean;
   only?: readonly string[];
+  /** GPU ids (`--gpus 0,1`): worker w sees only gpus[w] (CUDA_VISIBLE_DEVICES), so each cell has a GPU of its own */
+  gpus?: readonly string[];
 }
 
 export interface WorkerSplit {
   jobs: number;
   argv: (worker: number) => string[];
+  /** what worker w's environment adds: its GPU */
+  env: (worker: number) => Record<string, string>;
 }
 
 /**
@@ -36,7 +40,9 @@ export function splitAmongWorkers(cells: readonly Cell[], o: WorkerSplitOptions,
     '--reporter',
     'json',
   ];
-  return { jobs: o.force ? shares.length : o.jobs, argv };
+  if (o.gpus !== undefined && o.gpus.length < o.jobs) throw new Error(`splitAmongWorkers: ${o.jobs} workers for ${o.gpus.length} GPUs`);
+  const env = (w: number): Record<string, string> => (o.gpus === undefined ? {} : { CUDA_VISIBLE_DEVICES: o.gpus[w]! });
+  return { jobs: o.force ? shares.length : o.jobs, argv, env };
 }
 
 export interface LocalWorkersOptions extends WorkerSplitOptions {
@@ -50,5 +56,5 @@ export async function runLocalWorkers(plan: Plan, store: RunStore, o: LocalWorke
   const cells = selectCells(plan, o.only);
   await writeManifest(plan, store);
   const split = splitAmongWorkers(cells, o, new Date().toISOString());
-  return runPool(plan, cells, { jobs: split.jobs, workerArgv: split.argv, reporter: o.reporter, recycleExitCode: o.recycleExitCode, ...(o.signal ? { signal: o.signal } : {}) });
+  return runPool(plan, cells, { jobs: split.jobs, workerArgv: split.argv, workerEnv: split.env, reporter: o.reporter, recycleExitCode: o.recycleExitCode, ...(o.signal ? { signal: o.signal } : {}) });
 }

@@ -11,6 +11,7 @@ import type { Stage, StageName, StageOutput } from '../tracking/stage.js';
 import { stageKey } from '../tracking/stage-key.js';
 import { metricsFileSchema } from '../tracking/results.js';
 import type { CellSummary, Reporter } from './reporter.js';
+import { startStageProfile } from './stage-profile.js';
 
 export interface RunOptions {
   store: RunStore;
@@ -215,6 +216,7 @@ async function runStage(
     }, Math.max(50, (options.heartbeatMs ?? 5000) / 2));
     touch.unref();
     let result: Record<string, unknown>;
+    const profile = await startStageProfile(runDir, stage.name);
     try {
       result = await stage.run({
         cell,
@@ -230,6 +232,7 @@ async function runStage(
     } finally {
       clearInterval(touch);
     }
+    await profile?.finish();
     // fencing: a stage lock taken over while this runner was paused belongs to a runner using the same work folder
     lock.assertHeld(`stage ${stage.name} ${key}`);
     await writeJsonAtomically(join(workDir, 'result.json'), result);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightSource } from './params.js';
 import { type LoraAdapter, loraConvDelta, loraDelta } from './lora.js';
+import { gradientsInBackward } from '../tensor/tape.js';
 import { geglu as fusedGeglu, groupNorm as fusedGroupNorm, layerNorm as fusedLayerNorm, silu as fusedSilu } from '../tensor/fused-ops.js';
 
 /** what every layer needs: where its weights come from, and the LoRA adapter if any */
@@ -81,21 +82,103 @@ export const gegluErf = (x: tf.Tensor): tf.Tensor =>
 /** CLIP's quick_gelu: x · σ(1.702 x) */
 export const quickGelu = (x: tf.Tensor): tf.Tensor => tf.tidy(() => tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))));
 
+export interface AttentionOptions {
+  /**
+   * compute the (batch · head) rows in slices of this many, as diffusers' set_attention_slice: only one slice's
+   * score tensor [slice, N, M] exists at a time, in the forward and (recomputed per slice) in the backward
+   */
+  slice?: number | undefined;
+}
+
 /**
  * multi-head scaled dot-product attention on [B, N, heads·d] queries and [B, M, heads·d] keys/values, with an
  * optional additive mask [N, M] (e.g. CLIP's causal mask): softmax(q kᵀ / √d + mask) v, heads joined again
  */
-export const attention = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: number, mask?: tf.Tensor2D): tf.Tensor3D =>
+export const attention = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: number, mask?: tf.Tensor2D, options: AttentionOptions = {}): tf.Tensor3D =>
   tf.tidy(() => {
     const [b, n, inner] = q.shape;
     const m = k.shape[1];
     const d = inner / heads;
     const split = (t: tf.Tensor3D, len: number): tf.Tensor3D => t.reshape([b, len, heads, d]).transpose([0, 2, 1, 3]).reshape([b * heads, len, d]);
-    let scores = tf.mul(tf.matMul(split(q, n), split(k, m), false, true), 1 / Math.sqrt(d));
-    if (mask !== undefined) scores = tf.add(scores, mask);
-    const out = tf.matMul(tf.softmax(scores), split(v, m)) as tf.Tensor3D;
+    const slice = options.slice;
+    const rows = b * heads;
+    const out =
+      slice === undefined || slice >= rows
+        ? scaledDotProduct(split(q, n), split(k, m), split(v, m), d, mask)
+        : slicedScaledDotProduct(split(q, n), split(k, m), split(v, m), d, mask, checkSlice(slice));
     return out.reshape([b, heads, n, d]).transpose([0, 2, 1, 3]).reshape([b, n, inner]);
   });
+
+const checkSlice = (slice: number): number => {
+  if (!Number.isInteger(slice) || slice < 1) throw new Error(`attention slice must be a positive integer, got ${slice}`);
+  return slice;
+};
+
+/** softmax(q kᵀ / √d + mask) v on [R, N, d] × [R, M, d] × [R, M, d] */
+const scaledDotProduct = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, d: number, mask: tf.Tensor2D | undefined): tf.Tensor3D => {
+  let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d));
+  if (mask !== undefined) scores = tf.add(scores, mask);
+  return tf.matMul(tf.softmax(scores), v) as tf.Tensor3D;
+};
+
+/** the rows [start, start + size) of the first axis */
+const rowsOf = (t: tf.Tensor3D, start: number, size: number): tf.Tensor3D => t.slice([start, 0, 0], [size, -1, -1]);
+
+/** scaledDotProduct one slice of rows at a time, each slice's output kept, the rest freed */
+const forwardBySlice = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, d: number, mask: tf.Tensor2D | undefined, slice: number): tf.Tensor3D => {
+  const parts: tf.Tensor3D[] = [];
+  for (let s = 0; s < q.shape[0]; s += slice) {
+    const size = Math.min(slice, q.shape[0] - s);
+    parts.push(tf.tidy(() => scaledDotProduct(rowsOf(q, s, size), rowsOf(k, s, size), rowsOf(v, s, size), d, mask)));
+  }
+  const out = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return out;
+};
+
+/**
+ * sliced attention; while a gradient is recorded, one op that keeps q, k, v (and the mask) and recomputes each
+ * slice's scores in its backward, so the tape never holds them whole. Rows are independent, so each slice's
+ * gradients are those of the unsliced ops on its rows; the mask's gradient is summed over the slices.
+ */
+const slicedScaledDotProduct = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, d: number, mask: tf.Tensor2D | undefined, slice: number): tf.Tensor3D => {
+  if (!tf.engine().isTapeOn()) return forwardBySlice(q, k, v, d, mask, slice);
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [qi, ki, vi, maskIn] = args as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D | undefined];
+    save(args as tf.Tensor[]);
+    return {
+      value: forwardBySlice(qi, ki, vi, d, maskIn, slice),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [qs, ks, vs, maskSaved] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor2D | undefined];
+        const dOut = (Array.isArray(dy) ? dy[0] : dy) as tf.Tensor3D;
+        const dq: tf.Tensor[] = [];
+        const dk: tf.Tensor[] = [];
+        const dv: tf.Tensor[] = [];
+        let dMask: tf.Tensor | undefined;
+        for (let s = 0; s < qs.shape[0]; s += slice) {
+          const size = Math.min(slice, qs.shape[0] - s);
+          const xs: tf.Tensor[] = [rowsOf(qs, s, size), rowsOf(ks, s, size), rowsOf(vs, s, size)];
+          if (maskSaved !== undefined) xs.push(maskSaved);
+          const [gq, gk, gv, gm] = gradientsInBackward(() => scaledDotProduct(xs[0] as tf.Tensor3D, xs[1] as tf.Tensor3D, xs[2] as tf.Tensor3D, d, maskSaved), xs, rowsOf(dOut, s, size));
+          tf.dispose(xs.slice(0, 3));
+          dq.push(gq as tf.Tensor);
+          dk.push(gk as tf.Tensor);
+          dv.push(gv as tf.Tensor);
+          if (gm !== undefined) {
+            const before = dMask;
+            dMask = before === undefined ? gm : tf.add(before, gm);
+            if (before !== undefined) tf.dispose([before, gm]);
+          }
+        }
+        const grads = [tf.concat(dq, 0), tf.concat(dk, 0), tf.concat(dv, 0)];
+        tf.dispose([...dq, ...dk, ...dv]);
+        return dMask === undefined ? grads : [...grads, dMask];
+      },
+    };
+  });
+  return (mask === undefined ? op(q, k, v) : op(q, k, v, mask)) as tf.Tensor3D;
+};
 
 /**
  * diffusers' Timesteps(dim, flip_sin_to_cos, downscale_freq_shift) computed in float32 as torch does (the angle

@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { PREVIEW_SEED, RUN_STREAM, runStream } from '../data/streams.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
-import { initUNet, unetForward, type UNet } from '../diffusion/unet/index.js';
+import { initUNet, unetForward } from '../diffusion/unet/index.js';
 import { distill, type DistillSettings } from '../distill/trainer.js';
-import { studentX0 } from '../distill/student-output.js';
+import { embeddedDistillNet } from '../distill/net.js';
+import type { ParamMap } from '../nn/params.js';
+import { studentX0, type StudentParameterization } from '../distill/student-output.js';
 import type { CellConfig } from '../config/schema.js';
 import { selectBackend } from '../tensor/backend.js';
 import { loadTeacher } from '../teacher/bundle.js';
@@ -12,8 +14,15 @@ import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
 import { BadInputError } from '../errors.js';
 import { toUint8Images, writeGrid } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
-import type { Stage } from '../tracking/stage.js';
+import type { Stage, StageContext } from '../tracking/stage.js';
+import { loadSdDistillSetup } from '../pipelines/sd/distill-setup.js';
+import { sdLoraLayersOf } from '../pipelines/sd/lora-targets.js';
+import { sdDistillNet } from '../pipelines/sd/distill-net.js';
+import type { UNetConfig } from '../models/sd/unet-config.js';
 import { saveSafetensors } from '../weights/safetensors.js';
+import { writePipelineFolder } from '../models/sd/write-pipeline-folder.js';
+import { writeUNetFolder } from '../models/sd/write-unet-folder.js';
+import { writePeftAdapter } from '../models/sd/write-peft-adapter.js';
 import { loadPrompts } from './prompts.js';
 
 /** The schema's distill settings, as the trainer takes them. */
@@ -61,28 +70,26 @@ export const distillStage: Stage = {
   name: 'distill',
   version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'distill.prompts'],
-  inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
+  inputs: (c) => (c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined, gradient_checkpointing: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
   async run(ctx) {
     const config = ctx.cell.config;
     if (!config.distill.enabled) return { student: null };
-    if (isPipelineFolder(config.teacher.model)) {
-      throw new BadInputError('SD_DISTILL_UNSUPPORTED', `teacher.model ${config.teacher.model}: distilling from a diffusers Stable Diffusion folder is not supported yet (its teacher rows are)`, 'set distill.enabled: false for the teacher rows of a diffusers folder');
-    }
     const backend = await selectBackend(config.distill.backend);
-    const teacher = loadTeacher(config.teacher.model);
     const prompts = await loadPrompts(config.distill.prompts);
     const settings = distillSettings(config);
     const pick = (step: number, batch: number): string[] => {
       const rng = runStream(config.seed, step, RUN_STREAM.prompts);
       return Array.from({ length: batch }, () => prompts[rng.nextUint32() % prompts.length] as string);
     };
+    if (isPipelineFolder(config.teacher.model)) return distillSd(ctx, config, settings, prompts, pick, backend.name);
+    const teacher = loadTeacher(config.teacher.model);
     const [h, w, c] = teacher.imageShape;
     const previewCaptions = prompts.slice(0, 8);
     const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill);
     const previewCond = teacher.text.encode(previewCaptions);
     const t0 = Date.now();
     const result = await distill(
-      { schedule: teacher.schedule, teacher: teacher.unet, initRandom: (seed) => initUNet(teacher.unet.config, seed), encodeText: (cs) => teacher.text.encode(cs), nullText: teacher.nullText, imageShape: teacher.imageShape },
+      { schedule: teacher.schedule, net: embeddedDistillNet(teacher.unet.config), teacher: teacher.unet.params, initRandom: (seed) => initUNet(teacher.unet.config, seed).params, encodeText: (cs) => teacher.text.encode(cs), nullText: teacher.nullText, imageShape: teacher.imageShape },
       settings,
       pick,
       ctx.workDir,
@@ -95,15 +102,15 @@ export const distillStage: Stage = {
       },
     );
     // the EMA student on fixed noise and captions at every checkpoint: the run's sample history
-    async function preview(net: UNet, step: number): Promise<void> {
-      const x = tf.tidy(() => studentX0(settings.studentParameterization, teacher.schedule, settings.inputTimestep, previewNoise, unetForward(net, previewNoise as tf.Tensor4D, settings.inputTimestep, previewCond)));
+    async function preview(params: ParamMap, step: number): Promise<void> {
+      const x = tf.tidy(() => studentX0(settings.studentParameterization, teacher.schedule, settings.inputTimestep, previewNoise, unetForward({ config: teacher.unet.config, params }, previewNoise as tf.Tensor4D, settings.inputTimestep, previewCond)));
       await writeGrid(join(ctx.workDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), toUint8Images(x as tf.Tensor4D), w, h, 8);
       x.dispose();
     }
-    await saveSafetensors(join(ctx.workDir, 'student.safetensors'), result.student.params);
-    await saveSafetensors(join(ctx.workDir, 'student-ema.safetensors'), result.ema.params);
+    await saveSafetensors(join(ctx.workDir, 'student.safetensors'), result.student);
+    await saveSafetensors(join(ctx.workDir, 'student-ema.safetensors'), result.ema);
     await writeJsonAtomically(join(ctx.workDir, 'student.json'), {
-      unet: result.student.config,
+      unet: teacher.unet.config,
       parameterization: settings.studentParameterization,
       input_timestep: settings.inputTimestep,
       image: { height: h, width: w, channels: c },
@@ -115,3 +122,86 @@ export const distillStage: Stage = {
     return summary;
   },
 };
+
+/** what student.json says of an SD student: the generate stage reads it back (readSdStudent) */
+export interface SdStudentMeta {
+  kind: 'sd-unet';
+  /** the teacher folder whose text encoder, VAE and scheduler the student samples with */
+  teacher: string;
+  unet: UNetConfig;
+  parameterization: StudentParameterization;
+  input_timestep: number;
+}
+
+/**
+ * Latent distillation of a diffusers Stable Diffusion folder: the student is a full copy of its UNet, trained
+ * whole; the LoRA teacher adapts the same UNet (frozen with the adapter off); previews go through its VAE. The
+ * student is saved as a ParamMap under the layers' weight names (the contract sd-interop writes diffusers folders
+ * from).
+ */
+async function distillSd(ctx: StageContext, config: CellConfig, cellSettings: DistillSettings, prompts: string[], pick: (step: number, batch: number) => string[], backend: string): Promise<Record<string, unknown>> {
+  const t0 = Date.now();
+  // the target groups as diffusers names the layers (attention's output is to_out.0, ...)
+  const settings: DistillSettings = { ...cellSettings, lora: { ...cellSettings.lora, targets: sdLoraLayersOf(config.distill.lora_teacher.targets) } };
+  const sd = await loadSdDistillSetup(config.teacher.model, prompts, { progress: (d, t) => ctx.progress(d, t) });
+  try {
+    const [h, w, c] = sd.latentShape;
+    const previewCaptions = prompts.slice(0, 8);
+    const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill) as tf.Tensor4D;
+    const previewCond = sd.encodeText(previewCaptions);
+    const net = sdDistillNet(sd.unetConfig, sd.prediction, { checkpoint: config.distill.gradient_checkpointing, attentionSlice: config.distill.attention_slice });
+    const preview = async (params: ParamMap, step: number): Promise<void> => {
+      const x = tf.tidy(() => sd.decode(studentX0(settings.studentParameterization, sd.schedule, settings.inputTimestep, previewNoise, net.forward(params, previewNoise, settings.inputTimestep, previewCond)) as tf.Tensor4D));
+      await writeGrid(join(ctx.workDir, 'samples', `step-${String(step).padStart(6, '0')}.png`), toUint8Images(x), x.shape[2], x.shape[1], 8);
+      x.dispose();
+    };
+    const result = await distill(
+      {
+        schedule: sd.schedule,
+        net,
+        teacher: sd.teacher,
+        initRandom: () => {
+          throw new BadInputError('SD_STUDENT_INIT', `distill.student.init: random is not offered for a diffusers teacher (${config.teacher.model}); SwiftBrush starts the student from the teacher`, 'set distill.student.init: teacher');
+        },
+        encodeText: (cs) => sd.encodeText(cs),
+        nullText: sd.nullText,
+        imageShape: sd.latentShape,
+      },
+      settings,
+      pick,
+      ctx.workDir,
+      {
+        log: (r) => ctx.log(Object.fromEntries(Object.entries(r).filter((e): e is [string, number] => e[1] !== undefined))),
+        progress: (d, t) => ctx.progress(d, t),
+        signal: ctx.signal,
+        onCheckpoint: (step, _student, ema) => preview(ema, step),
+      },
+    );
+    await saveSafetensors(join(ctx.workDir, 'student.safetensors'), result.student);
+    await saveSafetensors(join(ctx.workDir, 'student-ema.safetensors'), result.ema);
+    if (result.lora) await saveSafetensors(join(ctx.workDir, 'lora-teacher.safetensors'), result.lora.params, { rank: String(settings.lora.rank), alpha: String(settings.lora.alpha) });
+    const meta: SdStudentMeta = { kind: 'sd-unet', teacher: config.teacher.model, unet: sd.unetConfig, parameterization: settings.studentParameterization, input_timestep: settings.inputTimestep };
+    await writeJsonAtomically(join(ctx.workDir, 'student.json'), meta);
+    // what the diffusers ecosystem loads: the EMA student as a complete pipeline (the teacher's other components
+    // linked), the raw student as a unet/ folder, the LoRA teacher as a PEFT adapter folder
+    writePipelineFolder(join(ctx.workDir, 'model'), config.teacher.model, sd.unetConfig, result.ema);
+    writeUNetFolder(join(ctx.workDir, 'student-unet'), sd.unetConfig, result.student);
+    if (result.lora) writePeftAdapter(join(ctx.workDir, 'lora-teacher'), result.lora, { baseModel: config.teacher.model });
+    tf.dispose([previewNoise, previewCond]);
+    return {
+      student: 'student.safetensors',
+      student_ema: 'student-ema.safetensors',
+      ...(result.lora ? { lora_teacher: 'lora-teacher.safetensors', lora_teacher_peft: 'lora-teacher' } : {}),
+      model: 'model',
+      student_unet: 'student-unet',
+      backend,
+      steps: settings.steps,
+      started_from: result.startedFrom,
+      prompt_embeddings: { file: sd.embeddings.file, computed: sd.embeddings.computed },
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    sd.dispose();
+    tf.disposeVariables();
+  }
+}

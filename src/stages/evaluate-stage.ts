@@ -1,16 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { CellConfig } from '../config/schema.js';
 import { parseCaption } from '../data/caption-parse.js';
 import { BadInputError } from '../errors.js';
 import { checkFaithfulness, decodeAttributes } from '../features/attribute-heads.js';
-import { clipScoreOfFiles, featuresOfSets, statisticsOfSets, type ImageSetsOptions, type SetFeatures, type SetStatistics } from '../metrics/evaluation/index.js';
+import { clipScoreOfFiles, featuresOfSets, kernelInceptionDistanceOnce, kidReferenceFiles, mergeAndScore, missingShards, writeShardSpec, statisticsOfSets, type ImageSetsOptions, type KidReferenceFiles, type SetFeatures, type SetStatistics } from '../metrics/evaluation/index.js';
 import { defaultFeatureCacheDir, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
-import { frechetDistance, kernelInceptionDistance, precisionRecall } from '../metrics/stats/index.js';
+import { frechetDistance, precisionRecall } from '../metrics/stats/index.js';
+import { clipModelName } from '../metrics/protocol/evaluation-protocol.js';
+import { referenceFields, resizeImages, resizeProtocolOfSide } from '../prepare/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
+import { baseProtocol, featureMetricProtocol } from './evaluation-protocol.js';
 import type { Stage } from '../tracking/stage.js';
 import { sha256File } from '../util/hash.js';
+import { runProcessPool } from '../util/process-pool.js';
+import { packageRoot } from '../tracking/provenance.js';
 
 type Metric = CellConfig['evaluate']['metrics'][number];
 
@@ -25,40 +30,50 @@ interface Generated {
 /** Measures the generated images of a cell with every metric it names; each number carries its protocol. */
 export const evaluateStage: Stage = {
   name: 'evaluate',
-  version: 'evaluate-1',
+  // 2: protocols record names (dataset, caption protocol, reference set and resize, extractor, CLIP model) beside hashes
+  version: 'evaluate-2',
   assets: ['evaluate'],
-  inputs: (c) => ({ ...c.evaluate, batch_size: undefined }),
+  // the shard count changes where the work runs, not the numbers (batch-aligned shards, exact merge)
+  inputs: (c) => ({ ...c.evaluate, batch_size: undefined, shards: undefined }),
   async run(ctx) {
     const config = ctx.cell.config;
     const gen = ctx.upstream.generate;
     if (!gen) throw new Error('evaluate: no generated images');
     const samples = samplesFileSchema.parse(JSON.parse(readFileSync(join(gen.dir, 'samples.json'), 'utf8'))).samples;
-    const captionsCfg = config.evaluate.captions;
     const generated: Generated = {
       folder: join(gen.dir, 'images'),
       files: samples.map((s) => join(gen.dir, s.file)),
       captions: samples.map((s) => s.caption),
-      base: {
-        dataset: captionsCfg ? `${basename(captionsCfg.annotations)}:${captionsCfg.protocol}` : null,
-        captions: typeof gen.result.captions_fingerprint === 'string' ? gen.result.captions_fingerprint : null,
-        n_samples: samples.length,
-      },
+      base: await baseProtocol(config.evaluate, typeof gen.result.captions_fingerprint === 'string' ? gen.result.captions_fingerprint : null, samples.length),
     };
     const cache = new FeatureCache(defaultFeatureCacheDir());
+    // KID's reference-side terms are the same for every cell: computed by the first, read by the others
+    const kidReference = kidReferenceFiles(cache.dir);
     const batchSize = config.evaluate.batch_size;
     const records: MetricRecord[] = [];
     const metrics = config.evaluate.metrics;
     for (const [i, metric] of metrics.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      records.push(...(await measure(metric, generated, { cache, batchSize, signal: ctx.signal })));
+      const wall = performance.now();
+      const cpu = process.cpuUsage();
+      const o = { cache, kidReference, batchSize, signal: ctx.signal, workDir: ctx.workDir };
+      const shards = config.evaluate.shards;
+      records.push(...(shards > 1 && (metric.name === 'fid' || metric.name === 'kid') ? await measureSharded(metric, generated, i, { ...o, shards }) : await measure(metric, generated, o)));
+      // where an evaluation's time goes (the study profile reads it): wall and process CPU seconds per metric
+      const used = process.cpuUsage(cpu);
+      ctx.log({ metric: metric.name, seconds: (performance.now() - wall) / 1000, cpu_seconds: (used.user + used.system) / 1e6 });
       ctx.progress(i + 1, metrics.length);
     }
+    await kidReference.flush();
     return { metrics: records };
   },
 };
 
 interface MeasureOptions {
+  /** the stage's working folder (generated images resized for a metric go there, and survive a kill) */
+  workDir: string;
   cache: FeatureCache;
+  kidReference: KidReferenceFiles;
   batchSize: number;
   signal: AbortSignal;
 }
@@ -70,21 +85,27 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
   switch (metric.name) {
     case 'fid': {
       // the reference: a pytorch-fid/clean-fid .npz, or an image folder through the same extractor
-      const { sets, extractor } = await statisticsOfSets([metric.reference, g.folder], imageSets(metric.extractor, metric.mode as FidMode, o));
+      // fid.resolution: the generated images through a resize protocol first, as SwiftBrush v2 resizes its folder
+      const resize = metric.resolution !== undefined ? resizeProtocolOfSide(metric.resolution) : undefined;
+      const folder = resize ? join(o.workDir, resize) : g.folder;
+      if (resize) await resizeImages(g.files, resize, folder, o.signal);
+      const { sets, extractor } = await statisticsOfSets([metric.reference, folder], imageSets(metric.extractor, metric.mode as FidMode, o));
       const [ref, gen] = sets as [SetStatistics, SetStatistics];
       const fid = frechetDistance(ref.stats, gen.stats);
       // the generated images are a folder, so the extractor was loaded
-      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, reference: await referenceId(ref), mode: metric.mode, model: extractor!.sha256, resolution: extractor!.input.height })];
+      const reference = await referenceFields(metric.reference, metric.mode, extractor!.sha256, await referenceId(ref));
+      return [metricRecord('fid', fid.distance, 'lower', { ...g.base, ...featureMetricProtocol(reference, metric.mode, extractor!, gen.stats.mu.length, resize) })];
     }
     case 'kid':
     case 'precision-recall': {
       const mode = (metric.name === 'kid' ? metric.mode : 'clean') as FidMode;
       const { sets, extractor } = await featuresOfSets([metric.reference, g.folder], imageSets(metric.extractor, mode, o));
       const [{ features: real }, { features: fake }] = sets as [SetFeatures, SetFeatures];
-      const protocol = { ...g.base, reference: await sha256File(metric.reference).catch(() => metric.reference), mode, model: extractor.sha256, resolution: extractor.input.height };
+      const fallback = { reference: `folder:${metric.reference}:${real.rows}`, sha256: null };
+      const protocol = { ...g.base, ...featureMetricProtocol(await referenceFields(metric.reference, mode, extractor.sha256, fallback), mode, extractor, real.dims) };
       if (metric.name === 'kid') {
         const size = Math.min(metric.subset_size, real.rows, fake.rows);
-        const kid = kernelInceptionDistance(fake, real, { subsets: metric.subsets, subsetSize: size });
+        const kid = kernelInceptionDistanceOnce(fake, real, { subsets: metric.subsets, subsetSize: size, referenceMemo: o.kidReference });
         return [metricRecord('kid', kid.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: size }, kid.std)];
       }
       const pr = precisionRecall(real, fake, { k: metric.k });
@@ -93,15 +114,46 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
     case 'clip-score': {
       const files = { image: metric.image_encoder, text: metric.text_encoder, tokenizer: metric.tokenizer };
       const { result, models } = await clipScoreOfFiles(files, g.files, g.captions, { convention: metric.convention, prefix: metric.prefix, cache: o.cache.dir, batchSize: o.batchSize, signal: o.signal });
-      return [metricRecord('clip-score', result.score, 'higher', { ...g.base, convention: metric.convention, prefix: metric.prefix, model: `${models.image.sha256}+${models.text.sha256}` })];
+      const model = clipModelName(models.image.path, models.image.sha256, models.text.sha256);
+      return [metricRecord('clip-score', result.score, 'higher', { ...g.base, generated_resize: 'none', convention: metric.convention, prefix: metric.prefix, model, model_sha256: `${models.image.sha256}+${models.text.sha256}` })];
     }
     case 'faithfulness':
       return faithfulness(metric.classifier, g, o);
   }
 }
 
+/**
+ * FID or KID of the generated images in `shards` worker processes (`vsdlab shards worker`), merged exactly. The
+ * shard states stay in the stage's work folder: a killed evaluation reruns only its unfinished shards.
+ */
+async function measureSharded(metric: Extract<Metric, { name: 'fid' | 'kid' }>, g: Generated, index: number, o: MeasureOptions & { shards: number }): Promise<MetricRecord[]> {
+  const dir = join(o.workDir, 'shards', `${index}-${metric.name}`);
+  const mode = metric.mode as FidMode;
+  // the same images as the in-process path: fid.resolution resizes the generated set first
+  const resize = metric.name === 'fid' && metric.resolution !== undefined ? resizeProtocolOfSide(metric.resolution) : undefined;
+  const folder = resize ? join(o.workDir, resize) : g.folder;
+  if (resize) await resizeImages(g.files, resize, folder, o.signal);
+  const target = metric.name === 'fid' ? { fid: { reference: resolve(metric.reference) } } : { kid: { reference: resolve(metric.reference), subsets: metric.subsets, subset_size: metric.subset_size, seed: 2020 } };
+  await writeShardSpec(dir, { images: resolve(folder), shards: o.shards, extractor: resolve(metric.extractor), mode, batch_size: o.batchSize, cache: o.cache.dir, ...target });
+  const worker = [join(packageRoot, 'bin', 'vsdlab.js'), 'shards', 'worker', dir];
+  await runProcessPool({ shards: missingShards(dir), jobs: o.shards, argv: (i) => [...worker, '--shard', `${i}/${o.shards}`], signal: o.signal });
+  const r = await mergeAndScore(dir, o.signal);
+  // the record the in-process path writes, so a cell's results do not depend on its shard count
+  const extractor = { path: metric.extractor, sha256: r.extractor, input: { channels: 3, height: r.resolution, width: r.resolution } };
+  if (metric.name === 'fid') {
+    const images = r.fid_reference?.images;
+    const fallback = images === undefined ? { reference: `npz:${basename(metric.reference)}`, sha256: await sha256File(metric.reference) } : { reference: `folder:${metric.reference}:${images}`, sha256: null };
+    const reference = await referenceFields(metric.reference, metric.mode, r.extractor, fallback);
+    return [metricRecord('fid', r.fid!, 'lower', { ...g.base, ...featureMetricProtocol(reference, metric.mode, extractor, r.dims, resize) })];
+  }
+  const fallback = { reference: `folder:${metric.reference}:${r.kid!.reference_rows}`, sha256: null };
+  const protocol = { ...g.base, ...featureMetricProtocol(await referenceFields(metric.reference, mode, r.extractor, fallback), mode, extractor, r.dims) };
+  return [metricRecord('kid', r.kid!.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: r.kid!.subset_size }, r.kid!.std)];
+}
+
 /** what a FID records of its reference: the .npz file's sha256, or the folder and its image count */
-const referenceId = async (ref: SetStatistics): Promise<string> => (ref.summary ? `folder:${ref.summary.folder}:${ref.summary.images}` : sha256File(ref.path));
+const referenceId = async (ref: SetStatistics): Promise<{ reference: string; sha256: string | null }> =>
+  ref.summary ? { reference: `folder:${ref.summary.folder}:${ref.summary.images}`, sha256: null } : { reference: `npz:${basename(ref.path)}`, sha256: await sha256File(ref.path) };
 
 /**
  * Prompt faithfulness: the attribute classifier reads each generated image; an image is faithful when the

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { sampleNoise } from '../diffusion/sample-noise.js';
 import { loadCocoCaptions } from '../data/coco-load.js';
@@ -19,6 +19,9 @@ import { loadTeacher, type Teacher } from '../teacher/bundle.js';
 import { isPipelineFolder } from '../models/sd/pipeline-folder.js';
 import { loadSdEngine } from '../pipelines/sd/load-engine.js';
 import { latentShape, sampleTeacher } from '../pipelines/sd/teacher-sampler.js';
+import { sdUNetOn } from '../models/sd/unet-params.js';
+import { scheduleFromConfig } from '../diffusion/scheduler-config.js';
+import type { SdStudentMeta } from './distill-stage.js';
 import { toUint8Images, writePng } from '../teacher/images.js';
 import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
@@ -51,6 +54,9 @@ function embeddedSource(config: CellConfig, studentDir: string | undefined): Ima
   if (config.generate.engine === 'onnx') {
     throw new BadInputError('GENERATE_ENGINE', `generate.engine: onnx needs a diffusers SD folder (or its ONNX export) as teacher.model; ${config.teacher.model} is an embedded teacher`, 'leave generate.engine unset, or set it to tfjs');
   }
+  if (config.generate.one_step_alpha_bar !== undefined) {
+    throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set for ${config.teacher.model}, an embedded teacher; it applies to a diffusers SD folder's one-step sample`, 'leave generate.one_step_alpha_bar unset');
+  }
   const teacher = loadTeacher(config.teacher.model);
   const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
   return { noiseShape: teacher.imageShape, generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))), dispose: () => tf.disposeVariables() };
@@ -59,11 +65,41 @@ function embeddedSource(config: CellConfig, studentDir: string | undefined): Ima
 /** a diffusers SD folder (or its Optimum ONNX export) as the teacher: its rows sample latents, decoded by its VAE */
 async function pipelineSource(config: CellConfig): Promise<ImageSource> {
   const g = config.generate;
+  if (g.one_step_alpha_bar !== undefined && g.sampler !== 'one-step') {
+    throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set with generate.sampler ${g.sampler}; it applies to the one-step sample`, 'leave generate.one_step_alpha_bar unset, or set generate.sampler: one-step');
+  }
   const engine = await loadSdEngine(config.teacher.model, { ...(g.engine ? { engine: g.engine } : {}), ...(g.device ? { device: g.device } : {}) });
   return {
     noiseShape: latentShape(engine),
-    generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed }, z, captions),
+    generate: (z, captions) => sampleTeacher(engine, { sampler: g.sampler, steps: g.steps, guidance: g.guidance_scale, seed: config.seed, ...(g.one_step_alpha_bar !== undefined ? { oneStepAlphaBar: g.one_step_alpha_bar } : {}) }, z, captions),
     dispose: () => engine.dispose(),
+  };
+}
+
+/** an SD student (distill-stage.ts): its UNet on the teacher folder's text encoder, VAE and schedule, one step from noise */
+async function sdStudentSource(config: CellConfig, dir: string): Promise<ImageSource> {
+  const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as SdStudentMeta;
+  const g = config.generate;
+  const engine = await loadSdEngine(config.teacher.model, { ...(g.engine ? { engine: g.engine } : {}), ...(g.device ? { device: g.device } : {}) });
+  const { tensors } = loadSafetensors(join(dir, g.use_ema ? 'student-ema.safetensors' : 'student.safetensors'));
+  const params = Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tf.variable(t, false)]));
+  const schedule = scheduleFromConfig(engine.scheduler);
+  return {
+    noiseShape: latentShape(engine),
+    generate: async (z, captions) => {
+      const cond = await engine.encodePrompts(captions);
+      const x0 = tf.tidy(() => studentX0(meta.parameterization, schedule, meta.input_timestep, z, sdUNetOn(meta.unet, params, z, meta.input_timestep, cond)) as tf.Tensor4D);
+      cond.dispose();
+      try {
+        return await engine.decode(x0);
+      } finally {
+        x0.dispose();
+      }
+    },
+    dispose: async () => {
+      await engine.dispose();
+      tf.disposeVariables();
+    },
   };
 }
 
@@ -93,6 +129,20 @@ function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
   };
 }
 
+const imageName = (index: number): string => `${String(index).padStart(6, '0')}.png`;
+const FINISHED = /^\d{6}\.png$/;
+
+/**
+ * The images a killed run finished (relative to the work folder). Each was written to a temporary name and renamed
+ * into place, so one under its final name is whole; a temporary file left by the kill is deleted here.
+ */
+function finishedImages(dir: string): Set<string> {
+  if (!existsSync(dir)) return new Set();
+  const names = readdirSync(dir);
+  for (const name of names.filter((n) => !FINISHED.test(n))) rmSync(join(dir, name), { force: true });
+  return new Set(names.filter((n) => FINISHED.test(n)).map((n) => join('images', n)));
+}
+
 /** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
 export const generateStage: Stage = {
   name: 'generate',
@@ -108,30 +158,41 @@ export const generateStage: Stage = {
     if (studentDir && config.generate.sampler !== 'one-step') {
       throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
     }
-    const source = isPipelineFolder(config.teacher.model) ? await pipelineSource(config) : embeddedSource(config, studentDir);
     const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
     const batch = config.generate.batch_size;
-    for (let first = 0; first < captions.length; first += batch) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      const chunk = captions.slice(first, first + batch);
-      const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
-      const batchImages = await source.generate(z, chunk.map((c) => c.caption));
-      z.dispose();
-      const [, h, w] = batchImages.shape;
-      const images = toUint8Images(batchImages);
-      batchImages.dispose();
-      for (const [i, px] of images.entries()) {
-        const index = first + i;
-        const file = join('images', `${String(index).padStart(6, '0')}.png`);
-        await writePng(join(ctx.workDir, file), px, w, h);
-        const cap = chunk[i] as SelectedCaption;
-        samples.push({ index, caption: cap.caption, file, ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) });
+    const done = finishedImages(join(ctx.workDir, 'images'));
+    let source: ImageSource | undefined;
+    try {
+      for (let first = 0; first < captions.length; first += batch) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        const chunk = captions.slice(first, first + batch);
+        const files = chunk.map((_, i) => join('images', imageName(first + i)));
+        const missing = files.filter((f) => !done.has(f));
+        // resume: a batch whose images are all on disk is not generated again. A batch with a missing image runs
+        // whole, as the uninterrupted run ran it (ddpm's step noise and batched kernels depend on the batch), and
+        // only its missing images are written: a finished image is never rewritten
+        if (missing.length > 0) {
+          source ??= isPipelineFolder(config.teacher.model) ? await (studentDir ? sdStudentSource(config, studentDir) : pipelineSource(config)) : embeddedSource(config, studentDir);
+          const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
+          const batchImages = await source.generate(z, chunk.map((c) => c.caption));
+          z.dispose();
+          const [, h, w] = batchImages.shape;
+          const images = toUint8Images(batchImages);
+          batchImages.dispose();
+          for (const [i, px] of images.entries()) {
+            if (!done.has(files[i]!)) await writePng(join(ctx.workDir, files[i]!), px, w, h);
+          }
+        }
+        for (const [i, cap] of chunk.entries()) {
+          samples.push({ index: first + i, caption: cap.caption, file: files[i]!, ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) });
+        }
+        ctx.progress(Math.min(first + batch, captions.length), captions.length);
+        await new Promise((r) => setImmediate(r));
       }
-      ctx.progress(Math.min(first + batch, captions.length), captions.length);
-      await new Promise((r) => setImmediate(r));
+    } finally {
+      await source?.dispose();
     }
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
-    await source.dispose();
     return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
   },
 };

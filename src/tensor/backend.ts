@@ -5,8 +5,9 @@ import { dirname, sep } from 'node:path';
 import { existsSync, readdirSync } from 'node:fs';
 import { BadInputError } from '../errors.js';
 import { fastKernelsRegistered, registerFastKernels } from './fast-kernels.js';
+import { kernelProfileRequested, profileKernels } from './kernel-profile.js';
 
-import { BACKEND_CHOICES, type BackendChoice } from './backend-choices.js';
+import { BACKEND_CHOICES, missingBackendPackage, packageInstalled, type BackendChoice } from './backend-choices.js';
 
 export { BACKEND_CHOICES, type BackendChoice };
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
@@ -59,7 +60,12 @@ type Attempt = { ok: true; info: Omit<BackendInfo, 'requested' | 'skipped'> } | 
 
 const tryTensorflow = async (gpu: boolean): Promise<Attempt> => {
   const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-  if (gpu && !cudaDeviceVisible()) return { ok: false, reason: 'no CUDA device visible' };
+  // resolved before anything is loaded: "not installed" is the common case and has its own message
+  if (!packageInstalled(pkg)) return { ok: false, reason: `${pkg} is not installed` };
+  if (gpu && !cudaDeviceVisible()) {
+    const visible = process.env['CUDA_VISIBLE_DEVICES'];
+    return { ok: false, reason: `no CUDA device visible${visible === undefined ? ' (no /proc/driver/nvidia/gpus entry, no /dev/nvidia0)' : ` (CUDA_VISIBLE_DEVICES=${JSON.stringify(visible)})`}` };
+  }
   try {
     await importOptional(pkg);
   } catch (err) {
@@ -143,13 +149,19 @@ export const selectBackend = async (name: BackendChoice, options: SelectBackendO
   if (!(BACKEND_CHOICES as readonly string[]).includes(name)) {
     throw new BadInputError('BACKEND_UNKNOWN', `unknown tensor backend '${String(name)}'`, `choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
+  const missing = missingBackendPackage(name);
+  if (missing !== undefined) throw new BadInputError('BACKEND_UNAVAILABLE', missing.message, missing.hint);
   const order: ConcreteBackend[] = name === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : [name];
   // tfjs' console banners ("looks like you are running in Node.js") would interleave with progress lines
   tf.env().set('PROD', true);
   const skipped: BackendInfo['skipped'] = [];
   for (const candidate of order) {
     const result = await attempt(candidate, options);
-    if (result.ok) return { requested: name, ...result.info, skipped };
+    if (result.ok) {
+      // VSDLAB_PROFILE=1: time every kernel of the backend, routed and fused ones included
+      if (kernelProfileRequested()) profileKernels(result.info.tfjsBackend);
+      return { requested: name, ...result.info, skipped };
+    }
     skipped.push({ name: candidate, reason: result.reason });
   }
   const last = skipped[skipped.length - 1];

@@ -9,7 +9,8 @@ import { tempDir } from '../helpers/temp.js';
 test('vsdlab run records each cell and status reports it; --json emits NDJSON events', () => {
   const store = tempDir();
   const fixture = fromRoot('test/fixtures/config/ablation.yaml');
-  const r = vsdlab(['run', fixture, '--only', 'vsd-eps-s0', '--store', store, '--json']);
+  // its prompts file is absent on purpose; --skip-preflight (what a Slurm array task runs with) lets the cell start and record its failure
+  const r = vsdlab(['run', fixture, '--only', 'vsd-eps-s0', '--store', store, '--json', '--skip-preflight']);
   const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome?: string });
   assert.deepEqual(events.map((e) => e.event), ['run-start', 'cell-start', 'stage-start', 'cell-end', 'run-end']);
   const end = events.find((e) => e.event === 'cell-end');

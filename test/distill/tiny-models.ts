@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
 import { initUNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import type { DistillModels, DistillSettings } from '../../src/distill/trainer.js';
+import { embeddedDistillNet } from '../../src/distill/net.js';
 import { TINY_UNET } from '../helpers/tiny-unet.js';
 
 export const tinyUNet: UNetConfig = { ...TINY_UNET, condDim: 8 };
@@ -15,8 +16,9 @@ export function tinyModels(options: { nanText?: boolean } = {}): DistillModels {
     });
   return {
     schedule: scaledLinearSchedule(),
-    teacher: initUNet(tinyUNet, 1),
-    initRandom: (seed) => initUNet(tinyUNet, 100 + seed),
+    net: embeddedDistillNet(tinyUNet),
+    teacher: initUNet(tinyUNet, 1).params,
+    initRandom: (seed) => initUNet(tinyUNet, 100 + seed).params,
     encodeText: encode,
     nullText: encode(['']),
     imageShape: [8, 8, 3],

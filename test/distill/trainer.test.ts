@@ -27,17 +27,17 @@ test('the same seed gives the same weights; resuming from a checkpoint equals tr
   const straightDir = tempDir();
   const a = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, straightDir);
   const b = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, tempDir());
-  assert.deepEqual(weights(a.student.params), weights(b.student.params));
+  assert.deepEqual(weights(a.student), weights(b.student));
   assert.ok(readdirSync(straightDir).includes('checkpoint-4.safetensors'));
 
   const resumedDir = tempDir();
   await distill(tinyModels(), tinySettings({ steps: 2 }), prompts, resumedDir); // "killed" after step 2
   const resumed = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, resumedDir);
   assert.equal(resumed.startedFrom, 2);
-  assert.deepEqual(weights(resumed.student.params), weights(a.student.params));
-  assert.deepEqual(weights(resumed.ema.params), weights(a.ema.params));
+  assert.deepEqual(weights(resumed.student), weights(a.student));
+  assert.deepEqual(weights(resumed.ema), weights(a.ema));
   assert.deepEqual(weights(resumed.lora!.params), weights(a.lora!.params));
-  assert.notDeepEqual(weights(a.student.params), weights(tinyModels().teacher.params), 'training moved the student');
+  assert.notDeepEqual(weights(a.student), weights(tinyModels().teacher), 'training moved the student');
 });
 
 test('a non-finite loss stops training and names the step and the quantity', async () => {
@@ -69,7 +69,7 @@ test('conv LoRA adapters train and resume like linear ones', async () => {
   assert.ok(Object.keys(straight.lora!.params).some((n) => n.includes('.conv1.w.lora_b')));
   assert.ok(Object.entries(straight.lora!.params).some(([n, p]) => n.includes('.conv2.w.lora_b') && (tf.max(tf.abs(p)).dataSync()[0] ?? 0) > 0), 'conv adapters moved');
   assert.deepEqual(weights(resumed.lora!.params), weights(straight.lora!.params));
-  assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
+  assert.deepEqual(weights(resumed.student), weights(straight.student));
 });
 
 test('several LoRA-teacher updates per student update (DMD2’s two time-scale rule) move only the LoRA within a step, and resume', async () => {
@@ -77,31 +77,31 @@ test('several LoRA-teacher updates per student update (DMD2’s two time-scale r
   const once1 = await distill(tinyModels(), tinySettings({ steps: 1 }), prompts, tempDir());
   const twice1 = await distill(tinyModels(), tinySettings({ steps: 1, lora: twice }), prompts, tempDir());
   // the student update comes first in an iteration, so after one iteration only the LoRA differs
-  assert.deepEqual(weights(twice1.student.params), weights(once1.student.params));
+  assert.deepEqual(weights(twice1.student), weights(once1.student));
   assert.notDeepEqual(weights(twice1.lora!.params), weights(once1.lora!.params));
   const straight = await distill(tinyModels(), tinySettings({ steps: 3, lora: twice }), prompts, tempDir());
   const once3 = await distill(tinyModels(), tinySettings({ steps: 3 }), prompts, tempDir());
-  assert.notDeepEqual(weights(straight.student.params), weights(once3.student.params), 'the better-tracked LoRA changes the student’s gradient');
+  assert.notDeepEqual(weights(straight.student), weights(once3.student), 'the better-tracked LoRA changes the student’s gradient');
   const dir = tempDir();
   await distill(tinyModels(), tinySettings({ steps: 1, lora: twice }), prompts, dir);
   const resumed = await distill(tinyModels(), tinySettings({ steps: 3, lora: twice }), prompts, dir);
   assert.deepEqual(weights(resumed.lora!.params), weights(straight.lora!.params));
-  assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
+  assert.deepEqual(weights(resumed.student), weights(straight.student));
 });
 
 test('a cosine student rate starts at the full rate, then anneals, and resumes mid-schedule exactly', async () => {
   const cosine = (steps: number) => tinySettings({ steps, studentLrSchedule: 'cosine', checkpointEvery: 1 });
   const constant1 = await distill(tinyModels(), tinySettings({ steps: 1 }), prompts, tempDir());
   const cosine1 = await distill(tinyModels(), cosine(1), prompts, tempDir());
-  assert.deepEqual(weights(cosine1.student.params), weights(constant1.student.params), 'step 1 runs at the full rate');
+  assert.deepEqual(weights(cosine1.student), weights(constant1.student), 'step 1 runs at the full rate');
   const straight = await distill(tinyModels(), cosine(4), prompts, tempDir());
   const constant4 = await distill(tinyModels(), tinySettings({ steps: 4 }), prompts, tempDir());
-  assert.notDeepEqual(weights(straight.student.params), weights(constant4.student.params));
+  assert.notDeepEqual(weights(straight.student), weights(constant4.student));
   // killed after step 2 of the same 4-step schedule, then run again
   const dir = tempDir();
   const stop = new AbortController();
   await assert.rejects(distill(tinyModels(), cosine(4), prompts, dir, { signal: stop.signal, progress: (step) => step === 2 && stop.abort(new Error('killed')) }), /killed/);
   const resumed = await distill(tinyModels(), cosine(4), prompts, dir);
   assert.equal(resumed.startedFrom, 2);
-  assert.deepEqual(weights(resumed.student.params), weights(straight.student.params));
+  assert.deepEqual(weights(resumed.student), weights(straight.student));
 });

@@ -42,16 +42,6 @@ test('a diffusers folder as teacher.model: 25-step DDIM and one-step rows genera
   assert.match(readFileSync(join(dir, 'report', 'table.md'), 'utf8'), /DDIM, 25 steps[\s\S]*one-step, 1 step/);
 });
 
-test('distilling from a diffusers folder is refused with one line naming teacher.model', () => {
-  ensureDataset();
-  const dir = tempDir();
-  const file = join(dir, 'distill.yaml');
-  writeFileSync(file, readFileSync(fromRoot(EXPERIMENT), 'utf8').replace('    enabled: false', '    enabled: true\n    prompts: data/synthetic-shapes/annotations/captions_train.json').replace(/zip:[\s\S]*?seeds/, 'matrix:\n  generate.sampler: [one-step]\nseeds'));
-  const run = vsdlab(['run', file, '--store', join(dir, 'runs')], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
-  assert.notEqual(run.code, 0);
-  assert.match(`${run.stdout}${run.stderr}`, /teacher\.model test\/fixtures\/sd\/tiny-sd2: distilling from a diffusers Stable Diffusion folder is not supported yet/);
-});
-
 test('generate.engine: the same teacher rows through ONNX Runtime (Optimum export) give the tfjs engine\'s images to within one 8-bit level', async () => {
   ensureDataset();
   const dir = tempDir();

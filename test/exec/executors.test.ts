@@ -89,7 +89,7 @@ test('the Slurm array script runs one task per cell with the same store and over
     extra: ['--account=lab'],
   });
   assert.match(script, /^#SBATCH --array=0-3%2$/m);
-  assert.match(script, /^#SBATCH --gpus=1$/m);
+  assert.match(script, /^#SBATCH --gres=gpu:1$/m);
   assert.match(script, /^#SBATCH --time=08:00:00$/m);
   assert.match(script, /^#SBATCH --account=lab$/m);
   assert.match(script, /--set generate\.guidance_scale=2 --only "\$cell"/);

@@ -64,7 +64,10 @@ test('every YAML slip in a reference file is reported with its line; a missing f
   });
 });
 
-const protocol = { dataset: 'coco2014-val', captions: 'sbv2-first-30k', n_samples: 30000, reference: 'coco2014-val', resolution: 256, mode: 'clean', extractor_sha256: 'e' };
+const protocol = {
+  dataset: 'coco2014-val', captions: 'sbv2-first-30k', n_samples: 30000, reference: 'coco2014-val', reference_resize: 'center-crop-lanczos-256',
+  generated_resize: 'center-crop-lanczos-256', resolution: 256, mode: 'clean', extractor_sha256: 'e',
+};
 
 function fixture(fidProtocol: Record<string, string | number>) {
   const m = metricRecord('fid', 16, 'lower', fidProtocol);

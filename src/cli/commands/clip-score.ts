@@ -45,6 +45,10 @@ export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Pro
     for (const s of r.skipped.slice(0, 20)) io.err(`  ${s.reason}`);
   }
   if (args.json) {
+    const { clipModelName } = await import('../../metrics/protocol/evaluation-protocol.js');
+    const { CLIP_CONVENTION_TABLE } = await import('../../metrics/clip/index.js');
+    // the fields an evaluate-stage clip-score record carries (src/metrics/protocol/evaluation-protocol.ts)
+    const protocol = { n_samples: r.pairs, generated_resize: 'none', convention: r.convention, prefix: CLIP_CONVENTION_TABLE[args.convention].prefix, model: clipModelName(models.image.path, models.image.sha256, models.text.sha256), model_sha256: `${models.image.sha256}+${models.text.sha256}` };
     io.out(
       JSON.stringify(
         {
@@ -55,6 +59,7 @@ export async function handler(args: ClipArgs, io: Io, signal?: AbortSignal): Pro
           skipped_files: r.skipped,
           cache_hits: r.cacheHits,
           models,
+          protocol,
         },
         null,
         2,

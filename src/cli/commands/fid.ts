@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
-import { statisticsOfSets, type SetStatistics } from '../../metrics/evaluation/index.js';
+// image-sets.js itself, not the evaluation index (CLIP, the extractors): two .npz files need neither
+import { statisticsOfSets, type SetStatistics } from '../../metrics/evaluation/image-sets.js';
 import { frechetDistance, writeStatsNpz } from '../../metrics/stats/index.js';
 import { extractorOptions, imageSetsOptions, type ExtractorArgs } from '../metric-options.js';
 import type { Io } from '../io.js';
@@ -47,6 +48,9 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
     else io.out(`saved statistics of ${sets[0]!.summary!.images} images to ${out}`);
     return 0;
   }
+  // before the distance: a prepared reference of another mode or extractor is refused, --json or not
+  const { fidCommandProtocol } = await import('../../stages/evaluation-protocol.js');
+  const protocol = await fidCommandProtocol(sets, args.mode, extractor);
   const r = frechetDistance(sets[0]!.stats, sets[1]!.stats);
   if (args.json) {
     io.out(
@@ -59,6 +63,7 @@ export async function handler(args: FidArgs, io: Io, signal?: AbortSignal): Prom
           sets: sets.map(describeSet),
           terms: { mean: r.meanTerm, trace1: r.trace1, trace2: r.trace2, trace_sqrt: r.traceSqrt, singular: r.singular },
           frechet_backend: r.backend,
+          protocol,
         },
         null,
         2,

@@ -4,6 +4,9 @@ import { planExperiment, type Plan } from '../../plan/plan.js';
 import { runPlan, selectCells, writeManifest } from '../../exec/run-plan.js';
 import { runLocalWorkers } from '../../exec/local-workers.js';
 import { submitSlurm } from '../../exec/slurm.js';
+import { assertAssetsPresent } from '../../exec/missing-assets.js';
+import { assertBackendsInstalled } from '../../exec/backend-packages.js';
+import { parseGpuList, workersForGpus } from '../../exec/gpu-list.js';
 import { defaultReporterName, reporters, type ReporterName } from '../../exec/reporters/index.js';
 import type { CellSummary } from '../../exec/reporter.js';
 import { packageRoot } from '../../tracking/provenance.js';
@@ -24,6 +27,7 @@ export const builder = (y: Argv) =>
     .option('set', setOption)
     .option('store', storeOption)
     .option('jobs', { alias: 'j', type: 'number', default: 1, description: 'local worker processes; cells are shared out by their locks' })
+    .option('gpus', { type: 'string', description: 'GPU ids, e.g. 0,1,2,3: one worker per GPU, each sees only its own (CUDA_VISIBLE_DEVICES)' })
     .option('cells-per-worker', { type: 'number', default: 3, description: 'with -j: a worker process runs this many cells, then a fresh one replaces it (bounds each worker\'s memory)' })
     .option('executor', { choices: ['local', 'slurm'] as const, default: 'local' as const, description: 'where cells run' })
     .option('dry-run', { type: 'boolean', default: false, description: 'slurm: write the array script and cell list, do not submit' })
@@ -36,6 +40,7 @@ export const builder = (y: Argv) =>
     .option('slurm-extra', { type: 'string', array: true, group: 'Slurm:', description: 'extra #SBATCH lines, e.g. --account=abc' })
     .option('max-cells', { type: 'number', hidden: true, description: 'a pool worker: run at most this many cells' })
     .option('failed-since', { type: 'string', hidden: true, description: 'a pool worker: the pool\'s start; cells failed since are not retried' })
+    .option('skip-preflight', { type: 'boolean', default: false, hidden: true, description: 'a Slurm array task: a missing asset or backend package fails its cell (recorded in its status) instead of stopping before it' })
     .option('reporter', { choices: Object.keys(reporters) as ReporterName[], description: 'progress output (default: tty bar on a terminal, plain lines otherwise)' })
     .option('json', { ...jsonOption, description: 'NDJSON events on stdout (same as --reporter json)' })
     .check((a) => {
@@ -46,6 +51,7 @@ export const builder = (y: Argv) =>
     })
     .example('$0 run experiments/embedded-ablation.yaml', 'run the whole ablation')
     .example('$0 run exp.yaml -j 2', 'two local worker processes')
+    .example('$0 run exp.yaml --gpus 0,1,2,3', 'one worker per GPU, a cell per GPU at a time')
     .example('$0 run exp.yaml --executor slurm --slurm-gpus 1 --slurm-time 08:00:00', 'one Slurm array task per cell')
     .example('$0 run exp.yaml --only vsd-eps-s0 --force', 'recompute one cell');
 
@@ -56,10 +62,12 @@ interface RunArgs {
   set?: string[];
   store?: string;
   jobs: number;
+  gpus?: string;
   cellsPerWorker: number;
   /** set by a pool on its workers: run at most this many cells, then exit with WORKER_RECYCLE_EXIT */
   maxCells?: number;
   failedSince?: string;
+  skipPreflight: boolean;
   executor: 'local' | 'slurm';
   dryRun: boolean;
   slurmPartition?: string;
@@ -77,11 +85,25 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set) });
   const store = openStore(args.store);
   const reporter = reporters[args.json ? 'json' : (args.reporter ?? defaultReporterName())]();
-  if (args.executor === 'slurm') return submit(plan, store, args, io);
+  if (args.executor === 'slurm') {
+    if (args.gpus !== undefined) throw new BadInputError('USAGE', '--gpus assigns local GPUs; a Slurm array task gets its GPU from Slurm', 'use --slurm-gpus 1 (each array task: --gres=gpu:1)');
+    return submit(plan, store, args, io);
+  }
+  const gpus = args.gpus === undefined ? undefined : parseGpuList(args.gpus);
+  const jobs = gpus === undefined ? args.jobs : workersForGpus(gpus, args.jobs);
+  // one GPU: this process runs the cells; it sees only that GPU (set before the stages load tfjs or onnxruntime)
+  if (gpus !== undefined && jobs === 1) process.env['CUDA_VISIBLE_DEVICES'] = gpus[0]!;
+  // nothing starts while an asset or a named backend's package is missing. A pool's workers start after their
+  // coordinator checked; a Slurm array task records either as its cell's failure, where `vsdlab status` shows it
+  // (the login node that submitted may not mount or install what the compute nodes do, so submission does not check)
+  if (args.maxCells === undefined && !args.skipPreflight) {
+    assertBackendsInstalled(selectCells(plan, args.only));
+    assertAssetsPresent(plan.experiment, selectCells(plan, args.only));
+  }
   let summaries: CellSummary[];
-  if (args.jobs > 1) {
+  if (jobs > 1) {
     const command = [join(packageRoot, 'bin', 'vsdlab.js'), ...baseArgv(args, store)];
-    summaries = await runLocalWorkers(plan, store, { command, recycleExitCode: WORKER_RECYCLE_EXIT, jobs: args.jobs, cellsPerWorker: args.cellsPerWorker, force: args.force, ...(args.only ? { only: args.only } : {}), reporter, signal });
+    summaries = await runLocalWorkers(plan, store, { command, recycleExitCode: WORKER_RECYCLE_EXIT, jobs, ...(gpus ? { gpus } : {}), cellsPerWorker: args.cellsPerWorker, force: args.force, ...(args.only ? { only: args.only } : {}), reporter, signal });
   } else {
     // the stages load tfjs and onnxruntime (~65 MB): only the process that runs cells imports them, not a pool's coordinator
     const { defaultStages } = await import('../../stages/index.js');

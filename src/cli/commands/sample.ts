@@ -1,9 +1,10 @@
 import type { Argv } from 'yargs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BadInputError } from '../../errors.js';
 import { readCaptionList } from '../../data/caption-list.js';
 import { BACKEND_CHOICES, type BackendChoice } from '../../tensor/backend-choices.js';
 import { writeFileAtomically } from '../../util/atomic-write.js';
+import { hashValue, sha256File } from '../../util/hash.js';
 import { ONNX_DEVICES, SD_ENGINE_CHOICES, type OnnxDevice, type SdEngineChoice } from '../../pipelines/sd/engine-names.js';
 import { SD_SAMPLERS, type SdSampler } from '../../pipelines/sd/sampler-names.js';
 import type { Io } from '../io.js';
@@ -100,6 +101,8 @@ export async function handler(args: SampleArgs, io: Io, signal?: AbortSignal): P
       ...(args.width !== undefined ? { width: args.width } : {}),
       ...(args.latents ? { latentsFile: args.latents } : {}),
       ...(signal ? { signal } : {}),
+      // a rerun of the same command into the same folder resumes: finished images are kept
+      resume: hashValue({ model: resolve(args.model), engine, variant: args.variant ?? null, cleaning: args['tokenizer-cleaning'], prompts, seed: args.seed, sampler: args.sampler ?? null, steps, guidance: args.guidance, alphaBar, height: args.height ?? null, width: args.width ?? null, latents: args.latents ? await sha256File(args.latents) : null, batchSize }),
       onProgress: (done, total) => {
         const eta = done < total ? `, eta ${Math.round((((Date.now() - started) / done) * (total - done)) / 1000)}s` : '';
         io.err(`sample: ${done}/${total} images${eta}`);

@@ -1,11 +1,13 @@
 // image folders (or saved .npz statistics) through one feature extractor: the part of FID, KID and
 // precision/recall that loads the model, opens the feature cache and reads each set, shared by the
 // metric commands and the evaluate stage.
+// The model and image stack (onnxruntime, sharp) load only when a folder is read: `vsdlab fid a.npz b.npz`
+// stays a statistics-file reader and the Fréchet distance.
 import { BadInputError } from '../../errors.js';
-import { imageSetFeatures, imageSetStatistics, type FidMode, type ImageSetOptions, type ImageSetSummary, type OnnxExtractor } from '../extract/index.js';
+import type { FidMode, ImageSetOptions, ImageSetSummary, OnnxExtractor } from '../extract/index.js';
 import { readStatsNpz, type FeatureMatrix, type GaussianStats } from '../stats/index.js';
-import { openFeatureCache, type FeatureCacheChoice } from './feature-cache-choice.js';
-import { extractorInfo, loadFeatureExtractor, type ExtractorChoice, type ExtractorInfo } from './feature-extractor.js';
+import type { FeatureCacheChoice } from './feature-cache-choice.js';
+import type { ExtractorChoice, ExtractorInfo } from './feature-extractor.js';
 
 export interface ImageSetsOptions {
   extractor: ExtractorChoice;
@@ -55,6 +57,8 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
     saved.set(path, s);
   }
   if (paths.every(isNpz)) return { sets: paths.map((path) => ({ path, stats: saved.get(path)! })) };
+  const { extractorInfo, loadFeatureExtractor } = await import('./feature-extractor.js');
+  const { imageSetStatistics } = await import('../extract/image-set.js');
   const extractor = await loadFeatureExtractor(o.extractor);
   try {
     const output = extractor.outputs[0]!;
@@ -62,7 +66,7 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
     if (o.dims !== undefined && have !== undefined && have !== o.dims) {
       throw new BadInputError('STATS_DIMS_MISMATCH', `the model's ${output} has ${have} features but --dims is ${o.dims}`, `pass --dims ${have}`);
     }
-    const optionsFor = folderOptions(extractor, o);
+    const optionsFor = await folderOptions(extractor, o);
     const sets: SetStatistics[] = [];
     for (const path of paths) {
       const fromFile = saved.get(path);
@@ -82,9 +86,11 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
 
 /** every feature row of each image folder (KID and precision/recall need them all), in the order given */
 export async function featuresOfSets(folders: readonly string[], o: ImageSetsOptions): Promise<{ sets: SetFeatures[]; extractor: ExtractorInfo }> {
+  const { extractorInfo, loadFeatureExtractor } = await import('./feature-extractor.js');
+  const { imageSetFeatures } = await import('../extract/image-set.js');
   const extractor = await loadFeatureExtractor(o.extractor);
   try {
-    const optionsFor = folderOptions(extractor, o);
+    const optionsFor = await folderOptions(extractor, o);
     const sets: SetFeatures[] = [];
     for (const folder of folders) {
       const set = await imageSetFeatures(folder, optionsFor(folder));
@@ -98,7 +104,8 @@ export async function featuresOfSets(folders: readonly string[], o: ImageSetsOpt
 }
 
 /** each folder's options for imageSetStatistics / imageSetFeatures; the cache is opened once the model has loaded */
-function folderOptions(extractor: OnnxExtractor, o: ImageSetsOptions): (folder: string) => ImageSetOptions {
+async function folderOptions(extractor: OnnxExtractor, o: ImageSetsOptions): Promise<(folder: string) => ImageSetOptions> {
+  const { openFeatureCache } = await import('./feature-cache-choice.js');
   const cache = openFeatureCache(o.cache);
   return (folder) => {
     const onProgress = o.progress?.(folder);

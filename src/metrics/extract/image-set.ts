@@ -3,10 +3,10 @@ import { BadInputError } from '../../errors.js';
 import { FeatureAccumulator, featureMatrix, type FeatureMatrix, type FeatureStats } from '../stats/index.js';
 import { streamFeatures, type FeatureStreamOptions, type FeatureStreamResult } from './feature-stream.js';
 import { listImages, type ListingRule } from './image-list.js';
+import type { FidMode } from './fid-modes.js';
 
 /** the FID preprocessing modes (names as the image module's preprocess() takes them). */
-export const FID_MODES = ['clean', 'legacy-pytorch', 'legacy-tensorflow', 'torchmetrics'] as const;
-export type FidMode = (typeof FID_MODES)[number];
+export { FID_MODES, isFidMode, type FidMode } from './fid-modes.js';
 
 export interface ModeConvention {
   /** whose folder listing the mode follows */
@@ -22,7 +22,6 @@ export const MODE_CONVENTIONS: Readonly<Record<FidMode, ModeConvention>> = {
   torchmetrics: { listing: 'clean-fid', mean: 'float64' },
 };
 
-export const isFidMode = (m: string): m is FidMode => (FID_MODES as readonly string[]).includes(m);
 
 export interface ImageSetOptions extends Omit<FeatureStreamOptions, 'mode'> {
   mode: FidMode;

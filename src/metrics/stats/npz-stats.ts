@@ -42,7 +42,9 @@ export function decodeStatsNpz(bytes: Uint8Array, name = 'statistics file'): { m
     throw new BadInputError('STATS_DIMS_MISMATCH', `${name}: mu has shape (${mu.shape.join(', ')}) and sigma (${sigma.shape.join(', ')}), expected (d,) and (d, d)`);
   }
   if (mu.dtype.startsWith('<i') || sigma.dtype.startsWith('<i')) throw new BadInputError('STATS_BAD_NPZ', `${name}: mu and sigma must be float arrays`);
-  return { mu: Float64Array.from(mu.data), sigma: Float64Array.from(sigma.data), dtype: sigma.dtype };
+  // decodeNpy's arrays are fresh copies: float64 ones are returned as they are (a 2048² sigma is 33 MB)
+  const f64 = (a: typeof mu.data): Float64Array => (a instanceof Float64Array ? a : Float64Array.from(a));
+  return { mu: f64(mu.data), sigma: f64(sigma.data), dtype: sigma.dtype };
 }
 
 export function encodeStatsNpz(stats: { mu: Float64Array; sigma: Float64Array }, compress = false): Uint8Array {

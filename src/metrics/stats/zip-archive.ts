@@ -1,5 +1,6 @@
 // the subset of the zip format numpy's savez / savez_compressed produce and read: stored or deflated members,
 // zip64 extra fields, no encryption, no multi-disk.
+import * as zlib from 'node:zlib';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { BadInputError } from '../../errors.js';
 
@@ -18,7 +19,12 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+// zlib's own CRC-32 (Node ≥ 20.15, 22.2): ≈ 20× the table loop, which checking two 2048-d statistics files
+// (67 MB) made a tenth of `vsdlab fid`'s run
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 export function crc32(bytes: Uint8Array): number {
+  if (nativeCrc32 !== undefined) return nativeCrc32(bytes) >>> 0;
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
