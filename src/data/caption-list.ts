@@ -41,14 +41,21 @@ const Sbv2Schema = z.object({ labels: z.array(z.tuple([z.string(), z.string()]))
 /** parses a caption list from its bytes; pure apart from hashing */
 export function parseCaptionList(bytes: Uint8Array, source: string): CaptionList {
   const sha256 = sha256Of(bytes);
-  let text = Buffer.from(bytes).toString('utf8');
+  let text: string;
+  try {
+    // Buffer's decoder would turn bytes of another encoding into U+FFFD silently, and the captions into other captions
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new BadInputError('CAPTION_LIST_ENCODING', `${source}: not UTF-8 text`, 'convert it, e.g. `iconv -f latin1 -t utf-8`');
+  }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trimStart().startsWith('{')) {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new BadInputError('CAPTION_LIST_INVALID', `${source}: not valid JSON: ${(e as Error).message}`);
+      // JSON.parse quotes the file's bytes: control characters would break the one-line message
+      throw new BadInputError('CAPTION_LIST_INVALID', `${source}: not valid JSON: ${(e as Error).message.replace(/[\u0000-\u001f\u007f]+/g, ' ')}`);
     }
     const parsed = Sbv2Schema.safeParse(value);
     if (!parsed.success) {

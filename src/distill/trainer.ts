@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Xoshiro128ss } from '../data/random.js';
 import { loraUpdateStream, RUN_STREAM, runStream, runTfjsSeed } from '../data/streams.js';
@@ -10,7 +10,7 @@ import type { UNet } from '../diffusion/unet/unet.js';
 import type { Timesteps } from '../diffusion/parameterization.js';
 import { initLora, withLora, type LoraAdapter } from '../nn/lora.js';
 import type { ParamMap } from '../nn/params.js';
-import { FailureError } from '../errors.js';
+import { BadInputError, FailureError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
 import { Adam, emaDecay, emaUpdate } from './adam.js';
 import { clipByGlobalNorm, loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
@@ -71,9 +71,11 @@ export interface StepRecord {
 export interface TrainerHooks {
   log?(record: StepRecord): void;
   progress?(done: number, total: number): void;
-  /** called after each checkpoint is written (e.g. to save sample images) */
+  /** called at each checkpoint, before it is written (e.g. to save sample images) */
   onCheckpoint?(step: number, student: ParamMap, ema: ParamMap): void | Promise<void>;
   signal?: AbortSignal;
+  /** a problem the run recovers from (a damaged checkpoint set aside) */
+  warn?(message: string): void;
 }
 
 export interface DistillResult {
@@ -105,9 +107,17 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
   const adamLora = new Adam(s.lora.lr, s.adam.beta1, s.adam.beta2, s.adam.epsilon, s.adam.weightDecay);
 
   let start = 0;
-  const latest = latestCheckpoint(workDir);
-  if (latest) {
-    start = restore(latest, student, ema, lora, adamStudent, adamLora);
+  // a damaged checkpoint (its checksum fails) is set aside and the one before it used, down to a fresh start: the
+  // steps it held are recomputed, never resumed from wrong weights
+  for (let latest = latestCheckpoint(workDir); latest; latest = latestCheckpoint(workDir)) {
+    try {
+      start = restore(latest, student, ema, lora, adamStudent, adamLora);
+      break;
+    } catch (e) {
+      if (!(e instanceof BadInputError)) throw e;
+      renameSync(latest, `${latest}.damaged`);
+      hooks.warn?.(`${e.message}; set aside as ${latest}.damaged, resuming from an earlier checkpoint`);
+    }
   }
   const [h, w, c] = models.imageShape;
   for (let step = start + 1; step <= s.steps; step++) {
@@ -155,8 +165,10 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     if (step % s.logEvery === 0 || step === s.steps || step === start + 1) hooks.log?.(record);
     hooks.progress?.(step, s.steps);
     if (step % s.checkpointEvery === 0 || step === s.steps) {
-      await saveCheckpoint(workDir, step, student, ema, lora, adamStudent, adamLora);
+      // the checkpoint is the commit point: what goes with it is written first, or a run killed between the two
+      // resumes after this step and never writes it (found by the kill trials, test/reliability)
       await hooks.onCheckpoint?.(step, student, ema);
+      await saveCheckpoint(workDir, step, student, ema, lora, adamStudent, adamLora);
     }
     await new Promise((r) => setImmediate(r)); // let heartbeats and signals through
   }

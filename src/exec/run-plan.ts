@@ -2,9 +2,9 @@ import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
-import { BadInputError, VsdlabError } from '../errors.js';
+import { BadInputError, ConflictError, VsdlabError } from '../errors.js';
 import { readJsonIfExists, publishDir, writeJsonAtomically } from '../util/atomic-write.js';
-import { tryLock, waitForLock, type Lock } from '../tracking/lock.js';
+import { lockTimings, tryLock, waitForLock, type Lock } from '../tracking/lock.js';
 import { collectProvenance } from '../tracking/provenance.js';
 import { RunStore, type RunStatus } from '../tracking/run-store.js';
 import type { Stage, StageName, StageOutput } from '../tracking/stage.js';
@@ -22,6 +22,7 @@ export interface RunOptions {
   /** re-run completed cells and their stages instead of using the cache */
   force?: boolean;
   signal?: AbortSignal;
+  /** default: lockTimings() (VSDLAB_LOCK_STALE_MS) */
   heartbeatMs?: number;
   staleMs?: number;
   /** stop after running this many cells (cached and skipped ones not counted): a pool worker's lifetime */
@@ -34,7 +35,9 @@ export interface RunOptions {
  * Runs every cell of the plan that is not complete: completed cells are skipped, interrupted ones resume
  * from their stages' work folders, failed ones are retried. A cell another runner holds is left to it.
  */
-export async function runPlan(plan: Plan, options: RunOptions): Promise<CellSummary[]> {
+export async function runPlan(plan: Plan, given: RunOptions): Promise<CellSummary[]> {
+  const timings = lockTimings();
+  const options = { ...given, staleMs: given.staleMs ?? timings.staleMs, heartbeatMs: given.heartbeatMs ?? Math.min(timings.heartbeatMs, given.staleMs ? given.staleMs / 4 : Infinity) };
   const { store, reporter = {} } = options;
   const cells = selectCells(plan, options.only);
   await writeManifest(plan, store);
@@ -106,7 +109,11 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
     host: hostname(),
     error: null,
   };
-  const beat = heartbeat(store, runDir, status, lock, options.heartbeatMs ?? 5000);
+  // fencing: a runner paused past the lock's lapse (SIGSTOP, a frozen node) finds its lock taken over when it wakes,
+  // stops its stage and commits nothing, so it never writes over the runner that took the cell over
+  const lost = new AbortController();
+  const beat = heartbeat(store, runDir, status, lock, options.heartbeatMs ?? 5000, lost);
+  const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   try {
     await writeJsonAtomically(join(runDir, 'config.json'), {
       experiment: plan.experiment,
@@ -126,26 +133,36 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
       const key = stageKey(stage, cell, keys);
       status.stage = stage.name;
       status.progress = null;
-      const output = await runStage(stage, key, cell, runDir, upstream, status, options);
+      const output = await runStage(stage, key, cell, runDir, upstream, status, { ...options, signal }, lock);
       upstream[stage.name] = output;
       keys.push(key);
     }
     const last = options.stages.at(-1);
     const metrics = last ? upstream[last.name]?.result.metrics : undefined;
+    lock.assertHeld(`cell ${cell.name}`);
     if (metrics !== undefined) await writeJsonAtomically(join(runDir, 'metrics.json'), metricsFileSchema.parse({ metrics }));
     Object.assign(status, { state: 'completed', stage: null, ended: new Date().toISOString() });
     await store.writeStatus(runDir, status);
     return { cell, outcome: 'completed', runDir, seconds: (Date.now() - t0) / 1000 };
   } catch (e) {
-    const interrupted = options.signal?.aborted === true;
     const error = e instanceof Error ? e : new Error(String(e));
+    if (!lock.held() || (error instanceof ConflictError && error.code === 'LOCK_LOST')) {
+      // the cell's status and folder are its new runner's now
+      beat.stop();
+      return { cell, outcome: 'skipped-running-elsewhere', runDir, seconds: (Date.now() - t0) / 1000, error: error.message };
+    }
+    const interrupted = options.signal?.aborted === true;
     Object.assign(status, {
       state: interrupted ? 'interrupted' : 'failed',
       ended: new Date().toISOString(),
       error: { code: error instanceof VsdlabError ? error.code : 'STAGE_FAILED', message: error.message, stage: status.stage },
     });
-    await store.writeStatus(runDir, status);
-    appendFileSync(join(runDir, 'errors.log'), `${status.ended} [${status.stage ?? '-'}] ${error.stack ?? error.message}\n`);
+    try {
+      await store.writeStatus(runDir, status);
+      appendFileSync(join(runDir, 'errors.log'), `${status.ended} [${status.stage ?? '-'}] ${error.stack ?? error.message}\n`);
+    } catch {
+      // the disk that failed the cell may refuse its record too: the outcome below still reports it, the re-run retries
+    }
     return { cell, outcome: interrupted ? 'interrupted' : 'failed', runDir, seconds: (Date.now() - t0) / 1000, error: error.message };
   } finally {
     beat.stop();
@@ -161,6 +178,7 @@ async function runStage(
   upstream: Partial<Record<StageName, StageOutput>>,
   status: RunStatus,
   options: RunOptions,
+  cellLock: Lock,
 ): Promise<StageOutput> {
   const { store, reporter = {} } = options;
   const dir = store.stageDir(stage.name, key);
@@ -169,6 +187,7 @@ async function runStage(
   const t0 = Date.now();
   const finish = async (result: Record<string, unknown>, cached: boolean): Promise<StageOutput> => {
     const seconds = (Date.now() - t0) / 1000;
+    cellLock.assertHeld(`cell ${cell.name}`);
     await store.recordStage(runDir, stage.name, { key, dir, cached, seconds, result });
     reporter.onStageEnd?.(cell, stage.name, seconds, cached);
     return { stage: stage.name, key, dir, result };
@@ -191,7 +210,10 @@ async function runStage(
     const workDir = store.stageWorkDir(stage.name, key);
     if (options.force) rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
-    const touch = setInterval(() => lock.touch(), Math.max(1000, (options.heartbeatMs ?? 5000) / 2));
+    const lost = new AbortController();
+    const touch = setInterval(() => {
+      if (!lock.touch()) lost.abort(lostError(lock, `stage ${stage.name} ${key}`));
+    }, Math.max(50, (options.heartbeatMs ?? 5000) / 2));
     touch.unref();
     let result: Record<string, unknown>;
     const profile = await startStageProfile(runDir, stage.name);
@@ -200,7 +222,7 @@ async function runStage(
         cell,
         workDir,
         upstream,
-        signal: options.signal ?? new AbortController().signal,
+        signal: options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal,
         log: (entry) => appendFileSync(join(workDir, 'history.jsonl'), `${JSON.stringify({ time: Date.now() / 1000, ...entry })}\n`),
         progress: (done, total) => {
           status.progress = { done, total };
@@ -211,7 +233,10 @@ async function runStage(
       clearInterval(touch);
     }
     await profile?.finish();
+    // fencing: a stage lock taken over while this runner was paused belongs to a runner using the same work folder
+    lock.assertHeld(`stage ${stage.name} ${key}`);
     await writeJsonAtomically(join(workDir, 'result.json'), result);
+    lock.assertHeld(`stage ${stage.name} ${key}`);
     publishDir(workDir, dir);
     return finish(result, false);
   } finally {
@@ -219,15 +244,31 @@ async function runStage(
   }
 }
 
-/** Refreshes the status heartbeat and the cell lock while the cell runs. */
-function heartbeat(store: RunStore, runDir: string, status: RunStatus, lock: Lock, everyMs: number): { stop(): void } {
+const lostError = (lock: Lock, what: string): ConflictError => {
+  try {
+    lock.assertHeld(what);
+  } catch (e) {
+    return e as ConflictError;
+  }
+  return new ConflictError('LOCK_LOST', `${lock.path}: lost ${what}`);
+};
+
+/** Refreshes the status heartbeat and the cell lock while the cell runs; aborts `lost` once the lock was taken over. */
+function heartbeat(store: RunStore, runDir: string, status: RunStatus, lock: Lock, everyMs: number, lost: AbortController): { stop(): void } {
   let writing = false;
   const timer = setInterval(() => {
-    lock.touch();
+    if (!lock.touch()) {
+      clearInterval(timer);
+      lost.abort(lostError(lock, `cell ${runDir}`));
+      return;
+    }
     if (writing) return;
     writing = true;
     status.heartbeat = new Date().toISOString();
-    store.writeStatus(runDir, status).finally(() => (writing = false));
+    store
+      .writeStatus(runDir, status)
+      .catch(() => {}) // a heartbeat that cannot be written (a full disk) is retried by the next; the cell's own writes report it
+      .finally(() => (writing = false));
   }, everyMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

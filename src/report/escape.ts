@@ -41,4 +41,5 @@ const LATEX: Record<string, string> = {
   '‡': '\\ddag{}',
   '’': "'",
 };
-export const escapeLatex = (s: string): string => s.replace(/[\\{}$&#%_^~<>|εαΔ₀±↑↓×–—…†‡’]/g, (c) => LATEX[c] ?? c);
+// a line break in user text would end a table row's source line, and a blank line a paragraph (an error inside a cell)
+export const escapeLatex = (s: string): string => s.replace(/[\\{}$&#%_^~<>|εαΔ₀±↑↓×–—…†‡’]/g, (c) => LATEX[c] ?? c).replace(/\r\n?|\n/g, ' ');

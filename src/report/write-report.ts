@@ -1,5 +1,6 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomically } from '../util/atomic-write.js';
 import { BadInputError } from '../errors.js';
 import { renderers } from './renderers/index.js';
 import type { Report } from './types.js';
@@ -18,8 +19,8 @@ export async function writeReport(report: Report, outDir: string, names: readonl
   for (const renderer of chosen) {
     for (const file of await renderer.render(report)) {
       const path = join(root, file.path);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, file.content);
+      // a report killed midway leaves each file whole (the old one or the new one), never torn
+      await writeFileAtomically(path, file.content);
       written.push(path);
     }
   }

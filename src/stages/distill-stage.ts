@@ -99,6 +99,7 @@ export const distillStage: Stage = {
         log: (r) => ctx.log(Object.fromEntries(Object.entries(r).filter((e): e is [string, number] => e[1] !== undefined))),
         progress: (d, t) => ctx.progress(d, t),
         signal: ctx.signal,
+        warn: (m) => process.stderr.write(`warning: ${m}\n`),
         onCheckpoint: (step, _student, ema) => preview(ema, step),
       },
     );

@@ -2,6 +2,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmS
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
+import { BadInputError, ConflictError } from '../errors.js';
 
 interface LockInfo {
   pid: number;
@@ -13,14 +14,38 @@ interface LockInfo {
 export interface Lock {
   readonly path: string;
   readonly token: string;
-  /** refreshes the lock's mtime: a lock not refreshed for `staleMs` may be taken over */
-  touch(): void;
+  /** refreshes the lock's mtime (a lock not refreshed for `staleMs` may be taken over); false once it was taken over */
+  touch(): boolean;
+  /** still ours: nobody took it over while this process was paused or slow */
+  held(): boolean;
+  /**
+   * Fencing: called right before committing a result (publishing a stage folder, writing a status). A holder that
+   * was paused (SIGSTOP, a frozen VM) past `staleMs` finds its lock taken over and stops instead of writing over its
+   * successor's work.
+   */
+  assertHeld(what: string): void;
   release(): void;
 }
 
 export interface LockOptions {
   /** a lock whose file was not touched for this long is considered abandoned */
   staleMs?: number;
+}
+
+const DEFAULT_STALE_MS = 30_000;
+
+/**
+ * How long a lock may go untouched before another runner takes it over, and how often a holder touches it (a
+ * quarter of that, at most 5 s). `VSDLAB_LOCK_STALE_MS` sets the lapse for every command at once (run, status,
+ * report), so a cluster with slow shared file systems can lengthen it and tests can shorten it.
+ */
+export function lockTimings(env: NodeJS.ProcessEnv = process.env): { staleMs: number; heartbeatMs: number } {
+  const raw = env.VSDLAB_LOCK_STALE_MS;
+  const staleMs = raw === undefined || raw === '' ? DEFAULT_STALE_MS : Number(raw);
+  if (!Number.isInteger(staleMs) || staleMs < 100) {
+    throw new BadInputError('LOCK_STALE_MS', `VSDLAB_LOCK_STALE_MS=${raw}: not a whole number of milliseconds ≥ 100`, 'unset it (default 30000) or give e.g. 60000');
+  }
+  return { staleMs, heartbeatMs: Math.min(5000, Math.floor(staleMs / 4)) };
 }
 
 /**
@@ -30,7 +55,7 @@ export interface LockOptions {
  * runners that both saw it abandoned only one wins.
  */
 export function tryLock(path: string, options: LockOptions = {}): Lock | undefined {
-  const staleMs = options.staleMs ?? 30_000;
+  const staleMs = options.staleMs ?? lockTimings().staleMs;
   const info: LockInfo = { pid: process.pid, host: hostname(), token: randomUUID(), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     if (create(path, info)) return handle(path, info.token);
@@ -76,7 +101,7 @@ export function readLock(path: string): LockInfo | undefined {
   }
 }
 
-export function isLockLive(path: string, staleMs = 30_000): boolean {
+export function isLockLive(path: string, staleMs = lockTimings().staleMs): boolean {
   const holder = readLock(path);
   return holder !== undefined && !abandoned(path, holder, staleMs);
 }
@@ -119,8 +144,21 @@ function handle(path: string, token: string): Lock {
     path,
     token,
     touch() {
+      if (!owned()) return false;
       const now = new Date();
-      if (owned()) utimesSync(path, now, now);
+      try {
+        utimesSync(path, now, now);
+      } catch {
+        return false; // removed between the check and the touch: taken over
+      }
+      return true;
+    },
+    held: owned,
+    assertHeld(what) {
+      if (!owned()) {
+        const holder = readLock(path);
+        throw new ConflictError('LOCK_LOST', `${path}: ${holder ? `pid ${holder.pid} on ${holder.host}` : 'another runner'} took over ${what} while this runner was paused past the lock's heartbeat; its work is left to that runner`, 'run `vsdlab status` to follow it; raise VSDLAB_LOCK_STALE_MS if runners are paused for long');
+      }
     },
     release() {
       if (owned()) rmSync(path, { force: true });

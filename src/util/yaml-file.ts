@@ -50,7 +50,13 @@ export class YamlSource {
   }
 
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 1000 });
+    try {
+      return this.doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      // an alias to no anchor, or aliases that expand past maxAliasCount (a "billion laughs" file), fail only here
+      const message = (e as Error).message.split('\n')[0] ?? String(e);
+      throw new IssuesError(this.kind, [{ code: 'yaml_syntax', path: '', message, file: this.file }]);
+    }
   }
 
   /** The file's value as `schema` gives it; otherwise an IssuesError with each issue at its key's line. */

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { BadInputError } from '../errors.js';
 import { writeFileAtomically } from '../util/atomic-write.js';
 import { DTYPE_SIZES, type SafetensorsDtype } from './safetensors-dtype.js';
 import { decodeTensorBytes } from './safetensors-decode.js';
@@ -79,14 +81,41 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): { ten
   return { tensors: toTensors(data), metadata: header.metadata };
 }
 
-export const saveSafetensors = (path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): Promise<void> =>
-  writeFileAtomically(path, encodeSafetensors(tensors, metadata));
+/**
+ * The metadata key of a checksum of the tensors' values: the format has none, and a flipped bit in a checkpoint's
+ * data would otherwise resume training from wrong weights without a word.
+ */
+export const CHECKSUM_KEY = 'vsdlab.sha256';
 
-/** every tensor of a file, read tensor by tensor (files above 2 GiB included); nothing is kept on an error */
+/** sha256 over every tensor's values (little-endian bytes), in name order */
+function valuesChecksum(values: ReadonlyArray<readonly [string, ArrayBufferView]>): string {
+  const hash = createHash('sha256');
+  for (const [name, v] of [...values].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    hash.update(name);
+    hash.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+/** writes atomically, with a checksum of the values in the metadata (CHECKSUM_KEY) */
+export const saveSafetensors = (path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): Promise<void> => {
+  const sum = valuesChecksum(Object.entries(tensors).map(([name, t]) => [name, t.dataSync()] as const));
+  return writeFileAtomically(path, encodeSafetensors(tensors, { ...metadata, [CHECKSUM_KEY]: sum }));
+};
+
+/**
+ * every tensor of a file, read tensor by tensor (files above 2 GiB included); nothing is kept on an error. A file
+ * written by saveSafetensors is checked against its checksum: a damaged one is a WEIGHTS_CHECKSUM error.
+ */
 export function loadSafetensors(path: string): { tensors: NamedTensors; metadata: Record<string, string> } {
   const view = openSafetensors(path);
   try {
-    return { tensors: toTensors(readAll(view)), metadata: { ...view.metadata } };
+    const data = readAll(view);
+    const want = view.metadata[CHECKSUM_KEY];
+    if (want !== undefined && valuesChecksum(data.map((d) => [d.name, d.values] as const)) !== want) {
+      throw new BadInputError('WEIGHTS_CHECKSUM', `${path}: the tensors do not match the file's checksum (${CHECKSUM_KEY}); the file is damaged`, 'delete it (a checkpoint is then recomputed) or restore it from a copy');
+    }
+    return { tensors: toTensors(data), metadata: { ...view.metadata } };
   } finally {
     view.close();
   }

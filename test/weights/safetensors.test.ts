@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../../src/weights/safetensors.js';
+import { CHECKSUM_KEY, decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../../src/weights/safetensors.js';
 import { BadInputError } from '../../src/errors.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
@@ -26,11 +26,13 @@ test('round trip keeps names, shapes, dtypes, values and metadata; the header is
   const bytes = readFileSync(path);
   assert.equal(Number(bytes.readBigUInt64LE(0)) % 8, 0);
   const back = loadSafetensors(path);
-  assert.deepEqual(back.metadata, { step: '7' });
+  const sum = back.metadata[CHECKSUM_KEY];
+  assert.match(sum ?? '', /^[0-9a-f]{64}$/, 'a checksum of the values joins the metadata');
+  assert.deepEqual(back.metadata, { step: '7', [CHECKSUM_KEY]: sum });
   assert.deepEqual(Array.from(back.tensors['x.w']!.dataSync()), Array.from(w['x.w'].dataSync()));
   assert.deepEqual(back.tensors['x.w']!.shape, [3, 5, 2]);
   assert.equal(back.tensors['x.step']!.dtype, 'int32');
-  assert.deepEqual(encodeSafetensors(w, { step: '7' }), new Uint8Array(bytes), 'deterministic bytes');
+  assert.deepEqual(encodeSafetensors(w, { step: '7', [CHECKSUM_KEY]: sum! }), new Uint8Array(bytes), 'deterministic bytes');
 });
 
 test('a truncated file is a clear error naming it', () => {

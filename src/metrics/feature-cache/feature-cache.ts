@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../../errors.js';
 import { writeFileAtomically } from '../../util/atomic-write.js';
+import { crc32 } from '../stats/zip-archive.js';
 
 export interface FeatureCacheKey {
   imageSha256: string;
@@ -36,7 +37,10 @@ export class FeatureCache {
     return join(this.dir, key.extractorSha256, key.mode, key.output, key.imageSha256.slice(0, 2), `${key.imageSha256}.f32`);
   }
 
-  /** the stored features, or undefined when absent or of another length (a torn or foreign file counts as absent). */
+  /**
+   * the stored features, or undefined when absent, of another length or failing their CRC-32 (a torn, damaged or
+   * foreign file counts as absent, so the features are computed again and the entry rewritten).
+   */
   get(key: FeatureCacheKey, dims: number): Float32Array | undefined {
     let bytes: Buffer;
     try {
@@ -45,7 +49,7 @@ export class FeatureCache {
       this.misses++;
       return undefined;
     }
-    if (bytes.byteLength !== dims * 4) {
+    if (bytes.byteLength !== dims * 4 + 4 || crc32(bytes.subarray(0, dims * 4)) !== bytes.readUInt32LE(dims * 4)) {
       this.misses++;
       return undefined;
     }
@@ -58,9 +62,11 @@ export class FeatureCache {
   }
 
   async put(key: FeatureCacheKey, features: Float32Array): Promise<void> {
-    const bytes = new Uint8Array(features.length * 4);
+    // the values, then a CRC-32 of them: a flipped bit must not pass for a feature vector
+    const bytes = new Uint8Array(features.length * 4 + 4);
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < features.length; i++) view.setFloat32(i * 4, features[i]!, true);
+    view.setUint32(features.length * 4, crc32(bytes.subarray(0, features.length * 4)), true);
     await writeFileAtomically(this.pathOf(key), bytes);
   }
 

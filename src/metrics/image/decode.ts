@@ -27,6 +27,9 @@ function pipelineSpace(space: string | undefined, depth: string | undefined): 'c
 
 const LAYOUT_BY_CHANNELS: Record<number, RawLayout> = { 1: 'grey', 2: 'grey-alpha', 3: 'rgb', 4: 'rgba' };
 
+/** Pillow's DecompressionBombError threshold (2 × Image.MAX_IMAGE_PIXELS). */
+export const MAX_IMAGE_PIXELS = 2 * 89_478_485;
+
 /**
  * Decode an image file (path) or its bytes to RGB uint8. Throws BadInputError (code 'IMAGE_UNREADABLE')
  * naming the file when it cannot be decoded; `name` labels a Buffer in that message.
@@ -41,6 +44,11 @@ export async function decodeImage(input: string | Buffer, name?: string): Promis
     // failOn 'truncated': like Pillow, refuse truncated files but decode through libjpeg/libpng warnings
     const options = { ignoreIcc: true, autoOrient: false, failOn: 'truncated' as const, limitInputPixels: false as const };
     const meta = await sharp(bytes, options).metadata();
+    // a few hundred bytes may declare a gigapixel image (a decompression bomb): refuse from the header, before decoding
+    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    if (pixels > MAX_IMAGE_PIXELS) {
+      throw new BadInputError('IMAGE_TOO_LARGE', `image ${label} declares ${meta.width}×${meta.height} pixels, over the ${MAX_IMAGE_PIXELS} Pillow also refuses (a decompression bomb?)`, 'remove the file from the folder, or pass --skip-bad');
+    }
     const space = pipelineSpace(meta.space, meta.depth);
     let pipeline = sharp(bytes, options);
     if (space) pipeline = pipeline.pipelineColourspace(space).toColourspace(space);
@@ -60,6 +68,7 @@ export async function decodeImage(input: string | Buffer, name?: string): Promis
     }
     return convertToRgb({ width: info.width, height: info.height, layout, bits: 16, data: samples });
   } catch (err) {
+    if (err instanceof BadInputError) throw err;
     const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new BadInputError('IMAGE_UNREADABLE', `cannot decode image ${label}: ${reason}`, 'check the file is a complete PNG, JPEG, WebP, TIFF, GIF, BMP or PPM/PGM image');
   }

@@ -1,6 +1,6 @@
 // .npz files: numpy's zip of .npy members; pytorch-fid / clean-fid statistics keep `mu` and `sigma` in them.
 import { readFileSync } from 'node:fs';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomically } from '../../util/atomic-write.js';
 import { BadInputError } from '../../errors.js';
 import { decodeNpy, encodeNpy, type NpyArray } from './npy-format.js';
 import { readZip, writeZip } from './zip-archive.js';
@@ -65,7 +65,7 @@ export function readStatsNpz(path: string): { mu: Float64Array; sigma: Float64Ar
 
 export async function writeStatsNpz(path: string, stats: FeatureStats | { mu: Float64Array; sigma: Float64Array }, compress = false): Promise<void> {
   const bytes = encodeStatsNpz(stats, compress);
-  await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  await writeFileAtomically(path, bytes);
 }
 
 /** an accumulator snapshot as .npz (keys n, mean, m2, sum32) to carry a shard's state between processes. */

@@ -58,6 +58,16 @@ function zip64Values(extra: Uint8Array, wanted: boolean[]): (number | undefined)
 
 /** every member of a zip archive, read through the central directory. */
 export function readZip(bytes: Uint8Array, name = 'zip archive'): ZipEntry[] {
+  // a damaged archive's offsets point anywhere: an out-of-range read or a bad deflate stream is bad input, not a bug
+  try {
+    return readZipUnchecked(bytes, name);
+  } catch (e) {
+    if (e instanceof BadInputError) throw e;
+    throw bad(name, `damaged archive (${(e as Error).message})`);
+  }
+}
+
+function readZipUnchecked(bytes: Uint8Array, name: string): ZipEntry[] {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let p = bytes.length - 22; p >= Math.max(0, bytes.length - 22 - 65535); p--) {
@@ -103,7 +113,8 @@ export function readZip(bytes: Uint8Array, name = 'zip archive'): ZipEntry[] {
     if (raw.length !== compSize) throw bad(name, `member ${entryName} is truncated`);
     let data: Uint8Array;
     if (method === 0) data = new Uint8Array(raw); // a copy, not a view of the caller's buffer
-    else if (method === 8) data = new Uint8Array(inflateRawSync(raw));
+    // the declared size bounds the inflated one: a deflate bomb stops there instead of filling memory
+    else if (method === 8) data = new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, size) }));
     else throw bad(name, `member ${entryName} uses compression method ${method} (only stored and deflate are supported)`);
     if (data.length !== size) throw bad(name, `member ${entryName} inflates to ${data.length} bytes, expected ${size}`);
     if (crc32(data) !== crc) throw bad(name, `member ${entryName} fails its CRC-32 check`);
