@@ -107,11 +107,27 @@ export function isLockLive(path: string, staleMs = lockTimings().staleMs): boole
 }
 
 function abandoned(path: string, holder: LockInfo, staleMs: number): boolean {
-  if (holder.host === hostname() && !processAlive(holder.pid)) return true;
+  if (holder.host === hostname()) {
+    if (!processAlive(holder.pid)) return true;
+    // on this host the holder's state is known: a runner busy in one long synchronous step (a full-size UNet pass on
+    // CPU outlasts the heartbeat) keeps its lock; only a stopped one (SIGSTOP, a suspended job) can lapse
+    const state = processState(holder.pid);
+    if (state !== undefined && state !== 'T' && state !== 't') return false;
+  }
   try {
     return Date.now() - statSync(path).mtimeMs > staleMs;
   } catch {
     return true;
+  }
+}
+
+/** the process's state letter from /proc (R running, S sleeping, T stopped, ...), or undefined where there is no /proc */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,25 @@ test('a lock from another host is abandoned only when not touched for staleMs', 
   const lock = tryLock(path, { staleMs: 60_000 });
   assert.ok(lock, 'stale remote lock taken over');
   lock.release();
+});
+
+test('on this host a live holder keeps its lock past the lapse while it runs, and loses it once stopped', { skip: existsSync('/proc/self/stat') ? false : 'no /proc here: only the lapse decides' }, async () => {
+  const path = join(tempDir(), 'busy.lock');
+  const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  try {
+    writeFileSync(path, JSON.stringify({ pid: holder.pid, host: hostname(), token: 'busy', since: '' }));
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(path, old, old);
+    // a runner inside one long synchronous step cannot touch its lock; it is not abandoned for that
+    assert.equal(tryLock(path, { staleMs: 60_000 }), undefined, 'running holder respected past the lapse');
+    holder.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 200));
+    const lock = tryLock(path, { staleMs: 60_000 });
+    assert.ok(lock, 'stopped holder past the lapse is taken over');
+    lock.release();
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });
 
 test('releasing a lock someone else now holds leaves it alone', () => {
