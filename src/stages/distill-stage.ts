@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PREVIEW_SEED, RUN_STREAM, runStream } from '../data/streams.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
 import { initUNet, unetForward } from '../diffusion/unet/index.js';
-import { distill, type DistillSettings } from '../distill/trainer.js';
+import { distill, type DistillSettings, type TrainerHooks } from '../distill/trainer.js';
 import { embeddedDistillNet } from '../distill/net.js';
 import type { ParamMap } from '../nn/params.js';
 import { studentX0, type StudentParameterization } from '../distill/student-output.js';
@@ -95,13 +95,7 @@ export const distillStage: Stage = {
       settings,
       pick,
       ctx.workDir,
-      {
-        log: (r) => ctx.log(Object.fromEntries(Object.entries(r).filter((e): e is [string, number] => e[1] !== undefined))),
-        progress: (d, t) => ctx.progress(d, t),
-        signal: ctx.signal,
-        warn: (m) => process.stderr.write(`warning: ${m}\n`),
-        onCheckpoint: (step, _student, ema) => preview(ema, step),
-      },
+      stageHooks(ctx, preview),
     );
     // the EMA student on fixed noise and captions at every checkpoint: the run's sample history
     async function preview(params: ParamMap, step: number): Promise<void> {
@@ -133,6 +127,17 @@ export interface SdStudentMeta {
   unet: UNetConfig;
   parameterization: StudentParameterization;
   input_timestep: number;
+}
+
+/** the trainer's hooks in a stage: history lines, progress, interruption, warnings, and the previews at checkpoints */
+function stageHooks(ctx: StageContext, preview: (ema: ParamMap, step: number) => Promise<void>): TrainerHooks {
+  return {
+    log: (r) => ctx.log(Object.fromEntries(Object.entries(r).filter((e): e is [string, number] => e[1] !== undefined))),
+    progress: (d, t) => ctx.progress(d, t),
+    signal: ctx.signal,
+    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    onCheckpoint: (step, _student, ema) => preview(ema, step),
+  };
 }
 
 /**
@@ -172,12 +177,7 @@ async function distillSd(ctx: StageContext, config: CellConfig, cellSettings: Di
       settings,
       pick,
       ctx.workDir,
-      {
-        log: (r) => ctx.log(Object.fromEntries(Object.entries(r).filter((e): e is [string, number] => e[1] !== undefined))),
-        progress: (d, t) => ctx.progress(d, t),
-        signal: ctx.signal,
-        onCheckpoint: (step, _student, ema) => preview(ema, step),
-      },
+      stageHooks(ctx, preview),
     );
     await saveSafetensors(join(ctx.workDir, 'student.safetensors'), result.student);
     await saveSafetensors(join(ctx.workDir, 'student-ema.safetensors'), result.ema);

@@ -2,11 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { captionVocabulary } from '../../src/data/tokenizer.js';
-import { ATTRIBUTE_LOGITS } from '../../src/features/attribute-heads.js';
-import { clipImageForward, clipImageToOnnx, clipTextForward, clipTextToOnnx, perceptionForward, perceptionToOnnx, type ClipSpec, type PerceptionSpec } from '../../src/features/networks.js';
-import { captionTokenizerJson } from '../../src/features/tokenizer-json.js';
-import { WeightInitializer } from '../../src/nn/params.js';
+import { writeUntrainedExtractors } from '../e2e/tiny-world.js';
 
 /** random-pixel PNGs (smooth blobs on noise, so features vary), named 000000.png ... */
 async function writeImages(dir: string, count: number, size: number, seed: number): Promise<void> {
@@ -33,21 +29,7 @@ async function writeImages(dir: string, count: number, size: number, seed: numbe
  */
 export async function writeShardWorld(dir: string, o: { images: number; reference: number; size: number }): Promise<void> {
   await tf.setBackend('cpu');
-  const trunk = { channels: [4, 8], strides: [2, 2], features: 16 };
-  const perception: PerceptionSpec = { kind: 'perception', size: 32, trunk, logits: ATTRIBUTE_LOGITS };
-  const clip: ClipSpec = { kind: 'clip', size: 32, trunk, text: { vocab: captionVocabulary().tokens.length, length: 24, width: 16, layers: 1, heads: 2, mlp: 16 }, embed: 8 };
-  const x = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
-  const p = new WeightInitializer(1, false);
-  perceptionForward({ weights: p }, perception, x);
-  writeFileSync(join(dir, 'perception.onnx'), perceptionToOnnx(p.params, perception));
-  const c = new WeightInitializer(2, false);
-  clipImageForward({ weights: c }, clip, x);
-  clipTextForward({ weights: c }, clip, tf.zeros([1, 24], 'int32'));
-  mkdirSync(join(dir, 'clip'), { recursive: true });
-  writeFileSync(join(dir, 'clip', 'image.onnx'), clipImageToOnnx(c.params, clip));
-  writeFileSync(join(dir, 'clip', 'text.onnx'), clipTextToOnnx(c.params, clip));
-  writeFileSync(join(dir, 'clip', 'tokenizer.json'), JSON.stringify(captionTokenizerJson(24)));
-  tf.dispose(x);
+  writeUntrainedExtractors({ perception: join(dir, 'perception.onnx'), clipImage: join(dir, 'clip', 'image.onnx'), clipText: join(dir, 'clip', 'text.onnx'), tokenizer: join(dir, 'clip', 'tokenizer.json') });
   await writeImages(join(dir, 'gen'), o.images, o.size, 11);
   await writeImages(join(dir, 'ref'), o.reference, o.size, 12);
   const colours = ['red', 'green', 'blue', 'yellow'];
