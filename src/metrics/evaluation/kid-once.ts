@@ -12,6 +12,7 @@ import { sha256Parts } from '../../util/hash.js';
 import { dotRows } from '../stats/dense-kernels.js';
 import { assertSameDims, checkFeatureMatrix, gatherRows, type FeatureMatrix } from '../stats/feature-matrix.js';
 import { NumpyRandomState, type KidOptions, type KidResult } from '../stats/index.js';
+import { kidOfSubsets } from '../stats/kernel-inception-distance.js';
 
 /** the reference side's per-subset self terms, stored under a key naming its features and the draws */
 export interface KidReferenceMemo {
@@ -155,10 +156,5 @@ export function kernelInceptionDistanceOnce(first: FeatureMatrix, second: Featur
   const kxy = crossTerms(first, second, draws, m);
   const values = new Float64Array(subsets);
   for (let s = 0; s < subsets; s++) values[s] = (kxx[s]! + kyy[s]!) / (m * (m - 1)) - (2 * kxy[s]!) / (m * m);
-  let mean = 0;
-  for (const v of values) mean += v;
-  mean /= values.length;
-  let v2 = 0;
-  for (const v of values) v2 += (v - mean) * (v - mean);
-  return { mean, std: Math.sqrt(v2 / values.length), values, subsetSize: m };
+  return kidOfSubsets(values, m);
 }

@@ -96,6 +96,11 @@ export function kernelInceptionDistance(first: FeatureMatrix, second: FeatureMat
     gatherRows(second, p.second, Y);
     values[s] = polynomialMmd2(X, Y, m, d);
   }
+  return kidOfSubsets(values, m);
+}
+
+/** KID from its per-subset MMD² values: their mean and population std (torch-fidelity's np.std), as one result */
+export function kidOfSubsets(values: Float64Array, m: number): KidResult {
   let mean = 0;
   for (const v of values) mean += v;
   mean /= values.length;
