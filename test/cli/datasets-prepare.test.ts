@@ -63,14 +63,16 @@ test('the mini COCO is generated as the goldens were made from it (else regenera
 
 test('prepare names every count difference, missing and unlisted file, and skips what cannot be decoded, by name', () => {
   assert.equal(wholeRun.code, 0, wholeRun.stderr);
+  // --json: the result on stdout, progress and warnings as NDJSON events on stderr (exec/progress-event.ts)
   const lines = wholeRun.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  const warnings = lines.filter((l) => l.event === 'warning').map((l) => l.message as string);
+  const events = wholeRun.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const warnings = events.filter((l) => l.event === 'note').map((l) => (l.message as string).replace(/^warning: /, ''));
   assert.ok(warnings.some((w) => w.includes(`lists ${coco.imageCount} images; the official COCO-2014 val release has 40,504`)), warnings.join('\n'));
   assert.ok(warnings.some((w) => w.includes(`has ${coco.captionCount} captions; the official COCO-2014 val release has 202,654`)));
   assert.ok(warnings.some((w) => w.includes(cocoFileName(MINI_COCO_CASES.missing)) && w.includes('not in the images folder')));
   assert.ok(warnings.some((w) => w.includes(MINI_COCO_UNLISTED) && w.includes('not listed')));
-  assert.ok(lines.some((l) => l.event === 'progress' && l.phase === 'references'));
-  assert.equal(lines.at(-1)!.event, 'result');
+  assert.ok(events.some((l) => l.event === 'task-end' && l.label === 'references'), 'the references phase reported as a task');
+  assert.deepEqual(lines.map((l) => l.event), ['result']);
 
   const m = manifestOf(whole);
   assert.equal(m.dataset, `coco2014-val copy with ${coco.decodable} images and ${coco.captionCount} captions`);

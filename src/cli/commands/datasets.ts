@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { BadInputError } from '../../errors.js';
-import { jsonOption } from '../options.js';
+import type { ProgressChoice, ProgressTask } from '../../exec/progress.js';
+import { jsonOption, progressOption } from '../json-option.js';
 import type { Io } from '../io.js';
 
 export const command = 'datasets <action> <path>';
@@ -27,6 +28,7 @@ export const builder = (y: Argv) =>
     .option('block-size', { type: 'number', description: 'prepare: images per resumable block (default 256; fixed by the first run into --out)' })
     .option('strict', { type: 'boolean', default: false, description: 'prepare: a count other than the release\'s, a missing, unlisted or undecodable image is an error (exit 2)' })
     .option('json', jsonOption)
+    .option('progress', progressOption)
     .example('$0 datasets build datasets/synthetic-shapes.yaml', 'the embedded captioned set in COCO-2014 format')
     .example('$0 datasets verify data/synthetic-shapes', 'every file against the manifest sha256')
     .example('$0 datasets prepare coco2014 --annotations annotations/captions_val2014.json --images val2014 --out data/coco2014 --inception models/fid-inception.onnx', 'caption subsets, 256/512 reference sets and their statistics');
@@ -50,6 +52,7 @@ interface Args {
   blockSize?: number;
   strict: boolean;
   json: boolean;
+  progress: ProgressChoice;
 }
 
 export async function handler(args: Args, io: Io, signal?: AbortSignal): Promise<number> {
@@ -80,7 +83,7 @@ const need = (value: string | undefined, flag: string): string => {
 async function prepare(args: Args, io: Io, signal: AbortSignal | undefined): Promise<number> {
   if (args.path !== 'coco2014') throw new BadInputError('USAGE', `datasets prepare: unknown dataset "${args.path}"`, 'the one preparable dataset is coco2014');
   const { prepareCoco2014, parseListOption, parseShard, isResizeProtocol, RESIZE_PROTOCOL_NAMES, REFERENCE_FID_MODES } = await import('../../prepare/index.js');
-  const { taskProgress } = await import('../task-progress.js');
+  const { commandProgress } = await import('../../exec/progress.js');
   const resize = args.resize?.flatMap((r) => r.split(','));
   for (const r of resize ?? []) if (!isResizeProtocol(r)) throw new BadInputError('USAGE', `--resize ${r}: unknown resize protocol`, `one of ${RESIZE_PROTOCOL_NAMES.join(', ')}`);
   const modes = args.modes?.flatMap((m) => m.split(','));
@@ -91,7 +94,13 @@ async function prepare(args: Args, io: Io, signal: AbortSignal | undefined): Pro
   if (!Number.isSafeInteger(args.seed) || args.seed < 0) throw new BadInputError('USAGE', `--seed must be a non-negative integer, got ${args.seed}`);
   const lists = Object.fromEntries((args.list ?? []).map(parseListOption));
   const shard = args.shard !== undefined ? parseShard(args.shard) : undefined;
-  const progress = taskProgress('datasets prepare', io, args.json);
+  const progress = commandProgress({ json: args.json, reporter: args.progress });
+  // one task per phase of the preparation (decode + resize of each block, statistics, ...), ended when it completes
+  const tasks = new Map<string, ProgressTask>();
+  const stop = (): void => {
+    for (const t of tasks.values()) t.end();
+    tasks.clear();
+  };
   try {
     const result = await prepareCoco2014({
       annotations: need(args.annotations, '--annotations'),
@@ -109,10 +118,18 @@ async function prepare(args: Args, io: Io, signal: AbortSignal | undefined): Pro
       ...(shard ? { shard } : {}),
       strict: args.strict,
       ...(signal ? { signal } : {}),
-      onProgress: (p) => progress.update(p.phase, p.done, p.total),
+      onProgress: (p) => {
+        let task = tasks.get(p.phase);
+        if (!task) tasks.set(p.phase, (task = progress.task('prepare', p.phase, p.total, 'images')));
+        task.update(p.done, p.total);
+        if (p.done >= p.total) {
+          task.end();
+          tasks.delete(p.phase);
+        }
+      },
       onWarning: (line) => progress.note(`warning: ${line}`),
     });
-    progress.stop();
+    stop();
     if (result.kind === 'shard') {
       const line = `shard ${result.shard.index}/${result.shard.count}: ${result.processed} block(s) written, ${result.alreadyDone} already done; ${result.remaining} block(s) of the whole set still to do; run without --shard to merge`;
       io.out(args.json ? JSON.stringify({ event: 'result', shard: `${result.shard.index}/${result.shard.count}`, processed: result.processed, already_done: result.alreadyDone, remaining: result.remaining }) : line);
@@ -127,6 +144,6 @@ async function prepare(args: Args, io: Io, signal: AbortSignal | undefined): Pro
     }
     return 0;
   } finally {
-    progress.stop();
+    stop();
   }
 }
