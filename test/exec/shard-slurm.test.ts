@@ -6,20 +6,9 @@ import { join } from 'node:path';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeShardWorld } from '../helpers/shard-world.js';
-
-/** why the real-Slurm test cannot run here, or undefined when a cluster answers with a usable node */
-function slurmUnavailable(): string | undefined {
-  for (const tool of ['sbatch', 'sinfo']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not on PATH (run .ci/slurm-up to install and start a one-node cluster)`;
-  }
-  const info = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8', timeout: 10_000 });
-  if (info.status !== 0) return `sinfo failed: ${(info.stderr || info.error?.message || '').trim().split('\n')[0]} (is slurmctld running? .ci/slurm-up)`;
-  if (!/^(idle|mixed|allocated)/m.test(info.stdout)) return `no usable Slurm node (sinfo: ${info.stdout.trim() || 'none'}; .ci/slurm-up)`;
-  return undefined;
-}
+import { slurmUnavailable } from '../helpers/slurm.js';
 
 const unavailable = slurmUnavailable();
-// skipped, the TAP line says why (`# SKIP sinfo failed: ...`): never a silent pass
 
 const cli = (args: readonly string[]): Record<string, unknown> => {
   const r = spawnSync(process.execPath, [fromRoot('bin/vsdlab.js'), ...args], { cwd: fromRoot(), encoding: 'utf8', timeout: 240_000, env: { ...process.env, CI: '1' } });
