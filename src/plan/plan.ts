@@ -135,7 +135,8 @@ function assertInsideWorkspace(file: string, configs: ReadonlyArray<{ config: Ce
       if (roots.some((root) => isInside(root, real))) return;
       const { origin, rest } = findOrigin(origins, path);
       const issue = issueAt(origin, rest, 'PATH_OUTSIDE_WORKSPACE', '', toDotPath(path));
-      const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ''}` : `<config>${origin?.label ? ` (${origin.label})` : ''}`;
+      // a key no file wrote is the schema's default (resolved against the working directory) or a --set flag
+      const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ''}` : `${file} (${origin?.label ?? 'default'})`;
       outside.push(`${where}: ${issue.path} = ${value} resolves to ${real}, outside the workspace (${roots.join(', ')})`);
     };
     walkWithSchema(cellSchema, config, (path, value, meta) => {
