@@ -34,7 +34,8 @@ export function realPathOf(path: string): string {
     const prefix = parts.slice(0, n).join(sep) || sep;
     let real: string;
     try {
-      real = realpathSync(prefix);
+      // .native: libc realpath(3) walks `..` after a symlink as the kernel does; the JS one would cancel it first
+      real = realpathSync.native(prefix);
     } catch {
       continue;
     }
