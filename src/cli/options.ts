@@ -15,6 +15,15 @@ export const storeOption = {
   description: 'run store folder (default: $VSDLAB_STORE or ./runs)',
 } as const;
 
+export const allowOutsideWorkspaceOption = {
+  type: 'boolean',
+  default: false,
+  description: 'let asset paths and command folders lead outside the workspace (the project holding the experiment file); also $VSDLAB_ALLOW_OUTSIDE_WORKSPACE=1',
+} as const;
+
+/** The flag or, for processes started without it (a Slurm task's wrapper, a script), the environment. */
+export const allowOutsideWorkspace = (flag: boolean | undefined): boolean => flag === true || process.env['VSDLAB_ALLOW_OUTSIDE_WORKSPACE'] === '1';
+
 export { jsonOption, progressOption } from './json-option.js';
 
 export const parseOverrides = (set: readonly string[] | undefined): Override[] => (set ?? []).map(parseOverride);

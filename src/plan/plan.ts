@@ -6,8 +6,12 @@ import { cellIssues } from '../config/zod-issues.js';
 import { setPath, splitKey } from '../config/dotted.js';
 import type { OriginMap } from '../config/origin.js';
 import { assetPaths, diskAssetHasher, runId, type AssetRef } from './identity.js';
-import { IssuesError, type Issue } from '../util/issues.js';
+import { IssuesError, toDotPath, type Issue } from '../util/issues.js';
 import { slugOf } from './slug.js';
+import { findOrigin, issueAt } from '../config/origin.js';
+import { walkWithSchema } from '../config/schema-walk.js';
+import { BadInputError } from '../errors.js';
+import { isInside, realPathOf, workspaceOf } from './workspace.js';
 
 export interface Cell {
   index: number;
@@ -38,6 +42,8 @@ export interface PlanOptions {
   hashAsset?: (path: string) => Promise<string | null>;
   /** progress of the default hashing of one asset path: files read (only those not in the asset hash cache) */
   hashProgress?: (path: string) => ((done: number, total: number) => void) | undefined;
+  /** let asset paths and command-stage folders lead outside the experiment's workspace (plan/workspace.ts) */
+  allowOutsideWorkspace?: boolean;
 }
 
 /** Experiment file → validated, identified cells. Throws an IssuesError listing every problem. */
@@ -48,7 +54,7 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
   const grid = expandGrid(exp.dimensions, exp.exclude, exp.include, pinned);
   const issues: Issue[] = [...overrideIssues, ...grid.issues];
 
-  const configs: Array<{ values: Record<string, unknown>; config: CellConfig }> = [];
+  const configs: Array<{ values: Record<string, unknown>; config: CellConfig; origins: OriginMap }> = [];
   for (const point of grid.points) {
     let raw = exp.base;
     const origins: OriginMap = new Map(exp.baseOrigins);
@@ -59,10 +65,12 @@ export async function planExperiment(file: string, options: PlanOptions = {}): P
       if (origin) origins.set(key, origin);
     }
     const parsed = cellSchema.safeParse(raw, { reportInput: true });
-    if (parsed.success) configs.push({ values: point.values, config: parsed.data });
+    if (parsed.success) configs.push({ values: point.values, config: parsed.data, origins });
     else issues.push(...cellIssues(parsed.error, origins));
   }
   if (issues.length > 0) throw new IssuesError(EXPERIMENT_FILE, issues);
+  // before any asset is hashed: a path that leads out of the workspace is not read at all
+  if (!options.allowOutsideWorkspace) assertInsideWorkspace(exp.file, configs);
 
   const varyingKeys = exp.slugKeys ?? varying(configs.map((c) => c.values));
   const disk = options.hashAsset ? undefined : diskAssetHasher(undefined, options.hashProgress);
@@ -111,4 +119,39 @@ function duplicates(cells: readonly Cell[]): Issue[] {
     else byId.set(c.id, c);
   }
   return issues;
+}
+
+/**
+ * Every asset path and command-stage folder must lead inside the experiment's workspace once symlinks are
+ * followed: an experiment file from elsewhere (a colleague's branch, a downloaded recipe) may not read, hash or
+ * run things in ~/.ssh or /etc. A folder with a placeholder (`{run_dir}`) is filled by vsdlab itself.
+ */
+function assertInsideWorkspace(file: string, configs: ReadonlyArray<{ config: CellConfig; origins: OriginMap }>): void {
+  const roots = workspaceOf(file);
+  const outside: string[] = [];
+  for (const { config, origins } of configs) {
+    const check = (path: PropertyKey[], value: string): void => {
+      const real = realPathOf(value);
+      if (roots.some((root) => isInside(root, real))) return;
+      const { origin, rest } = findOrigin(origins, path);
+      const issue = issueAt(origin, rest, 'PATH_OUTSIDE_WORKSPACE', '', toDotPath(path));
+      // a key no file wrote is the schema's default (resolved against the working directory) or a --set flag
+      const where = issue.file ? `${issue.file}${issue.line ? `:${issue.line}` : ''}` : `${file} (${origin?.label ?? 'default'})`;
+      outside.push(`${where}: ${issue.path} = ${value} resolves to ${real}, outside the workspace (${roots.join(', ')})`);
+    };
+    walkWithSchema(cellSchema, config, (path, value, meta) => {
+      if (meta.asset && typeof value === 'string') check(path, value);
+    });
+    for (const stage of ['distill', 'generate'] as const) {
+      const cwd = config[stage].command?.cwd;
+      if (cwd !== undefined && !cwd.includes('{')) check([stage, 'command', 'cwd'], cwd);
+    }
+  }
+  const unique = [...new Set(outside)];
+  if (unique.length === 0) return;
+  throw new BadInputError(
+    'PATH_OUTSIDE_WORKSPACE',
+    `${unique[0]}${unique.length > 1 ? ` (and ${unique.length - 1} more)` : ''}`,
+    'move the file into the workspace, or pass --allow-outside-workspace (VSDLAB_ALLOW_OUTSIDE_WORKSPACE=1) if you trust this experiment',
+  );
 }

@@ -48,7 +48,8 @@ test('generate.engine: the same teacher rows through ONNX Runtime (Optimum expor
   const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
   const onnx = tinyOnnxFolder();
   const images = async (store: string, set: string[]): Promise<Buffer[]> => {
-    const run = vsdlab(['run', EXPERIMENT, '--store', store, '--only', 'ddim-25step', ...set.flatMap((s) => ['--set', s])], { env });
+    // the ONNX export is written to a temp folder, outside the workspace
+    const run = vsdlab(['run', EXPERIMENT, '--store', store, '--only', 'ddim-25step', '--allow-outside-workspace', ...set.flatMap((s) => ['--set', s])], { env });
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
     const cell = readdirSync(join(store, 'sd-teacher-rows')).find((n) => n.startsWith('ddim-25step'))!;
     const folder = join(store, 'sd-teacher-rows', cell, 'artifacts', 'generate', 'images');

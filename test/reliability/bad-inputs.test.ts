@@ -135,4 +135,5 @@ test('bad input: a learning rate that makes training diverge stops the cell nami
 
 // elsewhere: a truncated safetensors file (test/weights/safetensors.test.ts), a UNet tensor of the wrong shape
 // (test/models/sd), a missing experiment file (test/util/yaml-file.test.ts), unknown --only cells
-// (test/exec/run-plan.test.ts), damaged readers of every kind under fuzzing (test/reliability/fuzz.test.ts)
+// (test/exec/run-plan.test.ts), damaged readers of every kind under fuzzing (test/reliability/fuzz.test.ts),
+// asset paths and command folders outside the workspace (test/plan/workspace.test.ts)

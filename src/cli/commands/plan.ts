@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { planExperiment, type Plan } from '../../plan/plan.js';
-import { hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
+import { allowOutsideWorkspace, allowOutsideWorkspaceOption, hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import { show, textTable } from '../table.js';
 import type { Io } from '../io.js';
 
@@ -12,12 +12,13 @@ export const builder = (y: Argv) =>
     .positional('file', { type: 'string', demandOption: true, description: 'experiment YAML file' })
     .option('set', setOption)
     .option('store', storeOption)
+    .option('allow-outside-workspace', allowOutsideWorkspaceOption)
     .option('json', jsonOption)
     .example('$0 plan experiments/embedded-ablation.yaml', 'the cells, their run ids and the keys that vary')
     .example('$0 plan exp.yaml --set distill.steps=50 --json', 'resolved configs as JSON');
 
-export async function handler(args: { file: string; set?: string[]; store?: string; json: boolean }, io: Io): Promise<number> {
-  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json) });
+export async function handler(args: { file: string; set?: string[]; store?: string; json: boolean; allowOutsideWorkspace?: boolean }, io: Io): Promise<number> {
+  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json), allowOutsideWorkspace: allowOutsideWorkspace(args.allowOutsideWorkspace) });
   const store = openStore(args.store);
   if (args.json) {
     io.out(JSON.stringify(planJson(plan, (name) => store.runDir(plan.experiment, { name })), null, 2));

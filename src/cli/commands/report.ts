@@ -9,7 +9,7 @@ import { renderers } from '../../report/renderers/index.js';
 import type { Aggregation, Report } from '../../report/types.js';
 import { writeReport } from '../../report/write-report.js';
 import { packageRoot } from '../../tracking/provenance.js';
-import { jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
+import { allowOutsideWorkspace, allowOutsideWorkspaceOption, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import type { Io } from '../io.js';
 
 export const command = 'report <inputs..>';
@@ -33,6 +33,7 @@ export const builder = (y: Argv) =>
     .option('title', { type: 'string', description: 'report title' })
     .option('set', setOption)
     .option('store', storeOption)
+    .option('allow-outside-workspace', allowOutsideWorkspaceOption)
     .option('json', jsonOption)
     .example('$0 report experiments/ablation.yaml --ci bootstrap', 'every cell of the plan, with bootstrap intervals')
     .example('$0 report runs/abl/vsd-eps-s0-1a2b3c4d runs/abl/sds-eps-s0-5e6f7a8b --out reports/two', 'chosen run folders');
@@ -49,6 +50,7 @@ interface Args {
   title?: string;
   set?: string[];
   store?: string;
+  allowOutsideWorkspace?: boolean;
   json: boolean;
 }
 
@@ -59,7 +61,7 @@ async function collect(args: Args): Promise<{ collected: CollectedRuns; source: 
   for (const p of args.inputs) if (!existsSync(p)) throw new BadInputError('REPORT_NOT_FOUND', `${p}: no such file or folder`);
   if (isFile(first)) {
     if (rest.length > 0) throw new BadInputError('REPORT_MIXED_INPUT', 'give one experiment file, or run folders, not both');
-    const collected = await collectFromExperiment(first, openStore(args.store), { overrides: parseOverrides(args.set) });
+    const collected = await collectFromExperiment(first, openStore(args.store), { overrides: parseOverrides(args.set), allowOutsideWorkspace: allowOutsideWorkspace(args.allowOutsideWorkspace) });
     return { collected, source: { kind: 'experiment', file: first } };
   }
   if (args.inputs.some(isFile)) throw new BadInputError('REPORT_MIXED_INPUT', 'give one experiment file, or run folders, not both');

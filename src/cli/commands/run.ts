@@ -11,7 +11,7 @@ import { defaultReporterName, reporters, type ReporterName } from '../../exec/re
 import type { CellSummary } from '../../exec/reporter.js';
 import { packageRoot } from '../../tracking/provenance.js';
 import type { RunStore } from '../../tracking/run-store.js';
-import { hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
+import { allowOutsideWorkspace, allowOutsideWorkspaceOption, hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import type { Io } from '../io.js';
 import { EXIT_CODES, WORKER_RECYCLE_EXIT } from '../exit-codes.js';
 import { BadInputError } from '../../errors.js';
@@ -26,6 +26,7 @@ export const builder = (y: Argv) =>
     .option('force', { type: 'boolean', default: false, description: 're-run completed cells and recompute their stages' })
     .option('set', setOption)
     .option('store', storeOption)
+    .option('allow-outside-workspace', allowOutsideWorkspaceOption)
     .option('jobs', { alias: 'j', type: 'number', default: 1, description: 'local worker processes; cells are shared out by their locks' })
     .option('gpus', { type: 'string', description: 'GPU ids, e.g. 0,1,2,3: one worker per GPU, each sees only its own (CUDA_VISIBLE_DEVICES)' })
     .option('cells-per-worker', { type: 'number', default: 3, description: 'with -j: a worker process runs this many cells, then a fresh one replaces it (bounds each worker\'s memory)' })
@@ -61,6 +62,7 @@ interface RunArgs {
   force: boolean;
   set?: string[];
   store?: string;
+  allowOutsideWorkspace?: boolean;
   jobs: number;
   gpus?: string;
   cellsPerWorker: number;
@@ -82,7 +84,7 @@ interface RunArgs {
 }
 
 export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promise<number> {
-  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json || args.reporter === 'json') });
+  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json || args.reporter === 'json'), allowOutsideWorkspace: allowOutsideWorkspace(args.allowOutsideWorkspace) });
   const store = openStore(args.store);
   const reporter = reporters[args.json ? 'json' : (args.reporter ?? defaultReporterName())]();
   if (args.executor === 'slurm') {
@@ -115,8 +117,15 @@ export async function handler(args: RunArgs, io: Io, signal: AbortSignal): Promi
   return summaries.some((s) => s.outcome === 'failed') ? EXIT_CODES.failure : 0;
 }
 
-/** `run FILE --store ABS --set ...`: what every worker or array task repeats. */
-const baseArgv = (args: RunArgs, store: RunStore): string[] => ['run', resolve(args.file), '--store', store.root, ...(args.set ?? []).flatMap((s) => ['--set', s])];
+/** `run FILE --store ABS --set ...`: what every worker or array task repeats, the workspace choice included. */
+const baseArgv = (args: RunArgs, store: RunStore): string[] => [
+  'run',
+  resolve(args.file),
+  '--store',
+  store.root,
+  ...(args.set ?? []).flatMap((s) => ['--set', s]),
+  ...(allowOutsideWorkspace(args.allowOutsideWorkspace) ? ['--allow-outside-workspace'] : []),
+];
 
 async function submit(plan: Plan, store: RunStore, args: RunArgs, io: Io): Promise<number> {
   const pending = selectCells(plan, args.only).filter((c) => args.force || store.readStatus(store.runDir(plan.experiment, c))?.state !== 'completed');

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { planExperiment } from '../../plan/plan.js';
 import { experimentStatus, type CellStatusRow } from '../../tracking/status.js';
-import { hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
+import { allowOutsideWorkspace, allowOutsideWorkspaceOption, hashProgress, jsonOption, openStore, parseOverrides, setOption, storeOption } from '../options.js';
 import { textTable } from '../table.js';
 import type { Io } from '../io.js';
 
@@ -13,10 +13,11 @@ export const builder = (y: Argv) =>
     .positional('file', { type: 'string', demandOption: true, description: 'experiment YAML file' })
     .option('set', setOption)
     .option('store', storeOption)
+    .option('allow-outside-workspace', allowOutsideWorkspaceOption)
     .option('json', jsonOption);
 
-export async function handler(args: { file: string; set?: string[]; store?: string; json: boolean }, io: Io): Promise<number> {
-  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json) });
+export async function handler(args: { file: string; set?: string[]; store?: string; json: boolean; allowOutsideWorkspace?: boolean }, io: Io): Promise<number> {
+  const plan = await planExperiment(args.file, { overrides: parseOverrides(args.set), hashProgress: hashProgress(args.json), allowOutsideWorkspace: allowOutsideWorkspace(args.allowOutsideWorkspace) });
   const rows = experimentStatus(plan, openStore(args.store));
   if (args.json) {
     io.out(JSON.stringify({ experiment: plan.experiment, cells: rows }, null, 2));

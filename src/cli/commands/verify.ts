@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MissingAssetError } from '../../errors.js';
 import { commandProgress, progressCallback, type ProgressChoice } from '../../exec/progress.js';
-import { jsonOption, parseOverrides, progressOption, setOption } from '../options.js';
+import { allowOutsideWorkspace, allowOutsideWorkspaceOption, jsonOption, parseOverrides, progressOption, setOption } from '../options.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import type { Io } from '../io.js';
 
@@ -14,6 +14,7 @@ export const builder = (y: Argv) =>
   y
     .positional('targets', { type: 'string', array: true, description: 'experiment YAML files (their assets), files or folders' })
     .option('set', setOption)
+    .option('allow-outside-workspace', allowOutsideWorkspaceOption)
     .option('json', jsonOption)
     .option('progress', progressOption)
     .example('$0 verify experiments/embedded-ablation.yaml', 'every asset the experiment names')
@@ -22,6 +23,7 @@ export const builder = (y: Argv) =>
 interface VerifyArgs {
   targets?: string[];
   set?: string[];
+  allowOutsideWorkspace?: boolean;
   json: boolean;
   progress: ProgressChoice;
 }
@@ -93,7 +95,7 @@ async function resolveTargets(args: VerifyArgs, known: readonly string[]): Promi
     }
     const { planExperiment } = await import('../../plan/plan.js');
     // the plan only lists the asset paths here; verify does the hashing itself
-    const plan = await planExperiment(target, { overrides: parseOverrides(args.set), hashAsset: async () => null });
+    const plan = await planExperiment(target, { overrides: parseOverrides(args.set), hashAsset: async () => null, allowOutsideWorkspace: allowOutsideWorkspace(args.allowOutsideWorkspace) });
     for (const cell of plan.cells) for (const a of cell.assets) add(a.path, a.key);
   }
   return [...byPath.values()];
