@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
 import { BadInputError, ConflictError, VsdlabError } from '../errors.js';
-import { readJsonIfExists, publishDir, writeJsonAtomically } from '../util/atomic-write.js';
+import { readJsonIfExists, publishDir, removeTornWrites, writeJsonAtomically } from '../util/atomic-write.js';
 import { lockTimings, tryLock, waitForLock, type Lock } from '../tracking/lock.js';
 import { collectProvenance } from '../tracking/provenance.js';
 import { RunStore, type RunStatus } from '../tracking/run-store.js';
@@ -210,6 +210,8 @@ async function runStage(
     const workDir = store.stageWorkDir(stage.name, key);
     if (options.force) rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
+    // a stage resumed after a kill: what the killed attempt was writing is not kept (found by the kill trials)
+    removeTornWrites(workDir);
     const lost = new AbortController();
     const touch = setInterval(() => {
       if (!lock.touch()) lost.abort(lostError(lock, `stage ${stage.name} ${key}`));

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, existsSync } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -26,6 +26,27 @@ export async function writeFileAtomically(path: string, data: string | Uint8Arra
     await rm(tmp, { force: true }).catch(() => {});
     throw writeError(path, e);
   }
+}
+
+/** the temp name writeFileAtomically uses: `.<name>.<8 hex>.tmp` */
+const TORN_WRITE = /^\..+\.[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes, under `dir`, the temp files of writes a kill cut short (they are never read as files, but a folder
+ * published with them carries garbage). Only for a folder one writer owns (a stage's work folder under its lock):
+ * in a shared folder the temp file may be a live writer's.
+ */
+export function removeTornWrites(dir: string): number {
+  let removed = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removed += removeTornWrites(path);
+    else if (TORN_WRITE.test(entry.name)) {
+      rmSync(path, { force: true });
+      removed += 1;
+    }
+  }
+  return removed;
 }
 
 /** a full disk or a folder without write access is named with the path, in one line, not as an internal error */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { publishDir, writeJsonAtomically } from '../../src/util/atomic-write.js';
+import { publishDir, removeTornWrites, writeJsonAtomically } from '../../src/util/atomic-write.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -43,4 +43,17 @@ test('publishDir moves a finished folder into place in one step, replacing an ol
   publishDir(work, final);
   assert.ok(!existsSync(work));
   assert.deepEqual(readdirSync(final), ['result.json']);
+});
+
+test('removeTornWrites takes the temp files of cut-short writes out of a folder, at any depth, and nothing else', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'samples'), { recursive: true });
+  writeFileSync(join(dir, '.student-ema.safetensors.a392812f.tmp'), 'torn');
+  writeFileSync(join(dir, 'samples', '.step-000001.png.0badbeef.tmp'), 'torn');
+  writeFileSync(join(dir, 'student.safetensors'), 'whole');
+  writeFileSync(join(dir, '.hidden'), 'kept');
+  writeFileSync(join(dir, 'notes.tmp'), 'kept');
+  assert.equal(removeTornWrites(dir), 2);
+  assert.deepEqual(readdirSync(dir).sort(), ['.hidden', 'notes.tmp', 'samples', 'student.safetensors']);
+  assert.deepEqual(readdirSync(join(dir, 'samples')), []);
 });
