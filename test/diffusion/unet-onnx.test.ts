@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { disposeParams, initUNet, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { createOnnxUNet } from '../../src/diffusion/unet/onnx-engine.js';
-import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
+import { LORA_TARGET_GROUPS, loraLayersOf, type LoraTargetGroup } from '../../src/diffusion/lora-targets.js';
 import { initLora, withLora, type LoraAdapter } from '../../src/nn/lora.js';
 import { loadTeacher } from '../../src/teacher/bundle.js';
 import { BadInputError } from '../../src/errors.js';
@@ -40,8 +40,8 @@ const randomInputs = (batch: number, h: number, w: number, config: UNetConfig, s
 });
 
 /** gives every B matrix a non-zero value, as after LoRA training */
-const trainedLora = (net: UNet, seed: number): LoraAdapter => {
-  const lora = initLora(net.params, { rank: 4, alpha: 6, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']) }, seed);
+const trainedLora = (net: UNet, seed: number, groups: readonly LoraTargetGroup[] = ['q', 'k', 'v', 'out', 'conv']): LoraAdapter => {
+  const lora = initLora(net.params, { rank: 4, alpha: 6, targets: loraLayersOf(groups) }, seed);
   for (const [name, p] of Object.entries(lora.params)) if (name.endsWith('lora_b')) p.assign(tf.randomNormal(p.shape, 0, 0.3, 'float32', seed + name.length));
   return lora;
 };
@@ -127,6 +127,21 @@ test('unet onnx: LoRA on q, k, v, out and conv with non-zero B; off; per-sample 
   const viaFeeds = await engine.run(x, ts, cond, { adapter: feeds });
   assert.equal(maxAbsDiff(viaFeeds.dataSync() as Float32Array, on) <= BOUND, true);
   tf.dispose([x, cond, mixed, viaFeeds]);
+  await engine.dispose();
+  disposeParams(lora.params);
+  disposeParams(net.params);
+});
+
+test('unet onnx: LoRA on every target group lora-targets.ts names (proj, ff, time too)', async (t) => {
+  await tf.setBackend('cpu');
+  const net = initUNet(PATCHED_V, 15);
+  const lora = trainedLora(net, 7, LORA_TARGET_GROUPS);
+  const engine = createOnnxUNet(net, { lora: lora.config });
+  for (const layer of ['ff.proj', 'ff.out', 'proj_in', 'proj_out', 'time_proj']) assert.ok(engine.loraWeights.some((n) => n.endsWith(`.${layer}.w`)), layer);
+  const { x, cond } = randomInputs(2, 16, 16, PATCHED_V, 61);
+  const ts = [800, 100];
+  await compare(t, 'LoRA on every group', await engine.run(x, ts, cond, lora), unetForward(net, x, ts, cond, lora));
+  tf.dispose([x, cond]);
   await engine.dispose();
   disposeParams(lora.params);
   disposeParams(net.params);

@@ -219,17 +219,39 @@ class UNetWriter {
     return this.linear({ name: joined, dims: [n, c] }, `${name}.to_out`);
   }
 
-  /** value · gelu_tanh(gate) on [..., 2D] = [value | gate]; gelu_tanh(g) = g·σ(2·√(2/π)·(g + 0.044715 g³)) */
-  geglu(x: Value): Value {
-    const d = (x.dims[x.dims.length - 1] as number) / 2;
-    const value = this.g.fresh('geglu_value');
-    const gate = this.g.fresh('geglu_gate');
-    this.g.node('Split', [x.name], { axis: -1 }, [value, gate]);
+  /**
+   * ff.proj then GEGLU: value · gelu_tanh(gate) for [value | gate] = x W + b, with gelu_tanh(g) = g·σ(2·√(2/π)·(g +
+   * 0.044715 g³)) (the fused kernel's identity). The two halves are two MatMuls on W's column halves: the same dot
+   * products as one MatMul and a Split, without copying the [B, N, 8C] result apart
+   */
+  gegluProj(x: Value, name: string): Value {
+    const w = this.weight(`${name}.w`);
+    const [inDim, out2] = w.shape as [number, number];
+    const d = out2 / 2;
+    if (this.loraTransposed.has(`${name}.w`)) {
+      // an adapted ff.proj: the plain path (MatMul with the LoRA delta, then Split)
+      const projected = this.linear(x, name);
+      const value = this.g.fresh('geglu_value');
+      const gate = this.g.fresh('geglu_gate');
+      this.g.node('Split', [projected.name], { axis: -1 }, [value, gate]);
+      return { name: this.gelu(value, gate), dims: [...x.dims.slice(0, -1), d] };
+    }
+    const b = this.weight(`${name}.b`);
+    const half = (part: 0 | 1): string => {
+      const cols = new Float32Array(inDim * d);
+      for (let i = 0; i < inDim; i++) cols.set(w.data.subarray(i * out2 + part * d, i * out2 + part * d + d), i * d);
+      const wName = this.g.initializer(`${name}.w:${part}`, cols, [inDim, d]);
+      const bName = this.g.initializer(`${name}.b:${part}`, b.data.slice(part * d, part * d + d), [d]);
+      return this.g.node('Add', [this.g.node('MatMul', [x.name, wName]), bName]);
+    };
+    return { name: this.gelu(half(0), half(1)), dims: [...x.dims.slice(0, -1), d] };
+  }
+
+  private gelu(value: string, gate: string): string {
     const cube = this.g.node('Mul', [this.g.node('Mul', [gate, gate]), gate]);
     const inner = this.g.node('Add', [gate, this.g.node('Mul', [cube, this.g.scalar(this.g.fresh('gelu_c'), 0.044715)])]);
     const arg = this.g.node('Mul', [inner, this.g.scalar(this.g.fresh('gelu_k'), 2 * Math.sqrt(2 / Math.PI))]);
-    const gelu = this.g.node('Mul', [gate, this.g.node('Sigmoid', [arg])]);
-    return { name: this.g.node('Mul', [value, gelu]), dims: [...x.dims.slice(0, -1), d] };
+    return this.g.node('Mul', [value, this.g.node('Mul', [gate, this.g.node('Sigmoid', [arg])])]);
   }
 
   /** blocks.ts transformerBlock on NCHW */
@@ -241,8 +263,8 @@ class UNetWriter {
     const selfIn = this.layerNorm(tokens, `${name}.ln1`);
     tokens = this.add(tokens, this.attention(selfIn, selfIn, `${name}.attn1`, heads));
     tokens = this.add(tokens, this.attention(this.layerNorm(tokens, `${name}.ln2`), cond, `${name}.attn2`, heads));
-    const projected = this.linear(this.layerNorm(tokens, `${name}.ln3`), `${name}.ff.proj`);
-    tokens = this.add(tokens, this.linear(this.geglu(projected), `${name}.ff.out`));
+    const gated = this.gegluProj(this.layerNorm(tokens, `${name}.ln3`), `${name}.ff.proj`);
+    tokens = this.add(tokens, this.linear(gated, `${name}.ff.out`));
     const out = this.linear(tokens, `${name}.proj_out`);
     const back = this.reshape(this.g.node('Transpose', [out.name], { perm: [0, 2, 1] }), [0, c, h, w]);
     return this.add(x, { name: back, dims: x.dims });
