@@ -147,7 +147,7 @@ test('unet onnx: LoRA on every target group lora-targets.ts names (proj, ff, tim
   disposeParams(net.params);
 });
 
-test('unet onnx: deterministic run to run (same bits), and a bad input size is one BadInputError', async () => {
+test('unet onnx: deterministic run to run (same bits); a bad input size or weights file is one BadInputError', async () => {
   await tf.setBackend('cpu');
   const net = initUNet(PATCHED_V, 14);
   const lora = trainedLora(net, 6);
@@ -156,6 +156,13 @@ test('unet onnx: deterministic run to run (same bits), and a bad input size is o
   const first = await engine.runArrays({ data: x.dataSync() as Float32Array, shape: x.shape }, 600, { data: cond.dataSync() as Float32Array, shape: cond.shape }, { adapter: lora, on: [true, false, true, false] });
   const again = await engine.runArrays({ data: x.dataSync() as Float32Array, shape: x.shape }, 600, { data: cond.dataSync() as Float32Array, shape: cond.shape }, { adapter: lora, on: [true, false, true, false] });
   assert.ok(Buffer.from(first.buffer, first.byteOffset, first.byteLength).equals(Buffer.from(again.buffer, again.byteOffset, again.byteLength)), 'bit-identical');
+  // weights that do not fit the architecture (a teacher folder's file): one BadInputError at creation
+  const { 'mid.attn.attn2.to_k.w': toK, ...withoutK } = net.params;
+  assert.throws(() => createOnnxUNet({ config: net.config, params: withoutK }), (e: unknown) => e instanceof BadInputError && /missing weight mid\.attn\.attn2\.to_k\.w/.test(e.message));
+  const wrong = tf.variable(tf.zeros([3, 3, 5, 16]));
+  assert.throws(() => createOnnxUNet({ config: net.config, params: { ...net.params, 'down.0.res.0.conv1.w': wrong } }), (e: unknown) => e instanceof BadInputError && /down\.0\.res\.0\.conv1\.w has shape \[3, 3, 5, 16\], the architecture needs \[3, 3, 8, 8\]/.test(e.message));
+  assert.ok(toK !== undefined);
+  wrong.dispose();
   const bad = tf.zeros([1, 12, 16, 3]) as tf.Tensor4D;
   const badCond = tf.zeros([1, 5, PATCHED_V.condDim]) as tf.Tensor3D;
   await assert.rejects(engine.run(bad, 1, badCond), (e: unknown) => e instanceof BadInputError && /must divide by 8/.test(e.message));

@@ -83,6 +83,8 @@ export const createOnnxUNet = (net: UNet, options: OnnxUNetOptions = {}): OnnxUN
   if (lora !== undefined && loraWeights.length === 0) {
     throw new BadInputError('LORA_NO_TARGET', `no weight of the network matches the LoRA targets ${lora.targets.join(', ')}`, 'pick distill.lora_teacher.targets the teacher has (q, k, v, out need attention levels; conv and time every ResBlock)');
   }
+  // a weight that does not fit the architecture fails here, not at the first run
+  unetToOnnx(config, weights, { height: inputMultiple(config), width: inputMultiple(config), lora });
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
     intraOpNumThreads: options.threads ?? 1,
