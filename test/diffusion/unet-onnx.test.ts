@@ -7,6 +7,7 @@ import { LORA_TARGET_GROUPS, loraLayersOf, type LoraTargetGroup } from '../../sr
 import { initLora, withLora, type LoraAdapter } from '../../src/nn/lora.js';
 import { loadTeacher } from '../../src/teacher/bundle.js';
 import { BadInputError } from '../../src/errors.js';
+import { selectBackend } from '../../src/tensor/index.js';
 import { TINY_UNET } from '../helpers/tiny-unet.js';
 
 // ONNX Runtime's UNet against unetForward on tfjs's cpu backend (the reference every other test uses).
@@ -62,6 +63,23 @@ test('unet onnx: the committed teacher (patch 2, v body) equals unetForward, bat
   tf.dispose([x, x1, cond, c1, teacher.nullText]);
   disposeParams(teacher.unet.params);
   disposeParams(teacher.text.params);
+});
+
+test('unet onnx: the committed teacher with LoRA equals unetForward on the wasm backend (the study workers\' engine)', async (t) => {
+  await selectBackend('wasm');
+  const teacher = loadTeacher('models/embedded/teacher');
+  const lora = trainedLora(teacher.unet, 9);
+  const engine = createOnnxUNet(teacher.unet, { lora: lora.config });
+  const cond = tf.concat([teacher.nullText, teacher.text.encode(['a green ring in the centre on a white background'])]) as tf.Tensor3D;
+  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const ts = [640, 640];
+  await compare(t, 'teacher + LoRA on wasm, B=2', await engine.run(x, ts, cond, lora), unetForward(teacher.unet, x, ts, cond, lora));
+  await engine.dispose();
+  tf.dispose([x, cond, teacher.nullText]);
+  disposeParams(lora.params);
+  disposeParams(teacher.unet.params);
+  disposeParams(teacher.text.params);
+  await tf.setBackend('cpu');
 });
 
 test('unet onnx: random tiny net (patch 1, eps body), square and non-square inputs, batch 1 and 3', async (t) => {
