@@ -7,10 +7,9 @@
 //   t_features  [B, baseChannels]       timestepFeatures(t) computed in JS (float64 angles, as unet.ts)
 //   sigma, alpha [B, 1, 1, 1]           only when bodyPredicts is 'v': ε̂ = σ_t x_t + α_t v̂
 //   cond        [B, L, condDim]         text embeddings
-//   lora_scale  [B, 1, 1, 1]            only with a LoRA shape: alpha/rank for a sample the adapter applies to, 0 for
-//                                       one it does not (the frozen teacher), so both can share one batch
 //   <weight>.lora_a / <weight>.lora_b   only with a LoRA shape, one pair per adapted weight, in lora.ts's layout
-//                                       (linear A [in, r], B [r, out]; conv A [k, k, in, r], B [1, 1, r, out])
+//                                       (linear A [in, r], B [r, out]; conv A [k, k, in, r], B [1, 1, r, out]);
+//                                       the scale alpha/rank is the shape's, a constant of the graph
 // Output: eps [B, H, W, outChannels] (what unetForward returns).
 import { BadInputError } from '../../errors.js';
 import { OnnxGraphBuilder } from '../../onnx/graph-builder.js';
@@ -78,12 +77,11 @@ class UNetWriter {
   /** names of the adapted weights, and their A/B inputs as the graph uses them (conv pairs transposed) */
   private readonly adapted: Set<string>;
   private readonly loraRank: number;
+  private readonly loraAlpha: number;
   private readonly loraPairs = new Map<string, [string, string]>();
   readonly loraInputs: string[] = [];
-  /** lora_scale broadcast to rank 4 (conv outputs), 3 (tokens) and 2 (the time embedding) */
-  private scale4: string | undefined;
-  private scale3: string | undefined;
-  private scale2: string | undefined;
+  /** alpha / rank as a float32 scalar, as tfjs multiplies the delta by the JS number */
+  private scale: string | undefined;
   private readonly emitted = new Set<string>();
 
   constructor(
@@ -93,6 +91,7 @@ class UNetWriter {
     this.g = new OnnxGraphBuilder('vsdlab-embedded-unet');
     this.adapted = new Set(lora === undefined ? [] : loraWeightNames(weights, lora));
     this.loraRank = lora?.rank ?? 0;
+    this.loraAlpha = lora?.alpha ?? 0;
   }
 
   loraNames(): string[] {
@@ -101,10 +100,7 @@ class UNetWriter {
 
   declareLora(): void {
     if (this.adapted.size === 0) return;
-    const scale = this.g.input('lora_scale', 'float32', ['B', 1, 1, 1]);
-    this.scale4 = scale;
-    this.scale3 = this.g.node('Reshape', [scale, this.shape([-1, 1, 1])]);
-    this.scale2 = this.g.node('Reshape', [scale, this.shape([-1, 1])]);
+    this.scale = this.g.scalar('lora_scale', this.loraAlpha / this.loraRank);
     for (const name of this.loraNames()) {
       const w = this.weight(name);
       const rank4 = w.shape.length === 4;
@@ -118,6 +114,11 @@ class UNetWriter {
       // conv pairs go from tfjs [k, k, in, out] to ONNX [out, in, k, k] once per run, inside the graph
       this.loraPairs.set(name, rank4 ? [this.g.node('Transpose', [a], { perm: [3, 2, 0, 1] }), this.g.node('Transpose', [b], { perm: [3, 2, 0, 1] })] : [a, b]);
     }
+  }
+
+  private loraScale(): string {
+    if (this.scale === undefined) throw new Error('onnx unet: LoRA scale used before declareLora');
+    return this.scale;
   }
 
   weight(name: string): { data: Float32Array; shape: readonly number[] } {
@@ -157,9 +158,7 @@ class UNetWriter {
     const pair = this.loraPairs.get(`${name}.w`);
     if (pair !== undefined) {
       const delta = this.g.node('MatMul', [this.g.node('MatMul', [x.name, pair[0]]), pair[1]]);
-      const scale = x.dims.length === 1 ? this.scale2 : this.scale3;
-      if (scale === undefined || x.dims.length > 2) throw new Error(`onnx unet: LoRA on a rank-${x.dims.length + 1} linear input (${name})`);
-      y = this.g.node('Add', [y, this.g.node('Mul', [delta, scale])]);
+      y = this.g.node('Add', [y, this.g.node('Mul', [delta, this.loraScale()])]);
     }
     if (bias) y = this.g.node('Add', [y, this.init(`${name}.b`, [outDim])]);
     return { name: y, dims: [...x.dims.slice(0, -1), outDim] };
@@ -177,9 +176,7 @@ class UNetWriter {
     // (x * W + scale · B(A(x))) + b, in the order layers.ts adds them
     const down = this.g.node('Conv', [x.name, pair[0]], attrs);
     const up = this.g.node('Conv', [down, pair[1]], { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0] });
-    const scale = this.scale4;
-    if (scale === undefined) throw new Error('onnx unet: LoRA scale undeclared');
-    const y = this.g.node('Add', [this.g.node('Conv', [x.name, weightName], attrs), this.g.node('Mul', [up, scale])]);
+    const y = this.g.node('Add', [this.g.node('Conv', [x.name, weightName], attrs), this.g.node('Mul', [up, this.loraScale()])]);
     return { name: this.g.node('Add', [y, this.init(`${name}.b`, [outChannels], undefined, [outChannels, 1, 1])]), dims };
   }
 
@@ -391,6 +388,6 @@ export const unetToOnnx = (configIn: UNetConfig, weights: WeightSnapshot, option
   }
   g.output(ONNX_UNET_OUTPUT, 'float32', ['B', height, width, cout]);
 
-  const inputs = ['x', 't_features', ...(vBody ? ['sigma', 'alpha'] : []), 'cond', ...(w.loraNames().length > 0 ? ['lora_scale'] : []), ...w.loraInputs];
+  const inputs = ['x', 't_features', ...(vBody ? ['sigma', 'alpha'] : []), 'cond', ...w.loraInputs];
   return { model: g.encode(), inputs, loraWeights: w.loraNames() };
 };
