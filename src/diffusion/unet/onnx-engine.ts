@@ -135,7 +135,10 @@ export const createOnnxUNet = (net: UNet, options: OnnxUNetOptions = {}): OnnxUN
   const pinLora = (loraIn: LoraAdapter | LoraRun): LoraRun => {
     const run: LoraRun = isLoraRun(loraIn) ? loraIn : { adapter: loraIn };
     if (isFeeds(run.adapter)) return { adapter: run.adapter, on: run.on ?? true };
-    return { adapter: loraFeeds(run.adapter), on: run.on ?? run.adapter.enabled };
+    const on = run.on ?? run.adapter.enabled;
+    // every sample off: the base graph alone runs, and the adapter's weights need not be read
+    if (on === false || (typeof on !== 'boolean' && !on.includes(true))) return { adapter: { scale: run.adapter.config.alpha / run.adapter.config.rank, feeds: {} }, on };
+    return { adapter: loraFeeds(run.adapter), on };
   };
 
   const runArrays = async (x: HostTensor, t: Timesteps, cond: HostTensor, loraIn?: LoraAdapter | LoraRun): Promise<Float32Array> => {
