@@ -50,14 +50,18 @@ const sameShape = (a: tf.Tensor, b: tf.Tensor, what: string): void => {
   }
 };
 
-/** the tensor to write `t`'s new values into: `t` itself when nothing else shares its buffer, else a new one */
+/**
+ * the tensor to write an Adam moment's new values into: itself when nothing else shares its buffer, else a new
+ * one. Parameters and their EMA always get a new buffer: wasm's conv and matMul kernels keep xnnpack operators
+ * with the weights packed inside, cached by the weight tensor's id until that id is disposed, so weights written
+ * in place would go unseen by the next forward.
+ */
 const target = (s: FloatStorage, t: tf.Tensor): tf.Tensor => (s.writable(t) ? t : s.allocate(t.shape));
 
-/** makes `out` the variable's value when it is a new buffer */
+/** makes `out` the variable's value */
 const publish = (v: tf.Variable, out: tf.Tensor): void => {
-  if (out === v) return;
   v.assign(out);
-  out.dispose(); // the variable holds the only reference, so the next step writes it in place
+  out.dispose(); // the variable holds the only reference
 };
 
 /** makes `out` the state tensor under `name` (kept out of any tidy scope), disposing the one it replaces */
@@ -70,7 +74,7 @@ const publishState = (state: Map<string, tf.Tensor>, name: string, prev: tf.Tens
 /**
  * One Adam step (with the gradients first scaled by `clip` when given) and then the EMA of every parameter in
  * `ema`, equal bit for bit to scaleGradients + Adam.apply + emaUpdate on the same backend. No tfjs op runs;
- * tensors are written in place where they own their buffer.
+ * the Adam moments are written in place where they own their buffer.
  */
 export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string, tf.Variable>, grads: Record<string, tf.Tensor>, clip: number | undefined, ema?: EmaTarget): void {
   adam.step += 1;
@@ -103,19 +107,19 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     const e = ema?.params[name];
     if (e) sameShape(e, p, `ema: ${name}`);
     // every allocation before the first view: a growing wasm heap detaches views taken earlier
-    const pOut = target(s, p);
+    const pOut = s.allocate(p.shape);
     const mOut = mPrev ? target(s, mPrev) : s.allocate(p.shape);
     const vOut = vPrev ? target(s, vPrev) : s.allocate(p.shape);
-    const eOut = e ? target(s, e) : undefined;
+    const eOut = e ? s.allocate(e.shape) : undefined;
     const gv = s.view(g);
     const pv = s.view(p);
-    const pw = pOut === p ? pv : s.view(pOut);
+    const pw = s.view(pOut);
     const mv = mPrev ? s.view(mPrev) : undefined;
     const mw = s.view(mOut);
     const vv = vPrev ? s.view(vPrev) : undefined;
     const vw = s.view(vOut);
     const ev = e ? s.view(e) : undefined;
-    const ew = eOut === undefined ? undefined : eOut === e ? ev : s.view(eOut);
+    const ew = eOut === undefined ? undefined : s.view(eOut);
     for (let i = 0; i < gv.length; i++) {
       const pi = pv[i] as number;
       let gi = gv[i] as number;
@@ -143,10 +147,10 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     const p = params[name];
     if (!p) throw new Error(`ema: no parameter ${name}`);
     sameShape(e, p, `ema: ${name}`);
-    const eOut = target(s, e);
+    const eOut = s.allocate(e.shape);
     const pv = s.view(p);
     const ev = s.view(e);
-    const ew = eOut === e ? ev : s.view(eOut);
+    const ew = s.view(eOut);
     for (let i = 0; i < ev.length; i++) ew[i] = f(f((ev[i] as number) * ed) + f((pv[i] as number) * ep));
     publish(e, eOut);
   }

@@ -61,7 +61,7 @@ interface Run {
   norms: number[];
   clipped: number;
   kernels: number;
-  /** steps after the first whose update kept every parameter's buffer (written in place) */
+  /** steps after the first that wrote every Adam moment in place */
   inPlace: number;
 }
 
@@ -82,14 +82,14 @@ const train = async (c: Case, fused: boolean): Promise<Run> => {
     const grads = gradients(100 + step, gradScale(step));
     if (fused) {
       setOptimizerPath('fused');
-      const buffers = Object.values(p).map((v) => v.dataId);
+      const moments = Object.keys(p).map((k) => adam.m.get(k)?.dataId);
       const info = await tf.profile(() => {
         const norm = gradientNorm(grads);
         norms.push(norm);
         optimizerStep({ adam, params: p, grads, norm, maxNorm: c.maxNorm, ema: { params: ema, decay: c.emaDecay } });
       });
       kernels += info.kernels.length;
-      if (step > 1 && Object.values(p).every((v, i) => v.dataId === buffers[i])) inPlace++;
+      if (step > 1 && Object.keys(p).every((k, i) => adam.m.get(k)?.dataId === moments[i])) inPlace++;
     } else {
       tf.tidy(() => {
         const out = clipByGlobalNorm(grads, c.maxNorm);
@@ -130,8 +130,8 @@ for (const backend of ['wasm', 'cpu'] as const) {
         assert.deepEqual(fused.ema, ops.ema, 'EMA');
         assert.deepEqual(fused.state, ops.state, 'Adam state (same keys, same values)');
         assert.equal(fused.kernels, 0, 'the fused pass runs no tfjs kernel');
-        // wasm writes the heap in place once a parameter owns its buffer (the first step copies it away from the
-        // EMA's shared one); cpu never writes in place (a tensor's array may be its creator's)
+        // wasm writes the moments in its heap in place; cpu never writes in place (a tensor's array may be its
+        // creator's)
         assert.equal(fused.inPlace, backend === 'wasm' ? STEPS - 1 : 0, 'in-place steps');
         // the cases exercise what they name: clipping on in some steps only, or never
         if (c.maxNorm < 1e9) assert.ok(ops.clipped > 0 && ops.clipped < STEPS, `clipped in ${ops.clipped} of ${STEPS} steps`);
