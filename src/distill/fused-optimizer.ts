@@ -69,6 +69,42 @@ const publishState = (state: Map<string, tf.Tensor>, name: string, prev: tf.Tens
   if (out === prev) return;
   prev?.dispose();
   state.set(name, tf.keep(out));
+};
+
+/** Adam's scalars as float32 values, as the op sequence's scalar tensors hold them */
+interface AdamScalars {
+  scale: number;
+  scaled: boolean;
+  wd: number;
+  decayed: boolean;
+  b1: number;
+  g1: number;
+  b2: number;
+  g2: number;
+  rate: number;
+  bc2: number;
+  eps: number;
+}
+
+/** Adam.apply's ops on one tensor's elements: p, m, v from pv, mv, vv into pw, mw, vw (mv may be mw, vv vw) */
+function adamElements(k: AdamScalars, gv: Float32Array, pv: Float32Array, pw: Float32Array, mv: Float32Array, mw: Float32Array, vv: Float32Array, vw: Float32Array): void {
+  const { scale, scaled, wd, decayed, b1, g1, b2, g2, rate, bc2, eps } = k;
+  for (let i = 0; i < gv.length; i++) {
+    const pi = pv[i] as number;
+    let gi = gv[i] as number;
+    if (scaled) gi = f(gi * scale); // scaleGradients: tf.mul(g, coef)
+    if (decayed) gi = f(gi + f(pi * wd)); // tf.add(g, tf.mul(p, weightDecay))
+    const mi = f(f((mv[i] as number) * b1) + f(gi * g1));
+    const vi = f(f((vv[i] as number) * b2) + f(f(gi * gi) * g2));
+    mw[i] = mi;
+    vw[i] = vi;
+    pw[i] = f(pi - f(f(mi * rate) / f(f(Math.sqrt(f(vi / bc2))) + eps)));
+  }
+}
+
+/** emaUpdate's ops on one tensor's elements: tf.add(tf.mul(e, decay), tf.mul(p, 1 - decay)) into ew */
+function emaElements(ev: Float32Array, pv: Float32Array, ew: Float32Array, decay: number, rest: number): void {
+  for (let i = 0; i < ev.length; i++) ew[i] = f(f((ev[i] as number) * decay) + f((pv[i] as number) * rest));
 }
 
 /**
@@ -81,17 +117,19 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
   const c1 = 1 - adam.beta1 ** adam.step;
   const c2 = 1 - adam.beta2 ** adam.step;
   // the scalars exactly as the op sequence's scalar tensors hold them
-  const scale = clip === undefined ? 1 : f(clip);
-  const scaled = clip !== undefined;
-  const wd = f(adam.weightDecay);
-  const decayed = adam.weightDecay > 0;
-  const b1 = f(adam.beta1);
-  const g1 = f(1 - adam.beta1);
-  const b2 = f(adam.beta2);
-  const g2 = f(1 - adam.beta2);
-  const rate = f(adam.lr / c1);
-  const bc2 = f(c2);
-  const eps = f(adam.eps);
+  const k: AdamScalars = {
+    scale: clip === undefined ? 1 : f(clip),
+    scaled: clip !== undefined,
+    wd: f(adam.weightDecay),
+    decayed: adam.weightDecay > 0,
+    b1: f(adam.beta1),
+    g1: f(1 - adam.beta1),
+    b2: f(adam.beta2),
+    g2: f(1 - adam.beta2),
+    rate: f(adam.lr / c1),
+    bc2: f(c2),
+    eps: f(adam.eps),
+  };
   const ed = f(ema?.decay ?? 0);
   const ep = f(1 - (ema?.decay ?? 0));
 
@@ -114,26 +152,13 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     const gv = s.view(g);
     const pv = s.view(p);
     const pw = s.view(pOut);
-    const mv = mPrev ? s.view(mPrev) : undefined;
     const mw = s.view(mOut);
-    const vv = vPrev ? s.view(vPrev) : undefined;
     const vw = s.view(vOut);
-    const ev = e ? s.view(e) : undefined;
-    const ew = eOut === undefined ? undefined : s.view(eOut);
-    for (let i = 0; i < gv.length; i++) {
-      const pi = pv[i] as number;
-      let gi = gv[i] as number;
-      if (scaled) gi = f(gi * scale); // scaleGradients: tf.mul(g, coef)
-      if (decayed) gi = f(gi + f(pi * wd)); // tf.add(g, tf.mul(p, weightDecay))
-      // a first step's moments are tf.zerosLike(p)
-      const mi = f(f((mv === undefined ? 0 : (mv[i] as number)) * b1) + f(gi * g1));
-      const vi = f(f((vv === undefined ? 0 : (vv[i] as number)) * b2) + f(f(gi * gi) * g2));
-      const pn = f(pi - f(f(mi * rate) / f(f(Math.sqrt(f(vi / bc2))) + eps)));
-      mw[i] = mi;
-      vw[i] = vi;
-      pw[i] = pn;
-      if (ew !== undefined && ev !== undefined) ew[i] = f(f((ev[i] as number) * ed) + f(pn * ep));
-    }
+    // a first step's moments are tf.zerosLike(p)
+    const mv = mPrev ? s.view(mPrev) : mw.fill(0);
+    const vv = vPrev ? s.view(vPrev) : vw.fill(0);
+    adamElements(k, gv, pv, pw, mv, mw, vv, vw);
+    if (e && eOut) emaElements(s.view(e), pw, s.view(eOut), ed, ep);
     publish(p, pOut);
     publishState(adam.m, name, mPrev, mOut);
     publishState(adam.v, name, vPrev, vOut);
@@ -148,10 +173,7 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     if (!p) throw new Error(`ema: no parameter ${name}`);
     sameShape(e, p, `ema: ${name}`);
     const eOut = s.allocate(e.shape);
-    const pv = s.view(p);
-    const ev = s.view(e);
-    const ew = s.view(eOut);
-    for (let i = 0; i < ev.length; i++) ew[i] = f(f((ev[i] as number) * ed) + f((pv[i] as number) * ep));
+    emaElements(s.view(e), s.view(p), s.view(eOut), ed, ep);
     publish(e, eOut);
   }
 }
