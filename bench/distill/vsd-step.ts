@@ -2,7 +2,7 @@
 // fwd+bwd, Adam on both, clipping, EMA) as vsdlab's distill() runs it on the tfjs wasm backend, next to the same
 // network and step in PyTorch CPU (one thread, tools/bench/torch_vsd_step.py) spawned from here, the two sides
 // interleaved round by round. times are process CPU seconds: the 2-core machine is shared.
-// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases --baseline]
+// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases --baseline --optimizer fused|ops|both]
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,8 +16,8 @@ import { initLora } from '../../src/nn/lora.js';
 import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { embeddedDistillNet } from '../../src/distill/net.js';
-import { Adam, emaUpdate } from '../../src/distill/adam.js';
-import { clipByGlobalNorm } from '../../src/distill/objectives.js';
+import { Adam } from '../../src/distill/adam.js';
+import { gradientNorm, optimizerStep, setOptimizerPath, type OptimizerPath } from '../../src/distill/optimizer-step.js';
 import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
 import { saveSafetensors } from '../../src/weights/safetensors.js';
 import { formatKernelCpu, recordKernelCpu, type KernelCpu } from '../tensor/kernel-cpu.js';
@@ -39,8 +39,12 @@ const { values: opts } = parseArgs({
     'no-phases': { type: 'boolean', default: false },
     // the step as before the fused element-wise ops: tfjs compositions, copying Identity/Cast
     baseline: { type: 'boolean', default: false },
+    // clipping + Adam + EMA as one JS pass per tensor (fused), as tfjs op sequences (ops), or both, alternating
+    // run by run in each round (before/after of the fused optimiser from one process)
+    optimizer: { type: 'string', default: 'fused' },
   },
 });
+if (!['fused', 'ops', 'both'].includes(opts.optimizer)) throw new Error('--optimizer must be fused, ops or both');
 const rounds = Number(opts.rounds);
 const stepsPerRound = Number(opts.steps);
 const batch = Number(opts.batch);
@@ -296,7 +300,8 @@ const phases = async (teacher: UNet): Promise<Part[]> => {
         return cpuSeconds() - t0;
       }),
     );
-    const peakBytes = (await tf.profile(run)).peakBytes;
+    // a part that runs no kernel (the fused optimiser) has no peak in tf.profile's accounting (-Infinity)
+    const peakBytes = Math.max(0, (await tf.profile(run)).peakBytes);
     return { label, seconds, peakBytes, inStep };
   };
   const fwdBwd = (net: UNet, vars: tf.Variable[], l?: typeof lora, inside?: () => void): void => {
@@ -316,13 +321,14 @@ const phases = async (teacher: UNet): Promise<Part[]> => {
   out.push(await part(`frozen teacher, CFG (2B=${2 * batch}, forward)`, true, teacherPass()));
   out.push(await part(`LoRA teacher, CFG (2B=${2 * batch}, forward)`, true, teacherPass(lora)));
   out.push(await part(`LoRA teacher forward + backward to the adapter (B=${batch})`, true, () => fwdBwd(teacher, Object.values(lora.params), lora)));
-  out.push(
-    await part('clip + Adam + EMA (student)', true, () => {
-      const c = clipByGlobalNorm({ ...grads }, 1e9);
-      adam.apply(student.params, c.grads);
-      emaUpdate(ema.params, student.params, settings.emaDecay);
-    }),
-  );
+  const optimizer = (path: OptimizerPath) => (): void => {
+    const previous = setOptimizerPath(path);
+    optimizerStep({ adam, params: student.params, grads, norm: gradientNorm(grads), maxNorm: 1e9, ema: { params: ema.params, decay: settings.emaDecay } });
+    setOptimizerPath(previous);
+  };
+  const mainPath: OptimizerPath = opts.optimizer === 'ops' ? 'ops' : 'fused';
+  out.push(await part(`clip + Adam + EMA (student, ${mainPath === 'fused' ? 'fused JS pass' : 'tfjs op sequences'})`, true, optimizer(mainPath)));
+  if (opts.optimizer === 'both') out.push(await part('variant: clip + Adam + EMA (student) as tfjs op sequences', false, optimizer('ops')));
   out.push(
     await part('variant: student forward + backward with both teacher CFG passes inside its gradient scope, as the trainer', false, () =>
       fwdBwd(student, Object.values(student.params), undefined, () => {
@@ -396,6 +402,7 @@ const fmt = (x: number, d = 3): string => x.toFixed(d);
 
 const main = async (): Promise<void> => {
   const info = await selectBackend('wasm');
+  if (opts.optimizer === 'ops') setOptimizerPath('ops');
   if (opts.baseline) {
     unregisterFusedKernels('wasm');
     unregisterFastKernels('wasm');
@@ -462,6 +469,8 @@ const main = async (): Promise<void> => {
   }
 
   const ours: number[] = [];
+  // --optimizer both: the same runs with the op-sequence optimiser
+  const oursOps: number[] = [];
   const theirs: number[] = [];
   const oursFwd: number[] = [];
   const theirsFwd: number[] = [];
@@ -478,8 +487,16 @@ const main = async (): Promise<void> => {
     }
     oursFwd.push(...timeForward(teacher, forwardReps));
     if (torch !== undefined) theirsFwd.push(...((await torch.ask({ cmd: 'forward', batch, reps: forwardReps }))['seconds'] as number[]));
+    // --optimizer both: an op-sequence run before (even rounds) or after (odd rounds) the fused one
+    const opsRun = async (): Promise<void> => {
+      setOptimizerPath('ops');
+      oursOps.push(...(await runDistill(models, stepsPerRound)).seconds.slice(1));
+      setOptimizerPath('fused');
+    };
+    if (opts.optimizer === 'both' && round % 2 === 0) await opsRun();
     const r = await runDistill(models, stepsPerRound);
     ours.push(...r.seconds.slice(1));
+    if (opts.optimizer === 'both' && round % 2 === 1) await opsRun();
     lastLoss.ours = [r.loss, r.lossLora];
     if (torch !== undefined) {
       const tr = await torch.ask({ cmd: 'steps', n: stepsPerRound, seed: round });
@@ -504,6 +521,7 @@ const main = async (): Promise<void> => {
 
   const torchHello = theirs.length === 0 ? 'n/a' : `${String(peerHello.torch)} CPU, ${String(peerHello.threads)} thread`;
   console.log(`tfjs ${info.version.tfjs}, wasm ${info.version.backend} (simd ${String(info.details['simd'])}, threads ${String(info.details['threads'])}, fast kernels ${Array.isArray(info.details['fastKernels']) ? 'on' : 'off'}); PyTorch ${torchHello}`);
+  console.log(`optimiser: ${opts.optimizer === 'both' ? 'fused JS pass (step figures) and tfjs op sequences, alternating' : opts.optimizer === 'ops' ? 'tfjs op sequences (clipping, Adam, EMA)' : 'fused JS pass (clipping, Adam, EMA)'}`);
   console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as JS kernels), Identity/Cast sharing memory');
   console.log(`model: UNet ${JSON.stringify({ ...config, zeroInit: undefined })}, images ${size}x${size}x${config.inChannels}, text ${TEXT_LEN}x${config.condDim}, batch ${batch}`);
   console.log(`step: VSD with LoRA teacher (rank ${settings.lora.rank}, alpha ${settings.lora.alpha}, q,v), CFG ${settings.guidanceScale} on both teachers (2B = ${2 * batch}), Adam on student and LoRA, clip 1.0, EMA`);
@@ -523,6 +541,11 @@ const main = async (): Promise<void> => {
   for (const c of peakCases) console.log(`  ${c.label}: ${fmt(peakOf(c), 1)} GFLOP/s`);
   if (torchPeaks['matmul_gflops'] !== undefined) console.log(`  (PyTorch, same run: matMul ${fmt(Number(torchPeaks['matmul_gflops']), 1)}, conv2d 8x32x32x64 ${fmt(Number(torchPeaks['conv_gflops']), 1)} GFLOP/s)`);
   console.log(`step / forward peak (max of matMul ${fmt(peakOf(matmulPeak), 1)}, conv ${fmt(peakOf(convPeak), 1)}): ${fmt((100 * stepGflops) / forwardPeak, 1)}%  (issue 4 target ≥ 50%)`);
+  if (oursOps.length > 0) {
+    const opsStep = median(oursOps);
+    console.log(`optimiser (--optimizer both, alternating runs): fused ${fmt(oursStep)} s per step (${fmt((100 * stepGflops) / forwardPeak, 1)}% of the forward peak), op sequences ${fmt(opsStep)} s (${fmt((100 * step.total) / opsStep / 1e9 / forwardPeak, 1)}%); ops / fused ${fmt(opsStep / oursStep, 3)}×`);
+    console.log(`  op sequences min/max ${fmt(Math.min(...oursOps))}/${fmt(Math.max(...oursOps))} s`);
+  }
   console.log(`UNet forward / forward peak: ${fmt((100 * fwdGflops) / forwardPeak, 1)}%; step / UNet forward: ${fmt((100 * stepGflops) / fwdGflops, 1)}%`);
   // both sides start the LoRA teacher equal to the teacher, so the VSD loss is tiny on the first steps
   console.log(`last losses: vsdlab VSD ${lastLoss.ours[0]?.toExponential(3)}, LoRA ${lastLoss.ours[1]?.toExponential(3)}${theirs.length > 0 ? `; PyTorch VSD ${lastLoss.theirs[0]?.toExponential(3)}, LoRA ${lastLoss.theirs[1]?.toExponential(3)}` : ''}`);

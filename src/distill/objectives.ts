@@ -82,16 +82,30 @@ export function loraLoss(schedule: NoiseSchedule, t: readonly number[], pred: tf
   return tf.mean(tf.mul(w, tf.square(tf.sub(pred, noise)))) as tf.Scalar;
 }
 
-/** Scales gradients so their global L2 norm is at most `maxNorm` (torch clip_grad_norm_); returns the norm before. */
-export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
-  const norm = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0] as number), 0));
-  // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when < 1
+/** The gradients' global L2 norm, op by op: one float32 tf.sum of squares per tensor, added up in double. */
+export function globalNormByOps(grads: Record<string, tf.Tensor>): number {
+  return Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0] as number), 0));
+}
+
+/** torch's clip_coef = max_norm / (total_norm + 1e-6), applied when < 1; undefined when the gradients stay as they are */
+export function clipCoefficient(norm: number, maxNorm: number): number | undefined {
   const coef = maxNorm / (norm + 1e-6);
-  if (!(coef < 1)) return { grads, norm };
+  return coef < 1 ? coef : undefined;
+}
+
+/** each gradient times `coef` (one float32 multiply per element); disposes the unscaled ones */
+export function scaleGradients(grads: Record<string, tf.Tensor>, coef: number): Record<string, tf.Tensor> {
   const scaled: Record<string, tf.Tensor> = {};
   for (const [k, g] of Object.entries(grads)) {
     scaled[k] = tf.mul(g, coef);
     g.dispose();
   }
-  return { grads: scaled, norm };
+  return scaled;
+}
+
+/** Scales gradients so their global L2 norm is at most `maxNorm` (torch clip_grad_norm_); returns the norm before. */
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
+  const norm = globalNormByOps(grads);
+  const coef = clipCoefficient(norm, maxNorm);
+  return { grads: coef === undefined ? grads : scaleGradients(grads, coef), norm };
 }

@@ -12,8 +12,9 @@ import { initLora, withLora, type LoraAdapter } from '../nn/lora.js';
 import type { ParamMap } from '../nn/params.js';
 import { BadInputError, FailureError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../weights/safetensors.js';
-import { Adam, emaDecay, emaUpdate } from './adam.js';
-import { clipByGlobalNorm, loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
+import { Adam, emaDecay } from './adam.js';
+import { gradientNorm, optimizerStep } from './optimizer-step.js';
+import { loraLoss, vsdLoss, weightedScoreGradient } from './objectives.js';
 import { scheduledRate, type LearningRateSchedule } from './learning-rate-schedule.js';
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
@@ -129,13 +130,12 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
       const t = randomInts(streamFor(s.seed, step, RUN_STREAM.scoreTimesteps), s.batchSize, s.tMin, s.tMax);
       const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.scoreNoise));
       const studentStep = studentGradients(models, s, student, lora, { z, t, noise, cond });
-      const clipped = clipByGlobalNorm(studentStep.grads, s.gradClip);
-      checkFinite(step, 'student gradient norm', clipped.norm);
+      const norm = gradientNorm(studentStep.grads);
+      checkFinite(step, 'student gradient norm', norm);
       checkFinite(step, 'VSD loss', studentStep.loss);
       adamStudent.lr = scheduledRate(s.studentLr, s.studentLrSchedule, s.steps, step);
-      adamStudent.apply(student, clipped.grads);
-      emaUpdate(ema, student, emaDecay(step, s.emaDecay));
-      const rec: StepRecord = { step, loss_vsd: studentStep.loss, grad_norm: clipped.norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
+      optimizerStep({ adam: adamStudent, params: student, grads: studentStep.grads, norm, maxNorm: s.gradClip, ema: { params: ema, decay: emaDecay(step, s.emaDecay) } });
+      const rec: StepRecord = { step, loss_vsd: studentStep.loss, grad_norm: norm, t_mean: t.reduce((a, b) => a + b, 0) / t.length };
 
       if (lora) {
         let loraValue = 0;
@@ -148,12 +148,12 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
             const useNull = streamFor(s.seed, step, loraUpdateStream(u, 'loraNullPrompt')).nextFloat() < s.lora.nullPromptProb;
             const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
             const loraStep = loraGradients(models, s, lora, { x0: studentStep.x0, t: tl, noise: noiseL, cond: condL });
-            const clippedL = clipByGlobalNorm(loraStep.grads, s.gradClip);
+            const normL = gradientNorm(loraStep.grads);
             checkFinite(step, 'LoRA loss', loraStep.loss);
-            checkFinite(step, 'LoRA gradient norm', clippedL.norm);
-            adamLora.apply(lora.params, clippedL.grads);
+            checkFinite(step, 'LoRA gradient norm', normL);
+            optimizerStep({ adam: adamLora, params: lora.params, grads: loraStep.grads, norm: normL, maxNorm: s.gradClip });
             loraValue = loraStep.loss;
-            loraNorm = clippedL.norm;
+            loraNorm = normL;
           });
         }
         rec.loss_lora = loraValue;
