@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { vsdlab } from '../helpers/cli.js';
+import { slurmSkip, slurmUnavailable } from '../helpers/slurm.js';
+import { tempDir } from '../helpers/temp.js';
+import { writeTinyWorld } from './tiny-world.js';
+
+const experiment = (dir: string): string => `name: slurm-cell
+base:
+  teacher: { model: ${join(dir, 'teacher')} }
+  distill: { enabled: false, prompts: ${join(dir, 'data/annotations/captions_train.json')} }
+  generate: { sampler: ddpm, steps: 2, num_samples: 10, batch_size: 4, shards: 2 }
+  evaluate:
+    batch_size: 3
+    shards: 2
+    captions: { annotations: ${join(dir, 'data/annotations/captions_val.json')}, protocol: random-n, count: 10, seed: 0 }
+    metrics:
+      - { name: fid, mode: clean, extractor: ${join(dir, 'perception.onnx')}, reference: ${join(dir, 'data/val')} }
+      - { name: clip-score, convention: cosine-mean, prefix: "", image_encoder: ${join(dir, 'clip-image.onnx')}, text_encoder: ${join(dir, 'clip-text.onnx')}, tokenizer: ${join(dir, 'tokenizer.json')} }
+seeds: [0]
+`;
+
+const stageDir = (store: string, stage: string): string => {
+  const root = join(store, '.cache', stage);
+  return join(root, readdirSync(root).find((d) => !d.includes('.'))!);
+};
+
+test('vsdlab run --shard-executor slurm: a cell\'s generation and evaluation shards run as real sbatch arrays, with the pool\'s images and metrics', { skip: slurmSkip() }, async () => {
+  assert.equal(slurmUnavailable(), undefined, 'VSDLAB_REQUIRE_SLURM=1: a Slurm cluster must answer (.ci/slurm-up)');
+  const dir = tempDir();
+  await writeTinyWorld(dir);
+  writeFileSync(join(dir, 'exp.yaml'), experiment(dir));
+  const run = (store: string, executor: string): string => {
+    const r = vsdlab(['run', join(dir, 'exp.yaml'), '--store', join(dir, store), '--shard-executor', executor], { env: { VSDLAB_FEATURE_CACHE: join(dir, `features-${store}`) } });
+    assert.equal(r.code, 0, r.stderr);
+    const cell = readdirSync(join(dir, store, 'slurm-cell'), { withFileTypes: true }).find((d) => d.isDirectory())!.name;
+    return readFileSync(join(dir, store, 'slurm-cell', cell, 'metrics.json'), 'utf8');
+  };
+  const pool = run('pool', 'pool');
+  const slurm = run('slurm', 'slurm');
+  const metrics = (text: string): unknown => (JSON.parse(text) as { metrics: unknown }).metrics;
+  assert.deepEqual(metrics(slurm), metrics(pool));
+  const images = (store: string): string => join(stageDir(join(dir, store), 'generate'), 'images');
+  for (const f of readdirSync(images('pool'))) assert.ok(readFileSync(join(images('slurm'), f)).equals(readFileSync(join(images('pool'), f))), `${f} differs`);
+  // each shard was an array task: its log names it
+  const logs = (folder: string): string[] => readdirSync(join(folder, 'slurm', 'logs')).filter((f) => f.endsWith('.out')).map((f) => readFileSync(join(folder, 'slurm', 'logs', f), 'utf8')).sort();
+  const gen = logs(join(stageDir(join(dir, 'slurm'), 'generate'), 'shards'));
+  assert.equal(gen.length, 2);
+  assert.match(gen.join('\n'), /generate shard 0\/2: done, images 0\.\.8/);
+  assert.match(gen.join('\n'), /generate shard 1\/2: done, images 8\.\.10/);
+  const clip = logs(join(stageDir(join(dir, 'slurm'), 'evaluate'), 'shards', '1-clip-score'));
+  assert.equal(clip.length, 2);
+  assert.match(clip.join('\n'), /shard 1\/2: done/);
+});
