@@ -150,7 +150,7 @@ function finishedImages(dir: string, owned?: ImageRange): Set<string> {
   const names = readdirSync(dir);
   const ownedTemp = (name: string): boolean => {
     if (!owned) return true;
-    const m = /^(\d{6})\.png/.exec(name);
+    const m = /^\.?(\d{6})\.png/.exec(name); // the image itself, or its hidden temp name (`.<name>.<hex>.tmp`)
     return m !== null && Number(m[1]) >= owned.start && Number(m[1]) < owned.end;
   };
   for (const name of names.filter((n) => !FINISHED.test(n) && ownedTemp(n))) rmSync(join(dir, name), { force: true });
