@@ -107,6 +107,9 @@ export async function generateSharded(ctx: StageContext, spec: GenerateShardSpec
   }
   // progress from the folder itself: local workers and Slurm tasks alike write their images there
   const images = join(ctx.workDir, 'images');
+  // what is not a finished image (a killed attempt's temporary) goes before any shard starts: while shards run, each
+  // cleans only its own images' names, since another shard's temporary may be a live write
+  if (existsSync(images)) for (const name of readdirSync(images).filter((n) => !/^\d{6}\.png$/.test(n))) rmSync(join(images, name), { recursive: true, force: true });
   const count = (): number => (existsSync(images) ? readdirSync(images).filter((n) => /^\d{6}\.png$/.test(n)).length : 0);
   const poll = setInterval(() => ctx.progress(count(), spec.captions.length), 1000);
   poll.unref();

@@ -27,6 +27,8 @@ export const builder = (y: Argv) =>
     .option('kid-subsets', { type: 'number', default: 100 })
     .option('kid-subset-size', { type: 'number', default: 1000 })
     .option('kid-seed', { type: 'number', default: 2020 })
+    .option('pr-reference', { type: 'string', description: 'precision and recall against this image folder (k-NN radii, clean mode)' })
+    .option('pr-k', { type: 'number', default: 3, description: 'the k of precision/recall' })
     .option('clip', { type: 'string', description: 'CLIP score with the model folder holding image.onnx, text.onnx, tokenizer.json (needs --captions)' })
     .option('clip-convention', { choices: CLIP_CONVENTIONS, default: 'cosine-mean' as ClipConventionName })
     .option('clip-prefix', { type: 'string', description: "overrides the convention's caption prefix" })
@@ -56,6 +58,8 @@ interface Args {
   'kid-subsets': number;
   'kid-subset-size': number;
   'kid-seed': number;
+  'pr-reference'?: string;
+  'pr-k': number;
   clip?: string;
   'clip-convention': ClipConventionName;
   'clip-prefix'?: string;
@@ -144,6 +148,7 @@ export async function handler(args: Args, io: Io, signal: AbortSignal): Promise<
     io.out(`${result.images} images in ${result.shards} shard(s), ${result.mode}`);
     if (result.fid !== undefined) io.out(`FID:  ${result.fid}`);
     if (result.kid) io.out(`KID:  ${result.kid.mean} ± ${result.kid.std} (${result.kid.subsets} subsets of ${result.kid.subset_size})`);
+    if (result.precision_recall) io.out(`precision: ${result.precision_recall.precision}  recall: ${result.precision_recall.recall} (k ${result.precision_recall.k})`);
     if (result.clip_score) io.out(`CLIP: ${result.clip_score.score} (${result.clip_score.convention})`);
   }
   return 0;
@@ -169,7 +174,7 @@ function orphaned(): AbortSignal {
 }
 
 function specOf(args: Args): import('../../metrics/evaluation/sharded-evaluation.js').ShardSpec {
-  if (!args['fid-reference'] && !args['kid-reference'] && !args.clip) throw new BadInputError('USAGE', 'shards run: name a metric (--fid-reference, --kid-reference or --clip)');
+  if (!args['fid-reference'] && !args['kid-reference'] && !args['pr-reference'] && !args.clip) throw new BadInputError('USAGE', 'shards run: name a metric (--fid-reference, --kid-reference, --pr-reference or --clip)');
   if (args.clip && !args.captions) throw new BadInputError('USAGE', 'shards run --clip needs --captions FILE (one caption per image)');
   const cache = args.cache === false ? null : resolve(args.cache ?? defaultFeatureCacheDir());
   return {
@@ -181,6 +186,7 @@ function specOf(args: Args): import('../../metrics/evaluation/sharded-evaluation
     batch_size: args['batch-size'],
     cache,
     ...(args['fid-reference'] ? { fid: { reference: resolve(args['fid-reference']) } } : {}),
+    ...(args['pr-reference'] ? { pr: { reference: resolve(args['pr-reference']), k: args['pr-k'] } } : {}),
     ...(args['kid-reference'] ? { kid: { reference: resolve(args['kid-reference']), subsets: args['kid-subsets'], subset_size: args['kid-subset-size'], seed: args['kid-seed'] } } : {}),
     ...(args.clip
       ? { clip: { image: join(resolve(args.clip), 'image.onnx'), text: join(resolve(args.clip), 'text.onnx'), tokenizer: join(resolve(args.clip), 'tokenizer.json'), convention: args['clip-convention'], ...(args['clip-prefix'] !== undefined ? { prefix: args['clip-prefix'] } : {}) } }
