@@ -54,3 +54,18 @@ test('vsdlab run --shard-executor slurm: a cell\'s generation and evaluation sha
   assert.equal(clip.length, 2);
   assert.match(clip.join('\n'), /shard 1\/2: done/);
 });
+
+test('--shard-executor slurm is passed on: a cell array task sends its cells\' shards to Slurm with the same --slurm-* options', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'exp.yaml'), 'name: dry\nbase:\n  distill: { enabled: false }\n  generate: { shards: 4 }\nseeds: [0]\n');
+  const r = vsdlab(['run', join(dir, 'exp.yaml'), '--store', join(dir, 'store'), '--executor', 'slurm', '--dry-run', '--shard-executor', 'slurm', '--slurm-gpus', '1', '--slurm-extra=--account=abc']);
+  assert.equal(r.code, 0, r.stderr);
+  const script = readFileSync(join(dir, 'store', 'dry', 'slurm', 'array.sbatch'), 'utf8');
+  assert.match(script, /^#SBATCH --account=abc$/m);
+  const exec = script.split('\n').find((l) => l.startsWith('exec '))!;
+  assert.match(exec, / --shard-executor slurm --slurm-gpus 1 --slurm-extra=--account=abc /);
+  // the pool (the default) adds nothing to a task's command line
+  const pool = vsdlab(['run', join(dir, 'exp.yaml'), '--store', join(dir, 'pool'), '--executor', 'slurm', '--dry-run']);
+  assert.equal(pool.code, 0, pool.stderr);
+  assert.doesNotMatch(readFileSync(join(dir, 'pool', 'dry', 'slurm', 'array.sbatch'), 'utf8'), /shard-executor/);
+});
