@@ -143,7 +143,7 @@ async function measureSharded(metric: Exclude<Metric, { name: 'faithfulness' }>,
     : metric.name === 'precision-recall' ? { extractor: resolve(metric.extractor), pr: { reference: resolve(metric.reference), k: metric.k } }
     : { captions: g.samplesFile, clip: { image: resolve(metric.image_encoder), text: resolve(metric.text_encoder), tokenizer: resolve(metric.tokenizer), convention: metric.convention, prefix: metric.prefix } };
   await writeShardSpec(dir, { images: resolve(folder), shards: o.shards, mode, batch_size: o.batchSize, cache: o.cache.dir, ...target });
-  await runStageShards(o.ctx, { action: 'worker', dir, shards: missingShards(dir), total: o.shards });
+  await runStageShards(o.ctx, { action: 'worker', label: `${index}-${metric.name}`, dir, shards: missingShards(dir), total: o.shards });
   const r = await mergeAndScore(dir, o.signal);
   // the record the in-process path writes, so a cell's results do not depend on its shard count
   if (metric.name === 'clip-score') {

@@ -114,7 +114,7 @@ export async function generateSharded(ctx: StageContext, spec: GenerateShardSpec
   const poll = setInterval(() => ctx.progress(count(), spec.captions.length), 1000);
   poll.unref();
   try {
-    await runStageShards(ctx, { action: 'generate-worker', dir, shards: pending, total });
+    await runStageShards(ctx, { action: 'generate-worker', label: 'generate', dir, shards: pending, total });
   } finally {
     clearInterval(poll);
   }

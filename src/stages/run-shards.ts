@@ -8,6 +8,8 @@ import { runProcessPool } from '../util/process-pool.js';
 export interface StageShards {
   /** the `vsdlab shards` action each shard runs, on `dir` */
   action: 'worker' | 'generate-worker';
+  /** what the shards do, for the job's name: `generate`, `0-fid` */
+  label: string;
   /** the shard job's folder (its spec and states); the executor's own files go to its slurm/ subfolder */
   dir: string;
   /** the shards that have no finished state */
@@ -19,7 +21,7 @@ export interface StageShards {
 export async function runStageShards(ctx: Pick<StageContext, 'runShards' | 'signal' | 'cell'>, s: StageShards): Promise<void> {
   if (s.shards.length === 0) return;
   const job: ShardJob = {
-    name: `${ctx.cell.name}-${s.dir.split('/').slice(-1)[0]}`.replace(/[^A-Za-z0-9._-]/g, '_'),
+    name: `${ctx.cell.name}-${s.label}`.replace(/[^A-Za-z0-9._-]/g, '_'),
     dir: join(s.dir, 'slurm'),
     workerArgv: [join(packageRoot, 'bin', 'vsdlab.js'), 'shards', s.action, s.dir],
     shards: s.shards,

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vsdlab } from '../helpers/cli.js';
+import { fromRoot } from '../helpers/paths.js';
 import { slurmSkip, slurmUnavailable } from '../helpers/slurm.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeTinyWorld } from './tiny-world.js';
@@ -68,4 +70,31 @@ test('--shard-executor slurm is passed on: a cell array task sends its cells\' s
   const pool = vsdlab(['run', join(dir, 'exp.yaml'), '--store', join(dir, 'pool'), '--executor', 'slurm', '--dry-run']);
   assert.equal(pool.code, 0, pool.stderr);
   assert.doesNotMatch(readFileSync(join(dir, 'pool', 'dry', 'slurm', 'array.sbatch'), 'utf8'), /shard-executor/);
+});
+
+test('an interrupted vsdlab run cancels its shard array: no task of it is left queued or running', { skip: slurmSkip() }, async () => {
+  assert.equal(slurmUnavailable(), undefined, 'VSDLAB_REQUIRE_SLURM=1: a Slurm cluster must answer (.ci/slurm-up)');
+  const dir = tempDir();
+  await writeTinyWorld(dir);
+  writeFileSync(join(dir, 'exp.yaml'), experiment(dir).replace('name: slurm-cell', 'name: slurm-stop').replace('num_samples: 10, batch_size: 4', 'num_samples: 24, batch_size: 2').replace('steps: 2,', 'steps: 25,'));
+  const store = join(dir, 'store');
+  const child = spawn(process.execPath, [fromRoot('bin/vsdlab.js'), 'run', join(dir, 'exp.yaml'), '--store', store, '--shard-executor', 'slurm'], { stdio: 'ignore', env: { ...process.env, CI: '1' } });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const queued = (name: string): boolean => spawnSync('squeue', ['-h', '-n', name, '-o', '%i'], { encoding: 'utf8' }).stdout.trim() !== '';
+  // the generation array's job name, from its script; then wait until Slurm lists it
+  let name: string | undefined;
+  for (let t = 0; name === undefined || !queued(name); t++) {
+    assert.ok(t < 1200 && child.exitCode === null, 'the run submitted no shard array');
+    const root = join(store, '.cache', 'generate');
+    const work = existsSync(root) ? readdirSync(root).find((d) => d.endsWith('.work')) : undefined;
+    const script = work ? join(root, work, 'shards', 'slurm', 'shards.sbatch') : '';
+    if (script && existsSync(script)) name = /--job-name=(\S+)/.exec(readFileSync(script, 'utf8'))?.[1];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exit, 130);
+  for (let t = 0; queued(name); t++) {
+    assert.ok(t < 100, `Slurm still lists ${name} 10 s after the run was interrupted`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 });
