@@ -111,6 +111,7 @@ export const generateSchema = z.strictObject({
   num_samples: positiveInt.default(30000).describe('number of captions to generate for'),
   batch_size: positiveInt.default(16),
   use_ema: z.boolean().default(true),
+  shards: positiveInt.default(1).meta({ ...operational, description: 'generate the images in this many shards of whole batches, one process each (a pool worker, or a Slurm array task with `vsdlab run --shard-executor slurm`), writing into one folder: the same bytes for any count' }),
   // optional without defaults, so cells that do not name them keep their ids
   engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists'),
   device: z.enum(ONNX_DEVICES).optional().describe('the onnx engine\'s execution provider; unset = auto: CUDA where the CUDA build of onnxruntime-node is installed'),
@@ -168,8 +169,7 @@ export const evaluateSchema = z.strictObject({
   captions: captionsSchema.optional(),
   metrics: z.array(metricSchema).default([]),
   batch_size: positiveInt.default(32).meta(operational),
-  /** FID, KID and CLIP score read the generated images in this many shards, one worker process each, merged exactly */
-  shards: positiveInt.default(1).meta(operational),
+  shards: positiveInt.default(1).meta({ ...operational, description: 'FID, KID, precision/recall and CLIP score read the generated images in this many shards of whole batches, one process each (a pool worker, or a Slurm array task with `vsdlab run --shard-executor slurm`), merged exactly' }),
 });
 
 export const cellSchema = z.strictObject({

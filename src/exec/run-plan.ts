@@ -7,7 +7,7 @@ import { readJsonIfExists, publishDir, removeTornWrites, writeJsonAtomically } f
 import { lockTimings, tryLock, waitForLock, type Lock } from '../tracking/lock.js';
 import { collectProvenance } from '../tracking/provenance.js';
 import { RunStore, type RunStatus } from '../tracking/run-store.js';
-import type { Stage, StageName, StageOutput } from '../tracking/stage.js';
+import type { Stage, StageContext, StageName, StageOutput } from '../tracking/stage.js';
 import { stageKey } from '../tracking/stage-key.js';
 import { metricsFileSchema } from '../tracking/results.js';
 import type { CellSummary, Reporter } from './reporter.js';
@@ -29,6 +29,8 @@ export interface RunOptions {
   maxCells?: number;
   /** a pool's start (ISO time): a cell that failed since then is not retried, or failing cells would fill every replacement worker's share */
   failedSince?: string;
+  /** where stages run their shard processes (StageContext.runShards); default: local worker processes */
+  runShards?: StageContext['runShards'];
 }
 
 /**
@@ -230,6 +232,7 @@ async function runStage(
           status.progress = { done, total };
           reporter.onProgress?.(cell, stage.name, done, total);
         },
+        ...(options.runShards ? { runShards: options.runShards } : {}),
       });
     } finally {
       clearInterval(touch);

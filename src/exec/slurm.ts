@@ -1,5 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
 import { FailureError } from '../errors.js';
@@ -110,7 +109,8 @@ export function shardArrayScript(o: ShardArrayOptions): string {
     ...(o.partition ? [`--partition=${o.partition}`] : []),
     ...(o.time ? [`--time=${o.time}`] : []),
     ...(o.cpus ? [`--cpus-per-task=${o.cpus}`] : []),
-    ...(o.gpus ? [`--gpus=${o.gpus}`] : []),
+    // the GRES form, as the cell arrays: `--gpus` only works under select/cons_tres
+    ...(o.gpus ? [`--gres=gpu:${o.gpus}`] : []),
     ...(o.mem ? [`--mem=${o.mem}`] : []),
     ...(o.extra ?? []),
   ];
@@ -127,23 +127,39 @@ export function shardArrayScript(o: ShardArrayOptions): string {
 
 /**
  * Writes the array script and submits it; with `wait`, returns when every task has ended (`sbatch --wait`) and
- * fails naming the log folder when a task failed.
+ * fails naming the log folder when a task failed. An abort (the run interrupted) cancels the job (`scancel`): its
+ * tasks would otherwise go on writing into a stage folder that the next run resumes.
  */
-export async function submitShardArray(o: ShardArrayOptions & { wait: boolean; dryRun?: boolean }): Promise<SlurmSubmission> {
+export async function submitShardArray(o: ShardArrayOptions & { wait: boolean; dryRun?: boolean; signal?: AbortSignal }): Promise<SlurmSubmission> {
   const scriptPath = join(o.dir, 'shards.sbatch');
   await writeFileAtomically(scriptPath, shardArrayScript(o));
   await writeFileAtomically(join(o.dir, 'logs', '.keep'), '');
   if (o.dryRun) return { script: scriptPath, cellsFile: '', jobId: null };
-  let out: string;
-  try {
-    // asynchronous: a waiting sbatch must not block the event loop (signals, progress)
-    out = (await promisify(execFile)('sbatch', ['--parsable', ...(o.wait ? ['--wait'] : []), scriptPath], { encoding: 'utf8' })).stdout;
-  } catch (e) {
-    const err = e as Omit<NodeJS.ErrnoException, 'code'> & { code?: string | number; stderr?: string; stdout?: string };
-    if (err.code === 'ENOENT') throw new FailureError('SLURM_SUBMIT', `sbatch ${scriptPath}: sbatch is not on PATH (is this a Slurm login node?)`, 'the script is written; submit it by hand');
-    const job = (err.stdout ?? '').trim().split(';')[0];
-    if (job) throw new FailureError('SHARDS_FAILED', `Slurm job ${job}: a shard task failed (sbatch --wait exited ${err.code})`, `see ${join(o.dir, 'logs')}; rerun to run the shards that have no state`);
-    throw new FailureError('SLURM_SUBMIT', `sbatch ${scriptPath}: ${(err.stderr ?? err.message).trim().split('\n')[0]}`, 'the script is written; fix the cause or submit it by hand');
+  o.signal?.throwIfAborted();
+  // asynchronous: a waiting sbatch must not block the event loop (signals, progress); --parsable prints the job id
+  // at submission, before the wait
+  const child = spawn('sbatch', ['--parsable', ...(o.wait ? ['--wait'] : []), scriptPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const jobId = (): string | undefined => (stdout.includes('\n') ? stdout.split('\n')[0]!.split(';')[0]!.trim() || undefined : undefined);
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const cancel = (): void => {
+    const id = jobId();
+    if (id) execFile('scancel', [id], () => undefined);
+    child.kill('SIGTERM');
+  };
+  o.signal?.addEventListener('abort', cancel, { once: true });
+  const ended = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
+    child.on('error', (error: NodeJS.ErrnoException) => resolve({ code: null, error }));
+    child.on('close', (code) => resolve({ code }));
+  }).finally(() => o.signal?.removeEventListener('abort', cancel));
+  o.signal?.throwIfAborted();
+  if (ended.error?.code === 'ENOENT') throw new FailureError('SLURM_SUBMIT', `sbatch ${scriptPath}: sbatch is not on PATH (is this a Slurm login node?)`, 'the script is written; submit it by hand');
+  const job = jobId() ?? stdout.trim().split(';')[0];
+  if (ended.code !== 0) {
+    if (job) throw new FailureError('SHARDS_FAILED', `Slurm job ${job}: a shard task failed (sbatch --wait exited ${ended.code})`, `see ${join(o.dir, 'logs')}; rerun to run the shards that have no state`);
+    throw new FailureError('SLURM_SUBMIT', `sbatch ${scriptPath}: ${(stderr || ended.error?.message || `exit ${ended.code}`).trim().split('\n')[0]}`, 'the script is written; fix the cause or submit it by hand');
   }
-  return { script: scriptPath, cellsFile: '', jobId: out.trim().split(';')[0] ?? out.trim() };
+  return { script: scriptPath, cellsFile: '', jobId: job ?? null };
 }

@@ -12,10 +12,9 @@ import { clipModelName } from '../metrics/protocol/evaluation-protocol.js';
 import { referenceFields, resizeImages, resizeProtocolOfSide } from '../prepare/index.js';
 import { metricRecord, samplesFileSchema, type MetricRecord, type Protocol } from '../tracking/results.js';
 import { baseProtocol, featureMetricProtocol } from './evaluation-protocol.js';
-import type { Stage } from '../tracking/stage.js';
+import type { Stage, StageContext } from '../tracking/stage.js';
+import { runStageShards } from './run-shards.js';
 import { sha256File } from '../util/hash.js';
-import { runProcessPool } from '../util/process-pool.js';
-import { packageRoot } from '../tracking/provenance.js';
 
 type Metric = CellConfig['evaluate']['metrics'][number];
 
@@ -23,6 +22,8 @@ interface Generated {
   folder: string;
   files: string[];
   captions: string[];
+  /** the samples.json the captions come from (sharded CLIP score: each shard reads its captions there) */
+  samplesFile: string;
   /** the protocol fields every metric shares */
   base: Protocol;
 }
@@ -44,6 +45,7 @@ export const evaluateStage: Stage = {
       folder: join(gen.dir, 'images'),
       files: samples.map((s) => join(gen.dir, s.file)),
       captions: samples.map((s) => s.caption),
+      samplesFile: join(gen.dir, 'samples.json'),
       base: await baseProtocol(config.evaluate, typeof gen.result.captions_fingerprint === 'string' ? gen.result.captions_fingerprint : null, samples.length),
     };
     const cache = new FeatureCache(defaultFeatureCacheDir());
@@ -58,7 +60,7 @@ export const evaluateStage: Stage = {
       const cpu = process.cpuUsage();
       const o = { cache, kidReference, batchSize, signal: ctx.signal, workDir: ctx.workDir };
       const shards = config.evaluate.shards;
-      records.push(...(shards > 1 && (metric.name === 'fid' || metric.name === 'kid') ? await measureSharded(metric, generated, i, { ...o, shards }) : await measure(metric, generated, o)));
+      records.push(...(shards > 1 && metric.name !== 'faithfulness' ? await measureSharded(metric, generated, i, { ...o, shards, ctx }) : await measure(metric, generated, o)));
       // where an evaluation's time goes (the study profile reads it): wall and process CPU seconds per metric
       const used = process.cpuUsage(cpu);
       ctx.log({ metric: metric.name, seconds: (performance.now() - wall) / 1000, cpu_seconds: (used.user + used.system) / 1e6 });
@@ -123,22 +125,31 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
 }
 
 /**
- * FID or KID of the generated images in `shards` worker processes (`vsdlab shards worker`), merged exactly. The
- * shard states stay in the stage's work folder: a killed evaluation reruns only its unfinished shards.
+ * A metric of the generated images measured by `shards` shard processes (`vsdlab shards worker`, where
+ * `vsdlab run --shard-executor` puts them) and scored once from their merged state. The shard states stay in the
+ * stage's work folder: a killed evaluation reruns only its unfinished shards.
  */
-async function measureSharded(metric: Extract<Metric, { name: 'fid' | 'kid' }>, g: Generated, index: number, o: MeasureOptions & { shards: number }): Promise<MetricRecord[]> {
+async function measureSharded(metric: Exclude<Metric, { name: 'faithfulness' }>, g: Generated, index: number, o: MeasureOptions & { shards: number; ctx: StageContext }): Promise<MetricRecord[]> {
   const dir = join(o.workDir, 'shards', `${index}-${metric.name}`);
-  const mode = metric.mode as FidMode;
+  // precision/recall reads clean-mode features, as the in-process path does
+  const mode = (metric.name === 'fid' || metric.name === 'kid' ? metric.mode : 'clean') as FidMode;
   // the same images as the in-process path: fid.resolution resizes the generated set first
   const resize = metric.name === 'fid' && metric.resolution !== undefined ? resizeProtocolOfSide(metric.resolution) : undefined;
   const folder = resize ? join(o.workDir, resize) : g.folder;
   if (resize) await resizeImages(g.files, resize, folder, o.signal);
-  const target = metric.name === 'fid' ? { fid: { reference: resolve(metric.reference) } } : { kid: { reference: resolve(metric.reference), subsets: metric.subsets, subset_size: metric.subset_size, seed: 2020 } };
-  await writeShardSpec(dir, { images: resolve(folder), shards: o.shards, extractor: resolve(metric.extractor), mode, batch_size: o.batchSize, cache: o.cache.dir, ...target });
-  const worker = [join(packageRoot, 'bin', 'vsdlab.js'), 'shards', 'worker', dir];
-  await runProcessPool({ shards: missingShards(dir), jobs: o.shards, argv: (i) => [...worker, '--shard', `${i}/${o.shards}`], signal: o.signal });
+  const target =
+    metric.name === 'fid' ? { extractor: resolve(metric.extractor), fid: { reference: resolve(metric.reference) } }
+    : metric.name === 'kid' ? { extractor: resolve(metric.extractor), kid: { reference: resolve(metric.reference), subsets: metric.subsets, subset_size: metric.subset_size, seed: 2020 } }
+    : metric.name === 'precision-recall' ? { extractor: resolve(metric.extractor), pr: { reference: resolve(metric.reference), k: metric.k } }
+    : { captions: g.samplesFile, clip: { image: resolve(metric.image_encoder), text: resolve(metric.text_encoder), tokenizer: resolve(metric.tokenizer), convention: metric.convention, prefix: metric.prefix } };
+  await writeShardSpec(dir, { images: resolve(folder), shards: o.shards, mode, batch_size: o.batchSize, cache: o.cache.dir, ...target });
+  await runStageShards(o.ctx, { action: 'worker', label: `${index}-${metric.name}`, dir, shards: missingShards(dir), total: o.shards });
   const r = await mergeAndScore(dir, o.signal);
   // the record the in-process path writes, so a cell's results do not depend on its shard count
+  if (metric.name === 'clip-score') {
+    const [image, text] = r.clip_score!.model.split('+') as [string, string];
+    return [metricRecord('clip-score', r.clip_score!.score, 'higher', { ...g.base, generated_resize: 'none', convention: metric.convention, prefix: metric.prefix, model: clipModelName(metric.image_encoder, image, text), model_sha256: r.clip_score!.model })];
+  }
   const extractor = { path: metric.extractor, sha256: r.extractor, input: { channels: 3, height: r.resolution, width: r.resolution } };
   if (metric.name === 'fid') {
     const images = r.fid_reference?.images;
@@ -146,9 +157,12 @@ async function measureSharded(metric: Extract<Metric, { name: 'fid' | 'kid' }>, 
     const reference = await referenceFields(metric.reference, metric.mode, r.extractor, fallback);
     return [metricRecord('fid', r.fid!, 'lower', { ...g.base, ...featureMetricProtocol(reference, metric.mode, extractor, r.dims, resize) })];
   }
-  const fallback = { reference: `folder:${metric.reference}:${r.kid!.reference_rows}`, sha256: null };
+  const rows = metric.name === 'kid' ? r.kid!.reference_rows : r.precision_recall!.reference_rows;
+  const fallback = { reference: `folder:${metric.reference}:${rows}`, sha256: null };
   const protocol = { ...g.base, ...featureMetricProtocol(await referenceFields(metric.reference, mode, r.extractor, fallback), mode, extractor, r.dims) };
-  return [metricRecord('kid', r.kid!.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: r.kid!.subset_size }, r.kid!.std)];
+  if (metric.name === 'kid') return [metricRecord('kid', r.kid!.mean, 'lower', { ...protocol, subsets: metric.subsets, subset_size: r.kid!.subset_size }, r.kid!.std)];
+  const pr = r.precision_recall!;
+  return [metricRecord('precision', pr.precision, 'higher', { ...protocol, k: metric.k }), metricRecord('recall', pr.recall, 'higher', { ...protocol, k: metric.k })];
 }
 
 /** what a FID records of its reference: the .npz file's sha256, or the folder and its image count */

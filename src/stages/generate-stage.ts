@@ -27,6 +27,7 @@ import { writeJsonAtomically } from '../util/atomic-write.js';
 import type { Stage } from '../tracking/stage.js';
 import { loadSafetensors } from '../weights/safetensors.js';
 import { commandInputs, runGenerateCommand } from './command-stage.js';
+import { generateSharded } from './generate-shards.js';
 
 /** The captions a cell generates for: the evaluation protocol's selection, first `num_samples`. */
 export async function evaluationCaptions(config: CellConfig): Promise<{ captions: SelectedCaption[]; fingerprint: string; protocol: string }> {
@@ -133,15 +134,75 @@ function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
 const imageName = (index: number): string => `${String(index).padStart(6, '0')}.png`;
 const FINISHED = /^\d{6}\.png$/;
 
+/** the images [start, end) of a cell's captions: all of them, or one shard's whole batches */
+export interface ImageRange {
+  start: number;
+  end: number;
+}
+
 /**
  * The images a killed run finished (relative to the work folder). Each was written to a temporary name and renamed
- * into place, so one under its final name is whole; a temporary file left by the kill is deleted here.
+ * into place, so one under its final name is whole; a temporary file left by the kill is deleted here. A shard
+ * deletes only the temporary files of its own images: the other shards write into the same folder at the same time.
  */
-function finishedImages(dir: string): Set<string> {
+function finishedImages(dir: string, owned?: ImageRange): Set<string> {
   if (!existsSync(dir)) return new Set();
   const names = readdirSync(dir);
-  for (const name of names.filter((n) => !FINISHED.test(n))) rmSync(join(dir, name), { force: true });
+  const ownedTemp = (name: string): boolean => {
+    if (!owned) return true;
+    const m = /^\.?(\d{6})\.png/.exec(name); // the image itself, or its hidden temp name (`.<name>.<hex>.tmp`)
+    return m !== null && Number(m[1]) >= owned.start && Number(m[1]) < owned.end;
+  };
+  for (const name of names.filter((n) => !FINISHED.test(n) && ownedTemp(n))) rmSync(join(dir, name), { force: true });
   return new Set(names.filter((n) => FINISHED.test(n)).map((n) => join('images', n)));
+}
+
+/** what samples.json lists: every caption with its image file, in index order */
+export function sampleEntries(captions: readonly SelectedCaption[]): Array<{ index: number; caption: string; file: string; image_id?: number }> {
+  return captions.map((cap, index) => ({ index, caption: cap.caption, file: join('images', imageName(index)), ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) }));
+}
+
+export interface GenerateImagesOptions {
+  signal: AbortSignal;
+  progress(done: number, total: number): void;
+}
+
+/**
+ * Writes the images `range` of the captions into `workDir`/images, batch after batch from `range.start` (a batch
+ * boundary). Image i is a function of (seed, i) and of the batch it is generated in, so a shard that starts on a
+ * batch boundary writes the same bytes as one process writing every image.
+ */
+export async function generateImages(config: CellConfig, studentDir: string | undefined, workDir: string, captions: readonly string[], range: ImageRange, o: GenerateImagesOptions): Promise<void> {
+  const batch = config.generate.batch_size;
+  const done = finishedImages(join(workDir, 'images'), range.start === 0 && range.end === captions.length ? undefined : range);
+  let source: ImageSource | undefined;
+  try {
+    for (let first = range.start; first < range.end; first += batch) {
+      if (o.signal.aborted) throw o.signal.reason;
+      const chunk = captions.slice(first, Math.min(first + batch, range.end));
+      const files = chunk.map((_, i) => join('images', imageName(first + i)));
+      const missing = files.filter((f) => !done.has(f));
+      // resume: a batch whose images are all on disk is not generated again. A batch with a missing image runs
+      // whole, as the uninterrupted run ran it (ddpm's step noise and batched kernels depend on the batch), and
+      // only its missing images are written: a finished image is never rewritten
+      if (missing.length > 0) {
+        source ??= isPipelineFolder(config.teacher.model) ? await (studentDir ? sdStudentSource(config, studentDir) : pipelineSource(config)) : embeddedSource(config, studentDir);
+        const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
+        const batchImages = await source.generate(z, chunk);
+        z.dispose();
+        const [, h, w] = batchImages.shape;
+        const images = toUint8Images(batchImages);
+        batchImages.dispose();
+        for (const [i, px] of images.entries()) {
+          if (!done.has(files[i]!)) await writePng(join(workDir, files[i]!), px, w, h);
+        }
+      }
+      o.progress(Math.min(first + batch, range.end) - range.start, range.end - range.start);
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    await source?.dispose();
+  }
 }
 
 /** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
@@ -149,7 +210,8 @@ export const generateStage: Stage = {
   name: 'generate',
   version: 'generate-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'evaluate.captions', 'generate.command'],
-  inputs: (c) => c.generate.command ? commandInputs('generate', c) : ({ generate: { ...c.generate, batch_size: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
+  // generate.shards is operational: every shard count writes the same bytes (batch-aligned shards)
+  inputs: (c) => c.generate.command ? commandInputs('generate', c) : ({ generate: { ...c.generate, batch_size: undefined, shards: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
   async run(ctx) {
     const config = ctx.cell.config;
     if (config.generate.command) return runGenerateCommand(ctx, await evaluationCaptions(config));
@@ -161,40 +223,9 @@ export const generateStage: Stage = {
     if (studentDir && config.generate.sampler !== 'one-step') {
       throw new BadInputError('GENERATE_SAMPLER', `generate.sampler: ${config.generate.sampler} samples the teacher; a distilled student generates in one step`, 'use generate.sampler: one-step for student cells');
     }
-    const samples: Array<{ index: number; caption: string; file: string; image_id?: number }> = [];
-    const batch = config.generate.batch_size;
-    const done = finishedImages(join(ctx.workDir, 'images'));
-    let source: ImageSource | undefined;
-    try {
-      for (let first = 0; first < captions.length; first += batch) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        const chunk = captions.slice(first, first + batch);
-        const files = chunk.map((_, i) => join('images', imageName(first + i)));
-        const missing = files.filter((f) => !done.has(f));
-        // resume: a batch whose images are all on disk is not generated again. A batch with a missing image runs
-        // whole, as the uninterrupted run ran it (ddpm's step noise and batched kernels depend on the batch), and
-        // only its missing images are written: a finished image is never rewritten
-        if (missing.length > 0) {
-          source ??= isPipelineFolder(config.teacher.model) ? await (studentDir ? sdStudentSource(config, studentDir) : pipelineSource(config)) : embeddedSource(config, studentDir);
-          const z = sampleNoise(config.seed, first, chunk.length, source.noiseShape);
-          const batchImages = await source.generate(z, chunk.map((c) => c.caption));
-          z.dispose();
-          const [, h, w] = batchImages.shape;
-          const images = toUint8Images(batchImages);
-          batchImages.dispose();
-          for (const [i, px] of images.entries()) {
-            if (!done.has(files[i]!)) await writePng(join(ctx.workDir, files[i]!), px, w, h);
-          }
-        }
-        for (const [i, cap] of chunk.entries()) {
-          samples.push({ index: first + i, caption: cap.caption, file: files[i]!, ...(cap.imageId === null || cap.imageId === undefined ? {} : { image_id: cap.imageId }) });
-        }
-        ctx.progress(Math.min(first + batch, captions.length), captions.length);
-        await new Promise((r) => setImmediate(r));
-      }
-    } finally {
-      await source?.dispose();
-    }
+    if (config.generate.shards > 1) await generateSharded(ctx, { config, student: studentDir ?? null, captions: captions.map((c) => c.caption), shards: config.generate.shards });
+    else await generateImages(config, studentDir, ctx.workDir, captions.map((c) => c.caption), { start: 0, end: captions.length }, { signal: ctx.signal, progress: ctx.progress });
+    const samples = sampleEntries(captions);
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
     return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
   },

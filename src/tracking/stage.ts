@@ -23,6 +23,29 @@ export interface StageContext {
   log(record: Record<string, number | string | boolean>): void;
   progress(done: number, total: number): void;
   signal: AbortSignal;
+  /**
+   * Where the stage's shard processes run (`vsdlab run --shard-executor`): local worker processes or a Slurm array,
+   * waited for. Absent: local worker processes.
+   */
+  runShards?: (job: ShardJob) => Promise<void>;
+}
+
+/** Shards of one stage's work, each a process that leaves its own state on disk (the stage merges them). */
+export interface ShardJob {
+  /** names the job (a Slurm job name) */
+  name: string;
+  /** a folder for the executor's own files (the Slurm script and its task logs) */
+  dir: string;
+  /** the script and arguments of every shard's process after the node binary; the executor appends `--shard i/total` */
+  workerArgv: readonly string[];
+  /** the shards to run (those without a finished state) */
+  shards: readonly number[];
+  total: number;
+  /** local workers at once */
+  jobs: number;
+  /** each line a worker prints on stderr, with its shard (local workers only: a Slurm task writes its log) */
+  onLine?: (shard: number, line: string) => void;
+  signal: AbortSignal;
 }
 
 /** One step of a cell. Its output is cached under the hash of `inputs`, its version and upstream keys. */

@@ -11,11 +11,11 @@ import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeMiniCoco, type MiniCoco } from '../helpers/mini-coco.js';
-import { slurmUnavailable } from '../helpers/slurm.js';
+import { slurmSkip, slurmUnavailable } from '../helpers/slurm.js';
 import { writeTinyWorld } from './tiny-world.js';
 import type { PreparedManifest } from '../../src/prepare/index.js';
 
-const unavailable = slurmUnavailable();
+const unavailable = slurmSkip();
 const extractor = fromRoot('models', 'embedded', 'perception.onnx');
 // 12 captions of the GigaGAN list in evaluation batches of 5: shards of 2 batches and 1 (10 + 2 images)
 const COUNT = 12;
@@ -182,6 +182,7 @@ test('shards run --shards 2 on the pool: the cell\'s numbers exactly, and one pr
 });
 
 test('shards run --shards 2 as a real sbatch --array job: the pool\'s numbers, bit for bit', { skip: unavailable }, () => {
+  assert.equal(slurmUnavailable(), undefined, 'VSDLAB_REQUIRE_SLURM=1: a Slurm cluster must answer (.ci/slurm-up)');
   const pool = pool2();
   const slurm = shardsRun('slurm', 'slurm', 2);
   assert.deepEqual(slurm, pool);
@@ -195,6 +196,7 @@ test('shards run --shards 2 as a real sbatch --array job: the pool\'s numbers, b
 });
 
 test('a cell\'s sharded FID with one shard lost is finished by a Slurm array task: the cell\'s number, bit for bit', { skip: unavailable }, () => {
+  assert.equal(slurmUnavailable(), undefined, 'VSDLAB_REQUIRE_SLURM=1: a Slurm cluster must answer (.ci/slurm-up)');
   const stages = join(dir, 'runs', '.cache', 'evaluate');
   const stage = readdirSync(stages).find((d) => !d.includes('.'))!;
   const copy = join(dir, 'cell-fid');

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { writeShardWorld } from '../helpers/shard-world.js';
-import { slurmUnavailable } from '../helpers/slurm.js';
+import { slurmSkip, slurmUnavailable } from '../helpers/slurm.js';
 
-const unavailable = slurmUnavailable();
+const unavailable = slurmSkip();
 
 const cli = (args: readonly string[]): Record<string, unknown> => {
   const r = spawnSync(process.execPath, [fromRoot('bin/vsdlab.js'), ...args], { cwd: fromRoot(), encoding: 'utf8', timeout: 240_000, env: { ...process.env, CI: '1' } });
@@ -17,6 +17,7 @@ const cli = (args: readonly string[]): Record<string, unknown> => {
 };
 
 test('a sharded evaluation as a real sbatch --array job merges to the local pool\'s numbers', { skip: unavailable }, async () => {
+  assert.equal(slurmUnavailable(), undefined, 'VSDLAB_REQUIRE_SLURM=1: a Slurm cluster must answer (.ci/slurm-up)');
   const dir = tempDir();
   await writeShardWorld(dir, { images: 24, reference: 20, size: 40 });
   const args = (out: string, executor: string): string[] => [

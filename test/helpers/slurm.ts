@@ -13,3 +13,12 @@ export function slurmUnavailable(): string | undefined {
   if (!/^(idle|mixed|allocated)/m.test(info.stdout)) return `no usable Slurm node (sinfo: ${info.stdout.trim() || 'none'}; .ci/slurm-up)`;
   return undefined;
 }
+
+/**
+ * A Slurm test's `skip`: why it cannot run here, or false. With VSDLAB_REQUIRE_SLURM=1 (set by .ci/run, which starts
+ * the cluster) it is never skipped: the test runs, asserts `slurmUnavailable()` is undefined, and fails when it is not.
+ */
+export function slurmSkip(): string | false {
+  const why = slurmUnavailable();
+  return why !== undefined && process.env['VSDLAB_REQUIRE_SLURM'] !== '1' ? why : false;
+}

@@ -9,8 +9,8 @@ import { BadInputError } from '../../errors.js';
 import { writeJsonAtomically } from '../../util/atomic-write.js';
 import { clipConvention, CLIP_CONVENTIONS } from '../clip/index.js';
 import { FID_MODES, listImages, MODE_CONVENTIONS, streamFeatures, type FidMode } from '../extract/index.js';
-import { mergeShards, mergedStatistics, readShardState, shardRange, shardStatePath, writeShardState, type ShardState } from '../shards/index.js';
-import { FeatureAccumulator, frechetDistance, kernelInceptionDistance, readStatsNpz, type GaussianStats } from '../stats/index.js';
+import { mergeShards, mergedStatistics, readShardState, shardBatches, shardStatePath, writeShardState, type ShardRange, type ShardState } from '../shards/index.js';
+import { FeatureAccumulator, frechetDistance, kernelInceptionDistance, precisionRecall, readStatsNpz, type GaussianStats } from '../stats/index.js';
 import { clipScoreOfFiles } from './clip-score-files.js';
 import { openFeatureCache } from './feature-cache-choice.js';
 import { loadFeatureExtractor } from './feature-extractor.js';
@@ -23,7 +23,8 @@ export const shardSpecSchema = z.object({
   /** one caption per image in listing order: a .txt (one a line), `datasets prepare`'s captions/*.json, or a samples.json */
   captions: z.string().optional(),
   shards: z.number().int().positive(),
-  extractor: z.string(),
+  /** the feature extractor; absent when only the CLIP score is asked for */
+  extractor: z.string().optional(),
   mode: z.enum(FID_MODES),
   batch_size: z.number().int().positive(),
   /** the feature cache folder; null: none */
@@ -33,6 +34,8 @@ export const shardSpecSchema = z.object({
   /** KID against an image folder's features */
   kid: z.object({ reference: z.string(), subsets: z.number().int().positive(), subset_size: z.number().int().positive(), seed: z.number().int() }).optional(),
   clip: z.object({ image: z.string(), text: z.string(), tokenizer: z.string(), convention: z.enum(CLIP_CONVENTIONS), prefix: z.string().optional() }).optional(),
+  /** precision and recall against an image folder's features (k-NN radii), from every generated row in index order */
+  pr: z.object({ reference: z.string(), k: z.number().int().positive() }).optional(),
 });
 export type ShardSpec = z.infer<typeof shardSpecSchema>;
 
@@ -89,14 +92,11 @@ async function readCaptions(path: string): Promise<string[]> {
 }
 
 /**
- * The images of shard `index`: whole extractor batches, so that every batch a shard runs is a batch of the one
- * stream. onnxruntime's kernels can round a row differently in another batch (seen at 1e-8 in CLIP's text tower),
- * so only identical batches make the shards' rows and cosines bit for bit the single stream's.
+ * The images of shard `index`: whole extractor batches. onnxruntime's kernels can round a row differently in
+ * another batch (seen at 1e-8 in CLIP's text tower), so only identical batches make the shards' rows and cosines
+ * bit for bit the single stream's.
  */
-export function shardImages(total: number, spec: Pick<ShardSpec, 'shards' | 'batch_size'>, index: number): { start: number; end: number } {
-  const r = shardRange(Math.ceil(total / spec.batch_size), spec.shards, index);
-  return { start: Math.min(total, r.start * spec.batch_size), end: Math.min(total, r.end * spec.batch_size) };
-}
+export const shardImages = (total: number, spec: Pick<ShardSpec, 'shards' | 'batch_size'>, index: number): ShardRange => shardBatches(total, spec.batch_size, spec.shards, index);
 
 export interface ShardRunOptions {
   signal?: AbortSignal;
@@ -115,9 +115,12 @@ export async function runShard(dir: string, index: number, o: ShardRunOptions = 
   const { start, end } = shardImages(all.length, spec, index);
   const files = all.slice(start, end);
   const base = { index, shards: spec.shards, start, end, files: files.map((f) => relative(spec.images, f)), mode: spec.mode };
-  if (files.length === 0) {
+  if (files.length === 0 || !spec.extractor) {
+    if (files.length > 0 && !spec.clip) throw new BadInputError('SHARDS_SPEC_BAD', `${specPath(dir)} names neither an extractor nor a CLIP model`);
     const empty = { dims: 0, n: 0, mean: new Float64Array(0), m2: new Float64Array(0), sum32: new Float32Array(0) };
-    const state: ShardState = { ...base, extractor: '', resolution: 0, snapshot: empty, features: new Float32Array(0), ...(spec.clip ? { cosines: new Float64Array(0), clip: '' } : {}) };
+    // an empty shard, or a CLIP-only one: no feature rows (extractor '')
+    const clip = files.length > 0 ? await shardCosines(spec, files, captions, start, end, o) : spec.clip ? { cosines: new Float64Array(0), clip: '' } : undefined;
+    const state: ShardState = { ...base, extractor: '', resolution: 0, snapshot: empty, features: new Float32Array(0), ...(clip ?? {}) };
     await writeShardState(dir, state);
     return { state, ran: true };
   }
@@ -140,21 +143,24 @@ export async function runShard(dir: string, index: number, o: ShardRunOptions = 
   }
   const features = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   parts.reduce((at, p) => (features.set(p, at), at + p.length), 0);
-  let clip: { cosines: Float64Array; clip: string } | undefined;
-  if (spec.clip) {
-    if (!captions) throw new BadInputError('SHARDS_NO_CAPTIONS', 'a CLIP score needs the captions of the images', 'pass --captions FILE');
-    const { result, models } = await clipScoreOfFiles(spec.clip, files, captions.slice(start, end), {
-      convention: spec.clip.convention,
-      ...(spec.clip.prefix !== undefined ? { prefix: spec.clip.prefix } : {}),
-      batchSize: spec.batch_size,
-      cache: spec.cache ?? false,
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
-    clip = { cosines: result.cosines, clip: `${models.image.sha256}+${models.text.sha256}` };
-  }
+  const clip = await shardCosines(spec, files, captions, start, end, o);
   const state: ShardState = { ...base, extractor: sha, resolution, snapshot: acc!.snapshot(), features, ...(clip ?? {}) };
   await writeShardState(dir, state);
   return { state, ran: true };
+}
+
+/** the CLIP cosine of each image of the shard with its caption, and the towers' sha256; undefined without CLIP */
+async function shardCosines(spec: ShardSpec, files: string[], captions: string[] | undefined, start: number, end: number, o: ShardRunOptions): Promise<{ cosines: Float64Array; clip: string } | undefined> {
+  if (!spec.clip) return undefined;
+  if (!captions) throw new BadInputError('SHARDS_NO_CAPTIONS', 'a CLIP score needs the captions of the images', 'pass --captions FILE');
+  const { result, models } = await clipScoreOfFiles(spec.clip, files, captions.slice(start, end), {
+    convention: spec.clip.convention,
+    ...(spec.clip.prefix !== undefined ? { prefix: spec.clip.prefix } : {}),
+    batchSize: spec.batch_size,
+    cache: spec.cache ?? false,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return { cosines: result.cosines, clip: `${models.image.sha256}+${models.text.sha256}` };
 }
 
 export interface ShardedResult {
@@ -171,6 +177,7 @@ export interface ShardedResult {
   fid_reference?: { path: string; images?: number };
   kid?: { mean: number; std: number; subsets: number; subset_size: number; reference_rows: number };
   clip_score?: { score: number; convention: string; model: string };
+  precision_recall?: { precision: number; recall: number; k: number; reference_rows: number };
 }
 
 /** which shards have no finished state yet */
@@ -190,7 +197,7 @@ export async function mergeAndScore(dir: string, signal?: AbortSignal): Promise<
   }
   const merged = mergeShards(states);
   const result: ShardedResult = { images: merged.n, shards: spec.shards, mode: spec.mode, extractor: merged.extractor, resolution: merged.resolution, dims: merged.features.dims };
-  const sets = { extractor: { path: spec.extractor }, mode: spec.mode, batchSize: spec.batch_size, cache: spec.cache ?? (false as const), ...(signal ? { signal } : {}) };
+  const sets = { extractor: { path: spec.extractor ?? '' }, mode: spec.mode, batchSize: spec.batch_size, cache: spec.cache ?? (false as const), ...(signal ? { signal } : {}) };
   if (spec.fid) {
     const path = spec.fid.reference;
     const npz = path.toLowerCase().endsWith('.npz');
@@ -204,6 +211,12 @@ export async function mergeAndScore(dir: string, signal?: AbortSignal): Promise<
     const size = Math.min(spec.kid.subset_size, real.rows, merged.features.rows);
     const kid = kernelInceptionDistance(merged.features, real, { subsets: spec.kid.subsets, subsetSize: size, seed: spec.kid.seed });
     result.kid = { mean: kid.mean, std: kid.std, subsets: spec.kid.subsets, subset_size: size, reference_rows: real.rows };
+  }
+  if (spec.pr) {
+    // the generated rows merged in index order are the one stream's rows: the k-NN radii and counts are exact
+    const real = (await featuresOfSets([spec.pr.reference], sets)).sets[0]!.features;
+    const pr = precisionRecall(real, merged.features, { k: spec.pr.k });
+    result.precision_recall = { precision: pr.precision, recall: pr.recall, k: spec.pr.k, reference_rows: real.rows };
   }
   if (spec.clip && merged.cosines) {
     result.clip_score = { score: clipConvention(spec.clip.convention).aggregate(merged.cosines), convention: spec.clip.convention, model: merged.clip! };

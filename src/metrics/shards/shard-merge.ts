@@ -33,29 +33,33 @@ export function mergeShards(states: readonly ShardState[]): MergedShards {
   if (states.length === 0) fail('no shard states to merge');
   const sorted = [...states].sort((a, b) => a.index - b.index);
   const shards = sorted[0]!.shards;
-  const nonEmpty = sorted.filter((s) => s.snapshot.n > 0);
+  // shards with images; a CLIP-only evaluation's shards have images but no feature rows (extractor '')
+  const nonEmpty = sorted.filter((s) => s.files.length > 0);
   const first = nonEmpty[0] ?? sorted[0]!;
   const dims = first.snapshot.dims;
   let end = 0;
   for (const [i, s] of sorted.entries()) {
-    if (s.shards !== shards || s.index !== i) fail(`shard ${s.index} of ${s.shards} found where shard ${i} of ${shards} belongs`);
+    if (s.shards !== shards || s.index !== i) fail(`shard ${s.index} of ${shards} found where shard ${i} of ${shards} belongs`);
     if (s.start !== end) fail(`shard ${i} starts at image ${s.start}, the previous shard ended at ${end}`);
-    if (s.files.length !== s.end - s.start || s.snapshot.n !== s.files.length) fail(`shard ${i} holds ${s.snapshot.n} rows for images ${s.start}..${s.end}`);
-    if (s.snapshot.n > 0 && (s.extractor !== first.extractor || s.mode !== first.mode || s.snapshot.dims !== dims)) {
-      fail(`shard ${i} was extracted with ${s.extractor.slice(0, 12)}/${s.mode} (${s.snapshot.dims} dims), shard ${first.index} with ${first.extractor.slice(0, 12)}/${first.mode} (${dims} dims)`);
+    const rows = s.extractor === '' ? 0 : s.files.length;
+    if (s.files.length !== s.end - s.start || s.snapshot.n !== rows) fail(`shard ${i} holds ${s.snapshot.n} rows for images ${s.start}..${s.end}`);
+    if (s.files.length > 0 && (s.extractor !== first.extractor || s.mode !== first.mode || s.snapshot.dims !== dims)) {
+      fail(`shard ${i} was extracted with ${s.extractor.slice(0, 12) || 'no extractor'}/${s.mode} (${s.snapshot.dims} dims), shard ${first.index} with ${first.extractor.slice(0, 12) || 'no extractor'}/${first.mode} (${dims} dims)`);
     }
-    if ((s.cosines === undefined) !== (first.cosines === undefined) || (s.snapshot.n > 0 && s.clip !== first.clip)) fail(`shard ${i} and shard ${first.index} differ in their CLIP model`);
+    if ((s.cosines === undefined) !== (first.cosines === undefined) || (s.files.length > 0 && s.clip !== first.clip)) fail(`shard ${i} and shard ${first.index} differ in their CLIP model`);
     end = s.end;
   }
   if (shards !== sorted.length) fail(`${sorted.length} shard states for ${shards} shards`);
   const n = end;
-  const features = new Float32Array(n * dims);
+  const features = new Float32Array(first.extractor === '' ? 0 : n * dims);
   const cosines = first.cosines ? new Float64Array(n) : undefined;
   const acc = new FeatureAccumulator(Math.max(dims, 1));
   for (const s of nonEmpty) {
-    features.set(s.features, s.start * dims);
+    if (s.snapshot.n > 0) {
+      features.set(s.features, s.start * dims);
+      acc.merge(s.snapshot);
+    }
     cosines?.set(s.cosines!, s.start);
-    acc.merge(s.snapshot);
   }
   // clean-fid's float32 mean adds rows one after another; a sum of shard sums rounds differently, so the float32
   // sums are taken again over the rows in order (the float64 moments need no such pass)

@@ -22,6 +22,18 @@ export function shardRange(total: number, shards: number, index: number): ShardR
   return { start, end: start + base + (index < extra ? 1 : 0) };
 }
 
+/**
+ * Shard `index` of `shards` over `total` items cut into batches of `batch`: whole batches, so that every batch a
+ * shard runs is a batch of the one stream. Batched kernels (onnxruntime's, tfjs's) can round a row differently in
+ * another batch, and a sampler may draw its noise per batch: only identical batches make the shards' output bit
+ * for bit the single stream's.
+ */
+export function shardBatches(total: number, batch: number, shards: number, index: number): ShardRange {
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`shardBatches: batch must be a positive integer, got ${batch}`);
+  const r = shardRange(Math.ceil(total / batch), shards, index);
+  return { start: Math.min(total, r.start * batch), end: Math.min(total, r.end * batch) };
+}
+
 /** `i/n` (a Slurm array task or a worker naming its shard) as { index, shards } */
 export function parseShardSpec(text: string): { index: number; shards: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());

@@ -5,7 +5,7 @@ import { FeatureAccumulator } from '../../../src/metrics/stats/feature-accumulat
 import { frechetDistance } from '../../../src/metrics/stats/frechet-distance.js';
 import { kernelInceptionDistance } from '../../../src/metrics/stats/kernel-inception-distance.js';
 import { featureMatrix } from '../../../src/metrics/stats/feature-matrix.js';
-import { mergeShards, mergedStatistics, shardRange, type ShardState } from '../../../src/metrics/shards/index.js';
+import { mergeShards, mergedStatistics, shardBatches, shardRange, type ShardState } from '../../../src/metrics/shards/index.js';
 
 /** rows with a mean far from 0 and correlated columns: where a naive sum-of-squares merge would lose digits */
 function features(rows: number, dims: number, seed: number): Float32Array {
@@ -126,4 +126,40 @@ test('a merge refuses gaps, overlaps, missing shards and mixed extractors, namin
   assert.throws(() => mergeShards([states[0]!, { ...states[1]!, start: 5 }, states[2]!]), /shard 1 starts at image 5, the previous shard ended at 4/);
   assert.throws(() => mergeShards([states[0]!, states[1]!, { ...states[2]!, extractor: 'other' }]), /shard 2 was extracted with other/);
   assert.throws(() => mergeShards(states.slice(0, 2)), /2 shard states for 3 shards/);
+});
+
+test('CLIP-only shards (no extractor, no feature rows) merge their cosines in index order; a shard with rows among them is refused', () => {
+  const clipOnly = (index: number, start: number, end: number, shards: number): ShardState => ({
+    index, shards, start, end, files: Array.from({ length: end - start }, (_, i) => `${start + i}.png`), extractor: '', resolution: 0, mode: 'clean',
+    snapshot: { dims: 0, n: 0, mean: new Float64Array(0), m2: new Float64Array(0), sum32: new Float32Array(0) }, features: new Float32Array(0),
+    cosines: Float64Array.from({ length: end - start }, (_, i) => Math.cos(start + i)), clip: end > start ? 'c' : '',
+  });
+  const merged = mergeShards([clipOnly(2, 7, 7, 4), clipOnly(0, 0, 4, 4), clipOnly(3, 7, 10, 4), clipOnly(1, 4, 7, 4)]);
+  assert.equal(merged.n, 10);
+  assert.equal(merged.features.rows, 0);
+  assert.deepEqual([...merged.cosines!], Array.from({ length: 10 }, (_, i) => Math.cos(i)));
+  assert.deepEqual(merged.files, Array.from({ length: 10 }, (_, i) => `${i}.png`));
+  const withRows = shardStates(features(3, 2, 1), 2, [], 1)[0]!;
+  assert.throws(() => mergeShards([clipOnly(0, 0, 4, 2), { ...withRows, index: 1, shards: 2, start: 4, end: 7, files: ['4.png', '5.png', '6.png'] }]), /shard 1 was extracted with e\/clean/);
+  // a featureless shard claiming rows
+  assert.throws(() => mergeShards([{ ...clipOnly(0, 0, 3, 1), snapshot: withRows.snapshot }]), /shard 0 holds 3 rows for images 0\.\.3/);
+});
+
+test('shardBatches: whole batches, contiguous, every image once; batch counts differ by at most one', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 500 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 30 }), (total, batch, shards) => {
+      let end = 0;
+      const sizes: number[] = [];
+      for (let i = 0; i < shards; i++) {
+        const r = shardBatches(total, batch, shards, i);
+        assert.equal(r.start, end);
+        assert.ok(r.start % batch === 0 || r.start === total, `shard ${i} starts inside a batch: ${r.start}`);
+        sizes.push(r.end - r.start);
+        end = r.end;
+      }
+      assert.equal(end, total);
+      const batches = sizes.map((s) => Math.ceil(s / batch));
+      assert.ok(Math.max(...batches) - Math.min(...batches) <= 1, `batches per shard ${batches.join(',')}`);
+    }),
+  );
 });
