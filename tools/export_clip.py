@@ -384,6 +384,15 @@ def run_onnxruntime(path, x, input_name):
         return np.fromfile(os.path.join(tmp, name + ".f32"), dtype="<f4").reshape(shape)
 
 
+def vsdlab_identity(files, onnx_name):
+    """the sha256 vsdlab records for a tower (src/metrics/extract/onnx-external-data.ts): the .onnx file's own
+    when it has no external data, else that of the JSON list [["", graph], [data file, its sha256]]"""
+    data = onnx_name + ".data"
+    if data not in files:
+        return files[onnx_name]
+    return hashlib.sha256(json.dumps([["", files[onnx_name]], [data, files[data]]], separators=(",", ":")).encode()).hexdigest()
+
+
 def torch_reference(module, x):
     with torch.no_grad():
         return module(torch.from_numpy(x)).numpy()
@@ -470,6 +479,7 @@ def main():
     info["files"] = {f: sha256_of(os.path.join(args.out, f)) for f in sorted(os.listdir(args.out))
                      if f.endswith((".onnx", ".data", ".json")) and f != "export.json"}
     info["sizes"] = {f: os.path.getsize(os.path.join(args.out, f)) for f in info["files"]}
+    info["vsdlab_sha256"] = {t: vsdlab_identity(info["files"], t + ".onnx") for t in ("image", "text") if t + ".onnx" in info["files"]}
     info.setdefault("check", {}).update(checks)
     run = {"build_cpu_s": round(built_s, 1), "export_cpu_s": times, "total_cpu_s": round(time.process_time() - t0, 1),
            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
