@@ -10,6 +10,7 @@ import { AssetHashCache } from '../../../src/util/asset-hash-cache.js';
 import { sha256File } from '../../../src/util/hash.js';
 import { extractorInfo } from '../../../src/metrics/evaluation/index.js';
 import { featureMetricProtocol } from '../../../src/stages/evaluation-protocol.js';
+import { diskAssetHasher } from '../../../src/plan/identity.js';
 import { fromRoot } from '../../helpers/paths.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -168,6 +169,15 @@ test('the asset-hash cache checks the data files of an .onnx asset: a changed da
   const verified = await AssetHashCache.open(cacheDir, onnxCompanionFiles).verifyPath(model);
   assert.equal(verified.sha256, changed);
   assert.deepEqual(verified.files.map((f) => f.path).sort(), [join(dir, 'bias.bin'), model, join(dir, 'weights.data')].sort());
+  // plan's hasher (and verify's cache) use the rule
+  const saved = process.env.VSDLAB_ASSET_CACHE;
+  process.env.VSDLAB_ASSET_CACHE = 'off';
+  try {
+    assert.equal(await diskAssetHasher().hash(model), changed);
+  } finally {
+    if (saved === undefined) delete process.env.VSDLAB_ASSET_CACHE;
+    else process.env.VSDLAB_ASSET_CACHE = saved;
+  }
   // without the rule the cache sees the graph file alone (what it did before: a data file change went unseen)
   assert.equal(await AssetHashCache.open(null).hashPath(model), await sha256File(model));
   assert.ok(statSync(join(dir, 'weights.data')).size > 0);
