@@ -460,8 +460,8 @@ def main():
         t = time.process_time()
         export(module, example, os.path.join(args.out, name + ".onnx"), input_name, output_name, args.external_data)
         times[name] = round(time.process_time() - t, 1)
-    # free the torch weights before onnxruntime loads its own copy
-    del image, text, towers
+    # free the torch weights before onnxruntime loads its own copy (the loop's names hold the last tower too)
+    del image, text, towers, module, example
     import gc
 
     gc.collect()
