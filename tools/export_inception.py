@@ -348,22 +348,28 @@ def compare(name, got, ref):
     return {"max_abs_diff": float(diff.max()), "max_abs_value": scale}
 
 
-def check_against_torch(model, path, images=(), against_pytorch_fid=False):
-    """The same input through PyTorch and ONNX Runtime (and pytorch-fid's network); returns the worst differences."""
+def check_against_torch(model, path, images=()):
+    """The same input (random, or `images`) through PyTorch and ONNX Runtime; returns the worst differences."""
     x = check_input(images)
     with torch.no_grad():
         p, l = model(x)
     got = run_onnxruntime(path, x.numpy())
-    report = {"images": [os.path.basename(i) for i in images] or f"{x.shape[0]} random", "onnxruntime_vs_torch": {}}
-    for name, ref in (("pool3", p.numpy()), ("logits_unbiased", l.numpy())):
-        report["onnxruntime_vs_torch"][name] = compare(f"onnxruntime vs pytorch on {name}", got[name], ref)
-    if against_pytorch_fid:
-        fp, fl = pytorch_fid_reference(model, x)
-        report["pytorch_fid_vs_torch"] = {"pool3": compare("pytorch-fid vs this script on pool3", fp.numpy(), p.numpy()),
-                                          "logits_unbiased": compare("pytorch-fid vs this script on logits", fl.numpy(), l.numpy())}
-        report["onnxruntime_vs_pytorch_fid"] = {"pool3": compare("onnxruntime vs pytorch-fid on pool3", got["pool3"], fp.numpy()),
-                                                "logits_unbiased": compare("onnxruntime vs pytorch-fid on logits", got["logits_unbiased"], fl.numpy())}
-    return report
+    return {name: compare(f"onnxruntime vs pytorch on {name}", got[name], ref) for name, ref in (("pool3", p.numpy()), ("logits_unbiased", l.numpy()))}
+
+
+def check_against_pytorch_fid(model, path, images=()):
+    """pytorch-fid's own network with this model's weights against this script's module and the ONNX export."""
+    x = check_input(images)
+    with torch.no_grad():
+        p, l = model(x)
+    fp, fl = pytorch_fid_reference(model, x)
+    got = run_onnxruntime(path, x.numpy())
+    return {
+        "pytorch_fid_vs_torch": {"pool3": compare("pytorch-fid vs this script on pool3", fp.numpy(), p.numpy()),
+                                 "logits_unbiased": compare("pytorch-fid vs this script on logits", fl.numpy(), l.numpy())},
+        "onnxruntime_vs_pytorch_fid": {"pool3": compare("onnxruntime vs pytorch-fid on pool3", got["pool3"], fp.numpy()),
+                                       "logits_unbiased": compare("onnxruntime vs pytorch-fid on logits", got["logits_unbiased"], fl.numpy())},
+    }
 
 
 def main():
@@ -394,7 +400,10 @@ def main():
     info = {"onnx": args.out, "sha256": sha256_of(args.out), "bytes": os.path.getsize(args.out), "pool3_dims": model.dims,
             "export_cpu_s": round(time.process_time() - t0, 1)}
     if not args.no_check:
-        info["check"] = check_against_torch(model, args.out, args.check_images, args.check_pytorch_fid)
+        info["check"] = {"images": [os.path.basename(i) for i in args.check_images] or "4 random",
+                         "onnxruntime_vs_torch": check_against_torch(model, args.out, args.check_images)}
+        if args.check_pytorch_fid:
+            info["check"].update(check_against_pytorch_fid(model, args.out, args.check_images))
     info["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(info, indent=2))
 
