@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { BadInputError } from '../../../src/errors.js';
 import { OnnxExtractor, onnxCompanionFiles, onnxExternalDataFiles, onnxExternalDataRefs, sha256OnnxModel } from '../../../src/metrics/extract/index.js';
@@ -11,6 +11,7 @@ import { sha256File } from '../../../src/util/hash.js';
 import { extractorInfo } from '../../../src/metrics/evaluation/index.js';
 import { featureMetricProtocol } from '../../../src/stages/evaluation-protocol.js';
 import { diskAssetHasher } from '../../../src/plan/identity.js';
+import { clipModelName } from '../../../src/metrics/protocol/evaluation-protocol.js';
 import { fromRoot } from '../../helpers/paths.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -21,7 +22,7 @@ const { onnx } = onnxProto;
  * graph builder, then W and b moved out into external data as onnx.save_model does it: W into `weights.data`
  * (at an offset after 16 pad bytes), b into `bias.bin`, each tensor naming location / offset / length.
  */
-function writeExternalModel(dir: string): { model: string; w: Float32Array; b: Float32Array } {
+function writeExternalModel(dir: string, name = 'tiny.onnx', locations = { W: 'weights.data', b: 'bias.bin' }): { model: string; w: Float32Array; b: Float32Array } {
   const g = new OnnxGraphBuilder('tiny-external');
   const w = Float32Array.from({ length: 12 }, (_, i) => Math.sin(i + 1));
   const b = Float32Array.from([0.5, -0.25, 0.125, 1]);
@@ -32,9 +33,10 @@ function writeExternalModel(dir: string): { model: string; w: Float32Array; b: F
   g.output('features', 'float32', ['batch', 4]);
   const model = onnx.ModelProto.decode(g.encode());
   const pad = new Uint8Array(16).fill(7);
-  const files: Record<string, Uint8Array[]> = { 'weights.data': [pad], 'bias.bin': [] };
+  const files: Record<string, Uint8Array[]> = { [locations.W]: [pad] };
+  files[locations.b] ??= [];
   for (const t of model.graph!.initializer!) {
-    const location = t.name === 'W' ? 'weights.data' : 'bias.bin';
+    const location = t.name === 'W' ? locations.W : locations.b;
     const offset = files[location]!.reduce((n, c) => n + c.length, 0);
     files[location]!.push(t.rawData!);
     t.externalData = [
@@ -46,7 +48,7 @@ function writeExternalModel(dir: string): { model: string; w: Float32Array; b: F
     t.rawData = new Uint8Array(0);
   }
   for (const [name, chunks] of Object.entries(files)) writeFileSync(join(dir, name), Buffer.concat(chunks));
-  const path = join(dir, 'tiny.onnx');
+  const path = join(dir, name);
   writeFileSync(path, onnx.ModelProto.encode(model).finish());
   return { model: path, w, b };
 }
@@ -181,4 +183,27 @@ test('the asset-hash cache checks the data files of an .onnx asset: a changed da
   // without the rule the cache sees the graph file alone (what it did before: a data file change went unseen)
   assert.equal(await AssetHashCache.open(null).hashPath(model), await sha256File(model));
   assert.ok(statSync(join(dir, 'weights.data')).size > 0);
+});
+
+test('a CLIP folder is named from its export.json when the files listed there give both towers\' identities', async () => {
+  const dir = tempDir();
+  // towers as tools/export_clip.py writes them: the image tower with <name>.data, the text tower self-contained
+  const image = writeExternalModel(dir, 'image.onnx', { W: 'image.onnx.data', b: 'image.onnx.data' }).model;
+  const g = new OnnxGraphBuilder('text');
+  g.node('Identity', [g.input('input_ids', 'int64', ['batch', 77])], {}, ['text_embeds']);
+  g.output('text_embeds', 'int64', ['batch', 77]);
+  const text = join(dir, 'text.onnx');
+  writeFileSync(text, g.encode());
+  const files = { 'image.onnx': await sha256File(image), 'image.onnx.data': await sha256File(`${image}.data`), 'text.onnx': await sha256File(text) };
+  writeFileSync(join(dir, 'export.json'), JSON.stringify({ source: 'open_clip ViT-g-14 random weights, seed 0', files }));
+  const [imageId, textId] = [await sha256OnnxModel(image), await sha256OnnxModel(text)];
+  assert.deepEqual(onnxExternalDataFiles(image), ['image.onnx.data']);
+  assert.equal(textId, files['text.onnx']);
+  assert.equal(clipModelName(image, imageId, textId), 'open_clip ViT-g-14 random weights, seed 0');
+  // the graph file's sha256 alone is not the tower's identity, and weights other than the listed ones are not named
+  assert.equal(clipModelName(image, files['image.onnx'], textId), `onnx:${basename(dir)}`);
+  const data = readFileSync(`${image}.data`);
+  data[0] = data[0]! ^ 1;
+  writeFileSync(`${image}.data`, data);
+  assert.equal(clipModelName(image, await sha256OnnxModel(image), textId), `onnx:${basename(dir)}`);
 });
