@@ -5,7 +5,7 @@ import { hashValue } from '../util/hash.js';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { AssetHashCache, type HashProgress } from '../util/asset-hash-cache.js';
-import { onnxCompanionFiles } from '../metrics/extract/index.js';
+import { onnxCompanionFiles } from '../metrics/extract/onnx-external-data.js';
 
 /** Declared per algorithm change, not per commit: a README edit must not invalidate every cached result. */
 export const CODE_VERSION = 'vsdlab-1';

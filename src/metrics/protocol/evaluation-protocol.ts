@@ -17,7 +17,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { onnxModelDigest, type InputGeometry } from '../extract/index.js';
+import type { InputGeometry } from '../extract/index.js';
+import { onnxModelDigest } from '../extract/onnx-external-data.js';
 
 /** the paper-facing name of a dataset copy: the official release when its counts are the release's */
 export function datasetName(official: boolean, found: { images: number; captions: number }): string {
