@@ -22,6 +22,7 @@ Models over 2 GB (ViT-g-14 is ~1.37 B parameters) are saved with ONNX external d
 The check runs the torch reference before the export and onnxruntime after the torch model is freed.
 """
 import argparse
+import gc
 import gzip
 import hashlib
 import json
@@ -462,8 +463,6 @@ def main():
         times[name] = round(time.process_time() - t, 1)
     # free the torch weights before onnxruntime loads its own copy (the loop's names hold the last tower too)
     del image, text, towers, module, example
-    import gc
-
     gc.collect()
     for name, x, input_name in ((n, x, i) for n, x, i in (("image", pixels, "pixel_values"), ("text", ids, "input_ids")) if n in refs):
         checks[name] = check(refs[name], os.path.join(args.out, name + ".onnx"), x, input_name)
