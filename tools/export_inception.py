@@ -14,19 +14,26 @@ scaling stay outside, in vsdlab) and returns
 Usage:
   /usr/bin/python3 tools/export_inception.py --weights pt_inception-2015-12-05-6726825d.pth --out fid-inception.onnx
   /usr/bin/python3 tools/export_inception.py --random-init 0 --out random-inception.onnx [--width-divisor 32]
+  PYTHONPATH=/tmp/pytorch-fid/src /usr/bin/python3 tools/export_inception.py --random-weights 0 --out /tmp/rnd.onnx \
+      --check-pytorch-fid --check-images a.png b.jpg
 
-After export, ONNX Runtime is checked against PyTorch on the same random input: with the Python
-onnxruntime package when it is installed, else through onnxruntime-node (tools/ort_run.mjs, needs `node`
-and this repository's node_modules).
+After export, ONNX Runtime is checked against PyTorch on the same input (random, or --check-images resized to
+299 and scaled to [-1, 1] as pytorch-fid does): with the Python onnxruntime package when it is installed, else
+through onnxruntime-node (tools/ort_run.mjs, needs `node` and this repository's node_modules).
+--check-pytorch-fid also builds pytorch-fid's own InceptionV3 (its package on PYTHONPATH; the weights download is
+replaced by this model's state dict, loaded strictly by pytorch-fid's code) and compares its pool3 too, so the
+architecture written here is checked against the true one.
 """
 import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -303,32 +310,79 @@ def run_onnxruntime(path, x):
         return {n: np.fromfile(os.path.join(tmp, n + ".f32"), dtype="<f4").reshape(s) for n, s in shapes.items()}
 
 
-def check_against_torch(model, path, size=299, batch=4, seed=1234):
-    """Same random normalised input through PyTorch and ONNX Runtime; returns the worst differences."""
-    x = torch.Generator().manual_seed(seed)
-    x = (torch.rand(batch, 3, size, size, generator=x) * 2 - 1).float()
+def check_input(images, size=299, batch=4, seed=1234):
+    """The check batch: image files as pytorch-fid feeds them (RGB in [0, 1], bilinear to 299, then 2x - 1), or
+    seeded uniform noise in [-1, 1]."""
+    if images:
+        from PIL import Image
+
+        xs = []
+        for path in images:
+            a = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+            xs.append(torch.from_numpy(a).permute(2, 0, 1))
+        x = torch.stack([F.interpolate(t[None], size=(size, size), mode="bilinear", align_corners=False)[0] for t in xs])
+        return (2 * x - 1).float()
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(batch, 3, size, size, generator=g) * 2 - 1).float()
+
+
+def pytorch_fid_reference(model, x):
+    """pool3 of pytorch-fid's own InceptionV3 (package on PYTHONPATH) holding this model's weights: its
+    fid_inception_v3() builds torchvision's Inception3 with its FID patches and loads the state dict strictly,
+    the download replaced by our weights. Returns (pool3, logits_unbiased from its fc)."""
+    import pytorch_fid.inception as pfi
+
+    state = model.state_dict()
+    pfi.load_state_dict_from_url = lambda *args, **kwargs: state
+    net = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]], resize_input=False, normalize_input=False).eval()
+    with torch.no_grad():
+        pool = net(x)[0].flatten(1)
+    return pool, pool @ state["fc.weight"].t()
+
+
+def compare(name, got, ref):
+    diff = np.abs(np.asarray(got, dtype=np.float64) - np.asarray(ref, dtype=np.float64))
+    scale = float(np.abs(ref).max())
+    if not diff.max() <= 1e-4 * max(1.0, scale):
+        raise SystemExit(f"{name}: max |diff| {diff.max():.3g} (max |value| {scale:.3g}) exceeds 1e-4")
+    return {"max_abs_diff": float(diff.max()), "max_abs_value": scale}
+
+
+def check_against_torch(model, path, images=()):
+    """The same input (random, or `images`) through PyTorch and ONNX Runtime; returns the worst differences."""
+    x = check_input(images)
     with torch.no_grad():
         p, l = model(x)
     got = run_onnxruntime(path, x.numpy())
-    report = {}
-    for name, ref in (("pool3", p.numpy()), ("logits_unbiased", l.numpy())):
-        diff = np.abs(got[name].astype(np.float64) - ref.astype(np.float64))
-        scale = float(np.abs(ref).max())
-        report[name] = {"max_abs_diff": float(diff.max()), "max_abs_value": scale}
-        if not diff.max() <= 1e-4 * max(1.0, scale):
-            raise SystemExit(f"onnxruntime and pytorch disagree on {name}: max |diff| {diff.max():.3g} (max |value| {scale:.3g})")
-    return report
+    return {name: compare(f"onnxruntime vs pytorch on {name}", got[name], ref) for name, ref in (("pool3", p.numpy()), ("logits_unbiased", l.numpy()))}
+
+
+def check_against_pytorch_fid(model, path, images=()):
+    """pytorch-fid's own network with this model's weights against this script's module and the ONNX export."""
+    x = check_input(images)
+    with torch.no_grad():
+        p, l = model(x)
+    fp, fl = pytorch_fid_reference(model, x)
+    got = run_onnxruntime(path, x.numpy())
+    return {
+        "pytorch_fid_vs_torch": {"pool3": compare("pytorch-fid vs this script on pool3", fp.numpy(), p.numpy()),
+                                 "logits_unbiased": compare("pytorch-fid vs this script on logits", fl.numpy(), l.numpy())},
+        "onnxruntime_vs_pytorch_fid": {"pool3": compare("onnxruntime vs pytorch-fid on pool3", got["pool3"], fp.numpy()),
+                                       "logits_unbiased": compare("onnxruntime vs pytorch-fid on logits", got["logits_unbiased"], fl.numpy())},
+    }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--weights", help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth")
-    src.add_argument("--random-init", type=int, metavar="SEED", help="seeded random weights instead (tests, benchmarks)")
+    src.add_argument("--random-init", "--random-weights", dest="random_init", type=int, metavar="SEED", help="seeded random weights instead (tests, benchmarks)")
     ap.add_argument("--width-divisor", type=int, default=1, help="divide every channel count (reduced test network); 1 = real")
     ap.add_argument("--out", required=True, help="output .onnx")
     ap.add_argument("--save-state-dict", help="also save the (random) weights as a pytorch-fid style state dict")
     ap.add_argument("--no-check", action="store_true", help="skip the onnxruntime-vs-pytorch check")
+    ap.add_argument("--check-images", nargs="+", default=[], metavar="IMAGE", help="images for the check (default: 4 random inputs)")
+    ap.add_argument("--check-pytorch-fid", action="store_true", help="also compare with pytorch-fid's own network (pytorch_fid on PYTHONPATH)")
     args = ap.parse_args()
     if args.weights is not None:
         if args.width_divisor != 1:
@@ -336,13 +390,21 @@ def main():
         digest = sha256_of(args.weights)
         if digest != FID_WEIGHTS_SHA256:
             print(f"warning: {args.weights} has sha256 {digest}, not pytorch-fid's {FID_WEIGHTS_SHA256}", file=sys.stderr)
+    if args.check_pytorch_fid and args.width_divisor != 1:
+        raise SystemExit("--check-pytorch-fid needs the full network (--width-divisor 1)")
+    t0 = time.process_time()
     model = build(args.weights, args.random_init, args.width_divisor)
     if args.save_state_dict:
         torch.save(model.state_dict(), args.save_state_dict)
     export_onnx(model, args.out)
-    info = {"onnx": args.out, "sha256": sha256_of(args.out), "pool3_dims": model.dims}
+    info = {"onnx": args.out, "sha256": sha256_of(args.out), "bytes": os.path.getsize(args.out), "pool3_dims": model.dims,
+            "export_cpu_s": round(time.process_time() - t0, 1)}
     if not args.no_check:
-        info["check"] = check_against_torch(model, args.out)
+        info["check"] = {"images": [os.path.basename(i) for i in args.check_images] or "4 random",
+                         "onnxruntime_vs_torch": check_against_torch(model, args.out, args.check_images)}
+        if args.check_pytorch_fid:
+            info["check"].update(check_against_pytorch_fid(model, args.out, args.check_images))
+    info["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(info, indent=2))
 
 

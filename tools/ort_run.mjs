@@ -1,8 +1,8 @@
 // runs an onnx model once with onnxruntime-node on a raw little-endian float32 input (for the python export
 // checks when the onnxruntime python package is absent).
 // usage: node tools/ort_run.mjs MODEL.onnx INPUT.f32 N,C,H,W OUTDIR [INPUT_NAME[:int64|int32]]
-// writes OUTDIR/<output>.f32 for every output and prints {output: shape} as json.
-import { readFileSync, writeFileSync } from 'node:fs';
+// writes OUTDIR/<output>.f32 for every output and prints {output: shape} as json (and its peak RSS on stderr).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 
@@ -28,3 +28,9 @@ for (const [key, value] of Object.entries(results)) {
   shapes[key] = value.dims;
 }
 console.log(JSON.stringify(shapes));
+// this process's own peak memory (VmHWM belongs to the address space exec made; getrusage's maxrss would include
+// the python parent's before exec), for the export scripts' figures
+if (existsSync('/proc/self/status')) {
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (hwm) console.error(`peak_rss_kib ${hwm[1]}`);
+}

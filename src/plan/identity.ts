@@ -5,6 +5,7 @@ import { hashValue } from '../util/hash.js';
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { AssetHashCache, type HashProgress } from '../util/asset-hash-cache.js';
+import { onnxCompanionFiles } from '../metrics/extract/onnx-external-data.js';
 
 /** Declared per algorithm change, not per commit: a README edit must not invalidate every cached result. */
 export const CODE_VERSION = 'vsdlab-1';
@@ -74,12 +75,15 @@ export function runId(config: CellConfig, assets: readonly AssetRef[], codeVersi
   });
 }
 
+/** the asset-hash cache plan and verify use: an ONNX model's external-data files are part of the model */
+export const openAssetHashCache = (): AssetHashCache => AssetHashCache.open(undefined, onnxCompanionFiles);
+
 /**
  * Hashes asset paths from disk through the per-file stat cache (util/asset-hash-cache.ts); `save` records what
  * was hashed. A path that does not exist (yet) hashes to null.
  */
 export function diskAssetHasher(
-  cache: AssetHashCache = AssetHashCache.open(),
+  cache: AssetHashCache = openAssetHashCache(),
   progress?: (path: string) => HashProgress | undefined,
 ): { hash(path: string): Promise<string | null>; save(): Promise<boolean> } {
   return {

@@ -9,6 +9,9 @@
 // file is ignored and rebuilt. An entry is never trusted wrongly: it is recorded only for a file whose mtime is
 // older than RACY_MARGIN_NS at hashing time and whose stat did not move while it was read (a write landing in the
 // same timestamp tick as the hash would otherwise go unseen: git's "racy clean" problem).
+//
+// A file asset may have companions that are part of it (an .onnx graph's external-data files): the caller names
+// them through a rule given to `open`, and each is hashed, cached and stat-checked like a file of a folder.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, type BigIntStats } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -21,6 +24,9 @@ export const RACY_MARGIN_NS = 2_000_000_000n;
 
 /** size, mtime (ns), inode, device (decimal strings) and sha256 of one file */
 type FileEntry = [size: string, mtimeNs: string, ino: string, dev: string, sha256: string];
+
+/** the files, relative to a file asset's folder, that belong to that file (e.g. an ONNX model's external data) */
+export type CompanionRule = (file: string) => readonly string[];
 
 /** files read so far, of those that have to be */
 export type HashProgress = (done: number, total: number) => void;
@@ -75,10 +81,14 @@ export class AssetHashCache {
   private readonly shards = new Map<string, Shard>();
 
   /** `dir` null: memory only */
-  private constructor(readonly dir: string | null) {}
+  private constructor(
+    readonly dir: string | null,
+    private readonly companions: CompanionRule,
+  ) {}
 
-  static open(dir: string | null = defaultAssetHashCacheDir()): AssetHashCache {
-    return new AssetHashCache(dir);
+  /** `companions`: the files that belong to a file asset (none by default) */
+  static open(dir: string | null = defaultAssetHashCacheDir(), companions: CompanionRule = () => []): AssetHashCache {
+    return new AssetHashCache(dir, companions);
   }
 
   /**
@@ -192,11 +202,17 @@ export class AssetHashCache {
     return hash;
   }
 
-  /** sha256Path's walk: the path itself when it is a file ('' relative), else its files in sorted order, hidden entries skipped */
+  /**
+   * sha256Path's walk: the path itself when it is a file ('' relative) followed by its companions (relative to its
+   * folder, in the rule's order), else its files in sorted order, hidden entries skipped
+   */
   private list(shard: Shard): Listed[] {
     const root = shard.root;
     const top = statSync(root, { bigint: true });
-    if (!top.isDirectory()) return [{ rel: '', abs: root, stat: statOf(top) }];
+    if (!top.isDirectory()) {
+      const companions = this.companions(root).map((rel) => ({ rel, abs: join(dirname(root), rel) }));
+      return [{ rel: '', abs: root, stat: statOf(top) }, ...companions.map((c) => ({ ...c, stat: statOf(statSync(c.abs, { bigint: true })) }))];
+    }
     const out: Listed[] = [];
     const visit = (dir: string, prefix: string): void => {
       for (const name of readdirSync(dir).sort()) {
@@ -220,8 +236,9 @@ interface Listed {
 }
 
 /**
- * a file's own sha256, or a folder's: the sha256 of its sorted (relative path, file sha256) list, as sha256Path
- * (hashValue of string pairs is the sha256 of their plain JSON: no keys to sort, so 40K pairs are not copied)
+ * a file's own sha256, or a folder's (or a file's with companions): the sha256 of its (relative path, file sha256)
+ * list, as sha256Path (hashValue of string pairs is the sha256 of their plain JSON: no keys to sort, so 40K pairs
+ * are not copied)
  */
 const digest = (files: Array<[string, string]>): string => (files.length === 1 && files[0]![0] === '' ? files[0]![1] : sha256(JSON.stringify(files)));
 

@@ -41,8 +41,8 @@ const isExperiment = (p: string): boolean => /\.ya?ml$/i.test(p) && existsSync(p
  * and inode did not (the cache is corrected: the next `plan` sees the new content, so run ids change as they should).
  */
 export async function handler(args: VerifyArgs, io: Io): Promise<number> {
-  const { AssetHashCache } = await import('../../util/asset-hash-cache.js');
-  const cache = AssetHashCache.open();
+  const { openAssetHashCache } = await import('../../plan/identity.js');
+  const cache = openAssetHashCache();
   const progress = commandProgress({ json: args.json, reporter: args.progress });
   const targets = await resolveTargets(args, cache.knownPaths());
   const assets = [];

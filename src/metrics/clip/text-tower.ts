@@ -4,7 +4,7 @@ import ort from 'onnxruntime-node';
 import { BadInputError, MissingAssetError } from '../../errors.js';
 import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { openOnnxSession } from '../../onnx/session.js';
-import { sha256File } from '../../util/hash.js';
+import { onnxExternalDataFiles, sha256OnnxModel } from '../extract/index.js';
 
 export class TextTower {
   private constructor(
@@ -19,6 +19,7 @@ export class TextTower {
 
   static async load(path: string, options: { provider?: ExecutionProvider | 'auto'; threads?: number } = {}): Promise<TextTower> {
     if (!existsSync(path)) throw new MissingAssetError('CLIP_MODEL_MISSING', `CLIP text model ${path} does not exist`, 'export one with tools/export_clip.py');
+    const dataFiles = onnxExternalDataFiles(path);
     const { session } = await openOnnxSession(
       path,
       { ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
@@ -31,7 +32,7 @@ export class TextTower {
     const length = meta.shape[1];
     if (typeof length !== 'number' || length < 2) throw new BadInputError('CLIP_MODEL_BAD', `${path}: the token length must be fixed and at least 2 (start and end tokens), got ${String(length)}`);
     const outputName = session.outputNames.includes('text_embeds') ? 'text_embeds' : session.outputNames[0]!;
-    return new TextTower(session, path, await sha256File(path), session.inputNames[0]!, meta.type, length, outputName);
+    return new TextTower(session, path, await sha256OnnxModel(path, dataFiles), session.inputNames[0]!, meta.type, length, outputName);
   }
 
   /** rows x contextLength ids -> rows x dims float32 embeddings */

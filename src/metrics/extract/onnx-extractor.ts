@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { BadInputError, MissingAssetError } from '../../errors.js';
-import { sha256File } from '../../util/hash.js';
 import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { openOnnxSession } from '../../onnx/session.js';
+import { onnxExternalDataFiles, sha256OnnxModel } from './onnx-external-data.js';
 
 export interface ExtractorOptions {
   /** outputs to return, by name (default: every output of the model) */
@@ -33,7 +33,7 @@ export class OnnxExtractor {
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly path: string,
-    /** sha256 of the model file (the cache key and the provenance record) */
+    /** sha256 of the model file and its external data (the cache key and the provenance record; onnx-external-data.ts) */
     readonly sha256: string,
     readonly inputName: string,
     readonly input: InputGeometry,
@@ -43,6 +43,8 @@ export class OnnxExtractor {
 
   static async load(path: string, options: ExtractorOptions = {}): Promise<OnnxExtractor> {
     if (!existsSync(path)) throw new MissingAssetError('EXTRACTOR_MISSING', `extractor model ${path} does not exist`, 'export one with tools/export_inception.py');
+    // a missing external-data file is named here, before onnxruntime reports it as an opaque load failure
+    const dataFiles = onnxExternalDataFiles(path);
     const { session, provider } = await openOnnxSession(
       path,
       { optimize: true, ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
@@ -63,7 +65,7 @@ export class OnnxExtractor {
         throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${path} has no output named "${name}"`, `its outputs: ${session.outputNames.join(', ')}`);
       }
     }
-    const sha256 = await sha256File(path);
+    const sha256 = await sha256OnnxModel(path, dataFiles);
     return new OnnxExtractor(session, path, sha256, inputName, { channels, height, width }, [...wanted], provider);
   }
 

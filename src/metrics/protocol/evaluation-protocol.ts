@@ -18,6 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { InputGeometry } from '../extract/index.js';
+import { onnxModelDigest } from '../extract/onnx-external-data.js';
 
 /** the paper-facing name of a dataset copy: the official release when its counts are the release's */
 export function datasetName(official: boolean, found: { images: number; captions: number }): string {
@@ -55,7 +56,9 @@ export function clipModelName(imageTower: string, imageSha256: string, textSha25
   const dir = dirname(imageTower);
   try {
     const info = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8')) as { source?: unknown; files?: Record<string, unknown> };
-    const hashes = Object.values(info.files ?? {});
+    const files = Object.entries(info.files ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string');
+    // a tower's identity covers its external data (onnx-external-data.ts): the exporter writes <tower>.onnx.data
+    const hashes = files.map(([name, sha]) => onnxModelDigest(sha, files.filter(([data]) => data === `${name}.data`)));
     if (typeof info.source === 'string' && hashes.includes(imageSha256) && hashes.includes(textSha256)) return info.source;
   } catch {
     // no export.json, or not ours: named by folder below
