@@ -6,6 +6,7 @@
 // and every metric of every cell compared between the two builds to the last digit.
 // run: npm run build && node dist/bench/metrics/evaluate-stage.js --runs <store>/<experiment> [--cells 4] [--rounds 3]
 //      [--baseline DIR] [--cwd DIR] (the workspace the cells' relative asset paths resolve in; default: this one)
+//      [--workers 2] (VSDLAB_WORKERS of the processes: a worker of `vsdlab run -j 2`, as `npm start` on 2 cores)
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +66,7 @@ function runSide(stageModule: string, cells: string[], cache: string, cwd: strin
     cwd,
     encoding: 'utf8',
     maxBuffer: 1 << 26,
-    env: { ...process.env, VSDLAB_FEATURE_CACHE: cache },
+    env: { ...process.env, VSDLAB_FEATURE_CACHE: cache, VSDLAB_WORKERS: argOf('workers') ?? '2' },
   });
   if (r.status !== 0) throw new Error(`evaluate with ${stageModule} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as CellRun[];

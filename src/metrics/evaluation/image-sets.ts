@@ -29,6 +29,8 @@ export interface ImageSetsOptions {
   extractors?: ExtractorPool;
   /** the image decoder (default: the image module's decodeImage), e.g. a memo shared by the metrics of a cell */
   decode?: (bytes: Buffer, name: string) => Promise<RgbImage>;
+  /** whether a folder's images are looked up in and written to the per-image feature cache (default: every folder) */
+  perImageCache?: (folder: string) => boolean;
   /**
    * whole folders' features stored content-addressed beside the feature cache (set-features-files.ts): a later
    * call on the same images reads one file instead of one per image. Needs the cache; not with skipBad.
@@ -151,7 +153,7 @@ async function folderOptions(extractor: OnnxExtractor, o: ImageSetsOptions): Pro
       batchSize: o.batchSize,
       ...(o.skipBad !== undefined ? { skipBad: o.skipBad } : {}),
       ...(o.decode ? { decode: o.decode } : {}),
-      ...(cache ? { cache } : {}),
+      ...(cache && (o.perImageCache?.(folder) ?? true) ? { cache } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     };
