@@ -57,10 +57,10 @@ export const evaluateStage: Stage = {
     const records: MetricRecord[] = [];
     const metrics = config.evaluate.metrics;
     // what the metrics of a cell share: one session per model file for the worker's life, on the worker's share of
-    // the cores, and each generated image decoded once (FID, CLIP score and faithfulness all read them)
-    // a small generated set skips the per-image feature cache: recomputing its features after a kill takes seconds, while
-    // caching them wrote 1,500 fsynced files per cell (FID, CLIP score, faithfulness; half the stage's CPU at 500
-    // images); the reference sets keep it, and FID's generated rows are still stored whole for KID and precision/recall
+    // the cores, and each generated image decoded once (FID, CLIP score and faithfulness all read them). A small
+    // generated set skips the per-image feature cache: recomputing its features after a kill takes seconds, while
+    // caching them wrote 1,500 fsynced files per cell (half the stage's CPU at 500 images); the reference sets keep
+    // it, and FID's rows of the generated set are stored whole for KID and precision/recall (BENCHMARKS.md, issue 19)
     const perImage = samples.length >= PER_IMAGE_CACHE_MIN_IMAGES;
     const shared = { extractors: sharedExtractorPool(evaluationThreads()), decode: decodeMemo(), generatedCache: perImage ? cache : undefined, generatedFolder: generated.folder };
     for (const [i, metric] of metrics.entries()) {
