@@ -23,7 +23,8 @@ export interface PoolOptions {
  * cells, `--cells-per-worker`) is replaced by a fresh process: the wasm heap only grows, so a
  * long-lived worker would keep its largest cell's memory and its fragmentation for the whole run. The
  * workers' argv should carry the pool's start (`--failed-since`), so replacements do not retry cells that
- * failed in this run.
+ * failed in this run. Each worker knows its number and how many share the machine (VSDLAB_WORKER, VSDLAB_WORKERS: the
+ * evaluate stage sizes its onnxruntime thread pools by it).
  */
 export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolOptions): Promise<CellSummary[]> {
   const byName = new Map(cells.map((c) => [c.name, c]));
@@ -32,7 +33,7 @@ export async function runPool(plan: Plan, cells: readonly Cell[], options: PoolO
   reporter.onRunStart?.(plan, cells);
   const startWorker = (w: number): Promise<number | null> =>
     new Promise((resolve) => {
-      const child = spawn(process.execPath, [...options.workerArgv(w)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.workerEnv?.(w), VSDLAB_WORKER: String(w + 1) } });
+      const child = spawn(process.execPath, [...options.workerArgv(w)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.workerEnv?.(w), VSDLAB_WORKER: String(w + 1), VSDLAB_WORKERS: String(options.jobs) } });
       const abort = (): boolean => child.kill('SIGINT');
       options.signal?.addEventListener('abort', abort, { once: true });
       createInterface({ input: child.stdout }).on('line', (line) => {

@@ -1,5 +1,6 @@
 // `vsdlab run -j N`: the plan's cells split among N local worker processes, each a `vsdlab run` of the same plan.
 import type { Cell, Plan } from '../plan/plan.js';
+import { estimatedCellCost, longestFirst } from '../plan/cell-cost.js';
 import type { RunStore } from '../tracking/run-store.js';
 import { runPool } from './local-pool.js';
 import type { CellSummary, Reporter } from './reporter.js';
@@ -27,11 +28,12 @@ export interface WorkerSplit {
 
 /**
  * How the cells are shared out. Normally every worker is given the whole plan and the cell locks decide who runs
- * what; with --force each worker gets its own share, or two workers would both recompute every cell.
+ * what; with --force each worker gets its own share, or two workers would both recompute every cell: the cells dealt
+ * longest first, each to the share with the least estimated work so far (round-robin when the costs are equal).
  * `started` (the pool's start) keeps replacement workers from retrying cells that failed in this run.
  */
 export function splitAmongWorkers(cells: readonly Cell[], o: WorkerSplitOptions, started: string): WorkerSplit {
-  const shares = o.force ? Array.from({ length: o.jobs }, (_, w) => cells.filter((_, i) => i % o.jobs === w)).filter((s) => s.length > 0) : [];
+  const shares = o.force ? dealLongestFirst(cells, o.jobs).filter((s) => s.length > 0) : [];
   const argv = (w: number): string[] => [
     ...o.command,
     ...(o.force ? ['--force', '--only', ...(shares[w] ?? []).map((c) => c.name)] : o.only ? ['--only', ...o.only] : []),
@@ -43,6 +45,18 @@ export function splitAmongWorkers(cells: readonly Cell[], o: WorkerSplitOptions,
   if (o.gpus !== undefined && o.gpus.length < o.jobs) throw new Error(`splitAmongWorkers: ${o.jobs} workers for ${o.gpus.length} GPUs`);
   const env = (w: number): Record<string, string> => (o.gpus === undefined ? {} : { CUDA_VISIBLE_DEVICES: o.gpus[w]! });
   return { jobs: o.force ? shares.length : o.jobs, argv, env };
+}
+
+/** largest-processing-time-first: each cell, longest first, to the share with the least estimated cost so far */
+function dealLongestFirst(cells: readonly Cell[], jobs: number): Cell[][] {
+  const shares: Cell[][] = Array.from({ length: jobs }, () => []);
+  const load = new Array<number>(jobs).fill(0);
+  for (const cell of longestFirst(cells)) {
+    const w = load.indexOf(Math.min(...load));
+    shares[w]!.push(cell);
+    load[w]! += estimatedCellCost(cell.config);
+  }
+  return shares;
 }
 
 export interface LocalWorkersOptions extends WorkerSplitOptions {

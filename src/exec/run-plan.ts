@@ -1,7 +1,8 @@
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
+import { longestFirst, type CostedStage } from '../plan/cell-cost.js';
 import { BadInputError, ConflictError, VsdlabError } from '../errors.js';
 import { readJsonIfExists, publishDir, removeTornWrites, writeJsonAtomically } from '../util/atomic-write.js';
 import { lockTimings, tryLock, waitForLock, type Lock } from '../tracking/lock.js';
@@ -46,15 +47,34 @@ export async function runPlan(plan: Plan, given: RunOptions): Promise<CellSummar
   reporter.onRunStart?.(plan, cells);
   const summaries: CellSummary[] = [];
   let ran = 0;
-  for (const cell of cells) {
+  // longest first (plan/cell-cost.ts): the pool's workers all walk this order and the cell locks share it out, so the
+  // last cells to start are the short ones and no core idles at the end while another runs a long cell
+  for (const cell of longestFirst(cells, (c) => storedStages(plan, c, options))) {
     if (options.signal?.aborted || ran === options.maxCells) break;
     const summary = await runCell(plan, cell, options);
     summaries.push(summary);
     if (summary.outcome === 'completed' || (summary.outcome === 'failed' && !summary.notRetried)) ran++;
     reporter.onCellEnd?.(summary);
   }
+  // reported in the plan's order, as the plan lists them
+  const planOrder = new Map(cells.map((c, i) => [c.name, i]));
+  summaries.sort((a, b) => planOrder.get(a.cell.name)! - planOrder.get(b.cell.name)!);
   reporter.onRunEnd?.(summaries);
   return summaries;
+}
+
+/** the stages of a cell whose output is already stored (a completed cell: all of them); none with --force */
+function storedStages(plan: Plan, cell: Cell, options: RunOptions): Set<CostedStage> {
+  const stored = new Set<CostedStage>();
+  if (options.force) return stored;
+  const completed = options.store.readStatus(options.store.runDir(plan.experiment, cell))?.state === 'completed';
+  const keys: string[] = [];
+  for (const stage of options.stages) {
+    const key = stageKey(stage, cell, keys);
+    keys.push(key);
+    if (completed || existsSync(join(options.store.stageDir(stage.name, key), 'result.json'))) stored.add(stage.name);
+  }
+  return stored;
 }
 
 /** The plan's cells as the store knows them: lets `status` and reports find cells without the YAML. */

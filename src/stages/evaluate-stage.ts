@@ -5,7 +5,11 @@ import { parseCaption } from '../data/caption-parse.js';
 import { BadInputError } from '../errors.js';
 import { checkFaithfulness, decodeAttributes } from '../features/attribute-heads.js';
 import { clipScoreOfFiles, featuresOfSets, kernelInceptionDistanceOnce, kidReferenceFiles, mergeAndScore, missingShards, writeShardSpec, statisticsOfSets, type ImageSetsOptions, type KidReferenceFiles, type SetFeatures, type SetStatistics } from '../metrics/evaluation/index.js';
-import { defaultFeatureCacheDir, OnnxExtractor, streamFeatures, type FidMode } from '../metrics/extract/index.js';
+import { decodeMemo } from '../metrics/evaluation/decode-memo.js';
+import { evaluationThreads } from '../metrics/evaluation/evaluation-threads.js';
+import { sharedExtractorPool, type ExtractorPool } from '../metrics/evaluation/extractor-pool.js';
+import { defaultFeatureCacheDir, streamFeatures, type FidMode } from '../metrics/extract/index.js';
+import type { RgbImage } from '../metrics/image/index.js';
 import { FeatureCache } from '../metrics/feature-cache/index.js';
 import { frechetDistance, precisionRecall } from '../metrics/stats/index.js';
 import { clipModelName } from '../metrics/protocol/evaluation-protocol.js';
@@ -54,11 +58,18 @@ export const evaluateStage: Stage = {
     const batchSize = config.evaluate.batch_size;
     const records: MetricRecord[] = [];
     const metrics = config.evaluate.metrics;
+    // what the metrics of a cell share: one session per model file for the worker's life, on the worker's share of
+    // the cores, and each generated image decoded once (FID, CLIP score and faithfulness all read them). A small
+    // generated set skips the per-image feature cache: recomputing its features after a kill takes seconds, while
+    // caching them wrote 1,500 fsynced files per cell (half the stage's CPU at 500 images); the reference sets keep
+    // it, and FID's rows of the generated set are stored whole for KID and precision/recall (BENCHMARKS.md, issue 19)
+    const perImage = samples.length >= PER_IMAGE_CACHE_MIN_IMAGES;
+    const shared = { extractors: sharedExtractorPool(evaluationThreads()), decode: decodeMemo(), generatedCache: perImage ? cache : undefined, generatedFolder: generated.folder };
     for (const [i, metric] of metrics.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const wall = performance.now();
       const cpu = process.cpuUsage();
-      const o = { cache, kidReference, batchSize, signal: ctx.signal, workDir: ctx.workDir };
+      const o = { cache, kidReference, batchSize, signal: ctx.signal, workDir: ctx.workDir, ...shared };
       const shards = config.evaluate.shards;
       records.push(...(shards > 1 && metric.name !== 'faithfulness' ? await measureSharded(metric, generated, i, { ...o, shards, ctx }) : await measure(metric, generated, o)));
       // where an evaluation's time goes (the study profile reads it): wall and process CPU seconds per metric
@@ -78,10 +89,31 @@ interface MeasureOptions {
   kidReference: KidReferenceFiles;
   batchSize: number;
   signal: AbortSignal;
+  extractors: ExtractorPool;
+  decode: (bytes: Buffer, name: string) => Promise<RgbImage>;
+  /** the per-image feature cache for the generated images (undefined: a small set, not cached image by image) */
+  generatedCache: FeatureCache | undefined;
+  generatedFolder: string;
 }
 
-/** the reference and the generated images through one extractor, with the stage's cache and batch size */
-const imageSets = (extractor: string, mode: FidMode, o: MeasureOptions): ImageSetsOptions => ({ extractor: { path: extractor }, mode, cache: o.cache.dir, batchSize: o.batchSize, signal: o.signal });
+/** generated sets from this size on go through the per-image feature cache (a killed evaluation resumes from it) */
+export const PER_IMAGE_CACHE_MIN_IMAGES = 5000;
+
+/**
+ * the reference and the generated images through one extractor, with the stage's cache, batch size, sessions and
+ * decoder; whole folders stored as sets, so the reference sets are read from one file per cell and metric
+ */
+const imageSets = (extractor: string, mode: FidMode, o: MeasureOptions): ImageSetsOptions => ({
+  extractor: { path: extractor },
+  mode,
+  cache: o.cache.dir,
+  batchSize: o.batchSize,
+  signal: o.signal,
+  extractors: o.extractors,
+  decode: o.decode,
+  setFiles: true,
+  perImageCache: (folder) => o.generatedCache !== undefined || folder !== o.generatedFolder,
+});
 
 async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise<MetricRecord[]> {
   switch (metric.name) {
@@ -115,7 +147,7 @@ async function measure(metric: Metric, g: Generated, o: MeasureOptions): Promise
     }
     case 'clip-score': {
       const files = { image: metric.image_encoder, text: metric.text_encoder, tokenizer: metric.tokenizer };
-      const { result, models } = await clipScoreOfFiles(files, g.files, g.captions, { convention: metric.convention, prefix: metric.prefix, cache: o.cache.dir, batchSize: o.batchSize, signal: o.signal });
+      const { result, models } = await clipScoreOfFiles(files, g.files, g.captions, { convention: metric.convention, prefix: metric.prefix, cache: o.generatedCache?.dir ?? false, batchSize: o.batchSize, signal: o.signal, models: o.extractors, decode: o.decode });
       const model = clipModelName(models.image.path, models.image.sha256, models.text.sha256);
       return [metricRecord('clip-score', result.score, 'higher', { ...g.base, generated_resize: 'none', convention: metric.convention, prefix: metric.prefix, model, model_sha256: `${models.image.sha256}+${models.text.sha256}` })];
     }
@@ -174,28 +206,24 @@ const referenceId = async (ref: SetStatistics): Promise<{ reference: string; sha
  * background and every object its caption states (shape and colour at the stated position) are what it sees.
  */
 async function faithfulness(classifier: string, g: Generated, o: MeasureOptions): Promise<MetricRecord[]> {
-  const extractor = await OnnxExtractor.load(classifier);
-  try {
-    const logits = extractor.select(['logits']);
-    const stated = g.captions.map((c) => parseCaption(c));
-    const byFile = new Map(g.files.map((f, i) => [f, i]));
-    let faithful = 0;
-    let matched = 0;
-    let count = 0;
-    await streamFeatures(g.files, { extractor: logits, mode: 'clean', batchSize: o.batchSize, cache: o.cache, signal: o.signal }, (batch) => {
-      const rows = batch.features.logits as Float32Array;
-      batch.files.forEach((file, r) => {
-        const i = byFile.get(file);
-        if (i === undefined) throw new BadInputError('FAITHFULNESS_FILE', `${file}: not a generated sample`);
-        const check = checkFaithfulness(decodeAttributes(rows, r), stated[i]!);
-        if (check.faithful) faithful++;
-        matched += check.matched;
-        count += check.stated;
-      });
+  const extractor = await o.extractors.extractor(classifier);
+  const logits = extractor.select(['logits']);
+  const stated = g.captions.map((c) => parseCaption(c));
+  const byFile = new Map(g.files.map((f, i) => [f, i]));
+  let faithful = 0;
+  let matched = 0;
+  let count = 0;
+  await streamFeatures(g.files, { extractor: logits, mode: 'clean', batchSize: o.batchSize, ...(o.generatedCache ? { cache: o.generatedCache } : {}), signal: o.signal, decode: o.decode }, (batch) => {
+    const rows = batch.features.logits as Float32Array;
+    batch.files.forEach((file, r) => {
+      const i = byFile.get(file);
+      if (i === undefined) throw new BadInputError('FAITHFULNESS_FILE', `${file}: not a generated sample`);
+      const check = checkFaithfulness(decodeAttributes(rows, r), stated[i]!);
+      if (check.faithful) faithful++;
+      matched += check.matched;
+      count += check.stated;
     });
-    const protocol = { ...g.base, model: extractor.sha256 };
-    return [metricRecord('faithfulness', faithful / g.files.length, 'higher', protocol), metricRecord('attribute-accuracy', count > 0 ? matched / count : 0, 'higher', protocol)];
-  } finally {
-    await extractor.dispose();
-  }
+  });
+  const protocol = { ...g.base, model: extractor.sha256 };
+  return [metricRecord('faithfulness', faithful / g.files.length, 'higher', protocol), metricRecord('attribute-accuracy', count > 0 ? matched / count : 0, 'higher', protocol)];
 }

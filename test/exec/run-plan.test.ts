@@ -159,3 +159,12 @@ test('two runners on one plan never run the same cell twice', async () => {
   assert.ok(experimentStatus(p, new RunStore(storeDir)).every((r) => r.state === 'completed'));
   assert.ok(!existsSync(join(storeDir, '.cache', 'distill', 'x.lock')));
 });
+
+test('a run computes the cells longest first (VSD before SDS, listed SDS first here) and reports them in the plan\'s order', async () => {
+  const dir = tempDir({ 'exp.yaml': EXP.replace('[true, false]', '[false, true]') });
+  const journal = join(dir, 'journal');
+  const summaries = await runPlan(await plan(join(dir, 'exp.yaml')), { store: new RunStore(join(dir, 'runs')), stages: testStages({ journal }) });
+  const distilled = journalLines(journal).filter((l) => l.startsWith('distill ')).map((l) => l.split(' ')[1]);
+  assert.deepEqual(distilled, ['vsd-s0', 'vsd-s1', 'sds-s0', 'sds-s1']);
+  assert.deepEqual(summaries.map((s) => s.cell.slug), ['sds-s0', 'sds-s1', 'vsd-s0', 'vsd-s1']);
+});

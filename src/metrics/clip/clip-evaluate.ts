@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BadInputError } from '../../errors.js';
 import type { FeatureCache } from '../feature-cache/index.js';
 import { OnnxExtractor, streamFeatures, type SkippedImage } from '../extract/index.js';
+import type { RgbImage } from '../image/index.js';
 import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { clipConvention, rowCosines, type ClipConventionName } from './clip-score.js';
 import { ClipTokenizer } from './clip-tokenizer.js';
@@ -62,6 +63,8 @@ export interface ClipScoreOptions {
   signal?: AbortSignal;
   /** pairs scored so far, of all */
   onProgress?: (done: number, total: number) => void;
+  /** the image decoder (default: the image module's), e.g. a memo the other metrics of a cell share */
+  decode?: (bytes: Buffer, name: string) => Promise<RgbImage>;
 }
 
 export interface ClipScoreResult {
@@ -95,6 +98,7 @@ export async function clipScore(model: ClipModel, images: readonly string[], cap
       ...(options.skipBad !== undefined ? { skipBad: options.skipBad } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.decode ? { decode: options.decode } : {}),
     },
     async (batch) => {
       const prefix = options.prefix ?? convention.prefix;

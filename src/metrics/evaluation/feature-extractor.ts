@@ -26,10 +26,17 @@ export const extractorInfo = (e: OnnxExtractor): ExtractorInfo => ({ path: e.pat
 /** the model returning only its feature output (pool3, pool, or its only output) */
 export async function loadFeatureExtractor(choice: ExtractorChoice): Promise<OnnxExtractor> {
   const all = await OnnxExtractor.load(choice.path, { ...(choice.provider ? { provider: choice.provider } : {}), ...(choice.threads ? { threads: choice.threads } : {}) });
-  const output = featureOutputOf(all.outputs);
-  if (output === undefined) {
+  try {
+    return featureOutputView(all);
+  } catch (err) {
     await all.dispose();
-    throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${choice.path} has no feature output (pool3 or pool)`, `its outputs: ${all.outputs.join(', ')}`);
+    throw err;
   }
+}
+
+/** the same session narrowed to its feature output */
+export function featureOutputView(all: OnnxExtractor): OnnxExtractor {
+  const output = featureOutputOf(all.outputs);
+  if (output === undefined) throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${all.path} has no feature output (pool3 or pool)`, `its outputs: ${all.outputs.join(', ')}`);
   return all.select([output]);
 }

@@ -5,7 +5,9 @@
 // stays a statistics-file reader and the Fréchet distance.
 import { BadInputError } from '../../errors.js';
 import type { FidMode, ImageSetOptions, ImageSetSummary, OnnxExtractor } from '../extract/index.js';
+import type { RgbImage } from '../image/index.js';
 import { readStatsNpz, type FeatureMatrix, type GaussianStats } from '../stats/index.js';
+import type { ExtractorPool } from './extractor-pool.js';
 import type { FeatureCacheChoice } from './feature-cache-choice.js';
 import type { ExtractorChoice, ExtractorInfo } from './feature-extractor.js';
 
@@ -23,6 +25,17 @@ export interface ImageSetsOptions {
   progress?: (folder: string) => ((done: number, total: number) => void) | undefined;
   /** each folder's summary as soon as it is read (e.g. to list its skipped images) */
   onImageSet?: (summary: ImageSetSummary) => void;
+  /** sessions kept across calls (the evaluate stage's): the model comes from it by content and stays open */
+  extractors?: ExtractorPool;
+  /** the image decoder (default: the image module's decodeImage), e.g. a memo shared by the metrics of a cell */
+  decode?: (bytes: Buffer, name: string) => Promise<RgbImage>;
+  /** whether a folder's images are looked up in and written to the per-image feature cache (default: every folder) */
+  perImageCache?: (folder: string) => boolean;
+  /**
+   * whole folders' features stored content-addressed beside the feature cache (set-features-files.ts): a later
+   * call on the same images reads one file instead of one per image. Needs the cache; not with skipBad.
+   */
+  setFiles?: boolean;
 }
 
 export interface StatisticsOptions extends ImageSetsOptions {
@@ -57,9 +70,10 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
     saved.set(path, s);
   }
   if (paths.every(isNpz)) return { sets: paths.map((path) => ({ path, stats: saved.get(path)! })) };
-  const { extractorInfo, loadFeatureExtractor } = await import('./feature-extractor.js');
-  const { imageSetStatistics } = await import('../extract/image-set.js');
-  const extractor = await loadFeatureExtractor(o.extractor);
+  const { extractorInfo } = await import('./feature-extractor.js');
+  const { imageSetFeatures, imageSetStatistics, MODE_CONVENTIONS } = await import('../extract/image-set.js');
+  const { FeatureAccumulator } = await import('../stats/index.js');
+  const { extractor, release } = await openExtractor(o);
   try {
     const output = extractor.outputs[0]!;
     const have = extractor.declaredDims(output);
@@ -74,33 +88,56 @@ export async function statisticsOfSets(paths: readonly string[], o: StatisticsOp
         sets.push({ path, stats: fromFile });
         continue;
       }
-      const { stats, summary } = await imageSetStatistics(path, optionsFor(path));
+      const stored = await throughSetFile(extractor, path, o, () => imageSetFeatures(path, optionsFor(path)));
+      // a stored set's statistics: the same rows into the same accumulator (its sums do not depend on the batching)
+      const { stats, summary } = stored
+        ? { stats: new FeatureAccumulator(stored.features.dims).add(stored.features.data).finalize({ mean: MODE_CONVENTIONS[o.mode].mean }), summary: stored.summary }
+        : await imageSetStatistics(path, optionsFor(path));
       o.onImageSet?.(summary);
       sets.push({ path, stats, summary });
     }
     return { sets, extractor: extractorInfo(extractor) };
   } finally {
-    await extractor.dispose();
+    await release();
   }
 }
 
 /** every feature row of each image folder (KID and precision/recall need them all), in the order given */
 export async function featuresOfSets(folders: readonly string[], o: ImageSetsOptions): Promise<{ sets: SetFeatures[]; extractor: ExtractorInfo }> {
-  const { extractorInfo, loadFeatureExtractor } = await import('./feature-extractor.js');
+  const { extractorInfo } = await import('./feature-extractor.js');
   const { imageSetFeatures } = await import('../extract/image-set.js');
-  const extractor = await loadFeatureExtractor(o.extractor);
+  const { extractor, release } = await openExtractor(o);
   try {
     const optionsFor = await folderOptions(extractor, o);
     const sets: SetFeatures[] = [];
     for (const folder of folders) {
-      const set = await imageSetFeatures(folder, optionsFor(folder));
+      const compute = (): Promise<SetFeatures> => imageSetFeatures(folder, optionsFor(folder));
+      const set = (await throughSetFile(extractor, folder, o, compute)) ?? (await compute());
       o.onImageSet?.(set.summary);
       sets.push(set);
     }
     return { sets, extractor: extractorInfo(extractor) };
   } finally {
-    await extractor.dispose();
+    await release();
   }
+}
+
+/** the feature extractor of `o`: from its pool (left open) or loaded for this call (disposed by `release`) */
+async function openExtractor(o: ImageSetsOptions): Promise<{ extractor: OnnxExtractor; release: () => Promise<void> }> {
+  const { featureOutputView, loadFeatureExtractor } = await import('./feature-extractor.js');
+  if (o.extractors) return { extractor: featureOutputView(await o.extractors.extractor(o.extractor.path)), release: async () => undefined };
+  const extractor = await loadFeatureExtractor(o.extractor);
+  return { extractor, release: () => extractor.dispose() };
+}
+
+/** the folder through its stored set file when `o.setFiles` asks for one and the model fixes the feature length */
+async function throughSetFile(extractor: OnnxExtractor, folder: string, o: ImageSetsOptions, compute: () => Promise<SetFeatures>): Promise<SetFeatures | undefined> {
+  const output = extractor.outputs[0]!;
+  const dims = extractor.declaredDims(output);
+  if (!o.setFiles || o.skipBad || o.cache === false || dims === undefined) return undefined;
+  const { openFeatureCache } = await import('./feature-cache-choice.js');
+  const { setFeaturesThroughFile } = await import('./set-features-files.js');
+  return setFeaturesThroughFile(folder, { extractorSha256: extractor.sha256, mode: o.mode, output, dims }, openFeatureCache(o.cache)!.dir, compute);
 }
 
 /** each folder's options for imageSetStatistics / imageSetFeatures; the cache is opened once the model has loaded */
@@ -115,7 +152,8 @@ async function folderOptions(extractor: OnnxExtractor, o: ImageSetsOptions): Pro
       output: extractor.outputs[0]!,
       batchSize: o.batchSize,
       ...(o.skipBad !== undefined ? { skipBad: o.skipBad } : {}),
-      ...(cache ? { cache } : {}),
+      ...(o.decode ? { decode: o.decode } : {}),
+      ...(cache && (o.perImageCache?.(folder) ?? true) ? { cache } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     };
