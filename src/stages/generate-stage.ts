@@ -11,7 +11,8 @@ import { ddimSample } from '../diffusion/samplers/ddim.js';
 import { ddpmSample } from '../diffusion/samplers/ddpm.js';
 import { dpmSolverPlusPlus2M } from '../diffusion/samplers/dpm-solver.js';
 import { epsToX0 } from '../diffusion/parameterization.js';
-import { unetDenoiser, unetForward, type UNet, type UNetConfig } from '../diffusion/unet/index.js';
+import type { UNet, UNetConfig } from '../diffusion/unet/index.js';
+import { engineDenoiser, tfjsUNetEngine, type UNetEngine } from '../diffusion/unet/unet-engine.js';
 import { studentX0, type StudentParameterization } from '../distill/student-output.js';
 import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
@@ -59,8 +60,17 @@ function embeddedSource(config: CellConfig, studentDir: string | undefined): Ima
     throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set for ${config.teacher.model}, an embedded teacher; it applies to a diffusers SD folder's one-step sample`, 'leave generate.one_step_alpha_bar unset');
   }
   const teacher = loadTeacher(config.teacher.model);
-  const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
-  return { noiseShape: teacher.imageShape, generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))), dispose: () => tf.disposeVariables() };
+  const student = studentDir ? readEmbeddedStudent(studentDir, config.generate.use_ema) : undefined;
+  const engine = tfjsUNetEngine(student?.net ?? teacher.unet);
+  const generator = student ? studentGenerator(teacher, student, engine) : teacherGenerator(teacher, config, engine);
+  return {
+    noiseShape: teacher.imageShape,
+    generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))),
+    dispose: () => {
+      engine.dispose();
+      tf.disposeVariables();
+    },
+  };
 }
 
 /** a diffusers SD folder (or its Optimum ONNX export) as the teacher: its rows sample latents, decoded by its VAE */
@@ -104,16 +114,29 @@ async function sdStudentSource(config: CellConfig, dir: string): Promise<ImageSo
   };
 }
 
-function studentGenerator(teacher: Teacher, dir: string, useEma: boolean): Generator {
+interface EmbeddedStudent {
+  net: UNet;
+  parameterization: StudentParameterization;
+  inputTimestep: number;
+}
+
+/** a distilled embedded student (distill-stage.ts wrote student.json and its weights) */
+function readEmbeddedStudent(dir: string, useEma: boolean): EmbeddedStudent {
   const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as { unet: UNetConfig; parameterization: StudentParameterization; input_timestep: number };
   const { tensors } = loadSafetensors(join(dir, useEma ? 'student-ema.safetensors' : 'student.safetensors'));
   const net: UNet = { config: meta.unet, params: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tf.variable(t, false)])) };
-  return (z, cond) => tf.tidy(() => studentX0(meta.parameterization, teacher.schedule, meta.input_timestep, z, unetForward(net, z, meta.input_timestep, cond)) as tf.Tensor4D);
+  return { net, parameterization: meta.parameterization, inputTimestep: meta.input_timestep };
 }
 
-function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
+/** the student's one step from noise; `engine` runs the student's weights */
+function studentGenerator(teacher: Teacher, student: EmbeddedStudent, engine: UNetEngine): Generator {
+  return (z, cond) => tf.tidy(() => studentX0(student.parameterization, teacher.schedule, student.inputTimestep, z, engine.forward(z, student.inputTimestep, cond)) as tf.Tensor4D);
+}
+
+/** the teacher's sampler; `engine` runs the teacher's weights */
+function teacherGenerator(teacher: Teacher, config: CellConfig, engine: UNetEngine): Generator {
   const g = config.generate;
-  const model = guided(unetDenoiser(teacher.unet), { scale: g.guidance_scale, nullCond: teacher.nullText });
+  const model = guided(engineDenoiser(engine), { scale: g.guidance_scale, nullCond: teacher.nullText });
   const last = teacher.schedule.numTrainTimesteps - 1;
   return (z, cond) => {
     switch (g.sampler) {
