@@ -1,0 +1,151 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { disposeParams, initUNet, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
+import { createOnnxUNet } from '../../src/diffusion/unet/onnx-engine.js';
+import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
+import { initLora, withLora, type LoraAdapter } from '../../src/nn/lora.js';
+import { loadTeacher } from '../../src/teacher/bundle.js';
+import { BadInputError } from '../../src/errors.js';
+import { TINY_UNET } from '../helpers/tiny-unet.js';
+
+// ONNX Runtime's UNet against unetForward on tfjs's cpu backend (the reference every other test uses).
+// Outputs are O(1); the bound is 2e-5 absolute, and each case reports its measured maximum.
+const BOUND = 2e-5;
+
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+};
+
+const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+/** ORT vs tfjs on the same inputs; returns the tfjs output's data */
+const compare = async (ctx: TestContext, what: string, ortOut: tf.Tensor4D, reference: tf.Tensor4D): Promise<Float32Array> => {
+  assert.deepEqual(ortOut.shape, reference.shape, what);
+  const [a, b] = [ortOut.dataSync() as Float32Array, reference.dataSync() as Float32Array];
+  const d = maxAbsDiff(a, b);
+  ctx.diagnostic(`${what}: max |ORT − tfjs| = ${d.toExponential(2)} on outputs up to ${maxAbs(b).toFixed(2)}`);
+  assert.ok(maxAbs(b) > 0.05, `${what}: the reference output is not trivially small`);
+  assert.ok(d <= BOUND, `${what}: max |ORT − tfjs| = ${d} > ${BOUND}`);
+  tf.dispose([ortOut, reference]);
+  return b;
+};
+
+const randomInputs = (batch: number, h: number, w: number, config: UNetConfig, seed: number): { x: tf.Tensor4D; cond: tf.Tensor3D } => ({
+  x: tf.randomNormal([batch, h, w, config.inChannels], 0, 1, 'float32', seed) as tf.Tensor4D,
+  cond: tf.randomNormal([batch, 5, config.condDim], 0, 1, 'float32', seed + 1) as tf.Tensor3D,
+});
+
+/** gives every B matrix a non-zero value, as after LoRA training */
+const trainedLora = (net: UNet, seed: number): LoraAdapter => {
+  const lora = initLora(net.params, { rank: 4, alpha: 6, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']) }, seed);
+  for (const [name, p] of Object.entries(lora.params)) if (name.endsWith('lora_b')) p.assign(tf.randomNormal(p.shape, 0, 0.3, 'float32', seed + name.length));
+  return lora;
+};
+
+test('unet onnx: the committed teacher (patch 2, v body) equals unetForward, batch 1 and 3, per-sample t', async (t) => {
+  await tf.setBackend('cpu');
+  const teacher = loadTeacher('models/embedded/teacher');
+  const engine = createOnnxUNet(teacher.unet);
+  const captions = ['a red circle at the top left on a blue background', 'A crimson cross near the bottom against an emerald canvas', ''];
+  const cond = teacher.text.encode(captions);
+  const x = tf.randomNormal([3, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const ts = [999, 500, 21];
+  await compare(t, 'teacher B=3', await engine.run(x, ts, cond), unetForward(teacher.unet, x, ts, cond));
+  const x1 = x.slice([1, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+  const c1 = cond.slice([1, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+  await compare(t, 'teacher B=1', await engine.run(x1, 250, c1), unetForward(teacher.unet, x1, 250, c1));
+  await engine.dispose();
+  tf.dispose([x, x1, cond, c1, teacher.nullText]);
+  disposeParams(teacher.unet.params);
+  disposeParams(teacher.text.params);
+});
+
+test('unet onnx: random tiny net (patch 1, eps body), square and non-square inputs, batch 1 and 3', async (t) => {
+  await tf.setBackend('cpu');
+  const net = initUNet(TINY_UNET, 11);
+  const engine = createOnnxUNet(net);
+  for (const [batch, h, w] of [[3, 8, 8], [1, 8, 8], [2, 8, 16], [2, 16, 8]] as const) {
+    const { x, cond } = randomInputs(batch, h, w, TINY_UNET, 20 + batch + h);
+    const ts = Array.from({ length: batch }, (_, i) => 40 + 300 * i);
+    await compare(t, `tiny B=${batch} ${h}x${w}`, await engine.run(x, ts, cond), unetForward(net, x, ts, cond));
+    tf.dispose([x, cond]);
+  }
+  await engine.dispose();
+  disposeParams(net.params);
+});
+
+// three levels (two stride-2 downsamplers), attention at the two lower ones, patch 2 with 3 channels (a wrong
+// space-to-depth channel order or symmetric padding of the stride-2 convs moves every output)
+const PATCHED_V: UNetConfig = { ...TINY_UNET, channelMults: [1, 2, 2], attentionLevels: [false, true, true], patchSize: 2, bodyPredicts: 'v' };
+
+test('unet onnx: patch 2 and v body on random weights, and the patch order matters', async (t) => {
+  await tf.setBackend('cpu');
+  const net = initUNet(PATCHED_V, 12);
+  const engine = createOnnxUNet(net);
+  const { x, cond } = randomInputs(3, 16, 24, PATCHED_V, 31);
+  const ts = [990, 400, 1];
+  const reference = await compare(t, 'patch 2, v body, 16x24', await engine.run(x, ts, cond), unetForward(net, x, ts, cond));
+  // the same inputs transposed in space give another output: the test sees the layout, not only the statistics
+  const xt = tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D;
+  const transposed = await engine.run(xt, ts, cond);
+  const back = tf.transpose(transposed, [0, 2, 1, 3]).dataSync() as Float32Array;
+  assert.ok(maxAbsDiff(back, reference) > 1e-2, 'a spatially transposed input is not an equivariance of this network');
+  tf.dispose([x, cond, xt, transposed]);
+  await engine.dispose();
+  disposeParams(net.params);
+});
+
+test('unet onnx: LoRA on q, k, v, out and conv with non-zero B; off; per-sample on/off in one batch', async (t) => {
+  await tf.setBackend('cpu');
+  const net = initUNet(PATCHED_V, 13);
+  const lora = trainedLora(net, 5);
+  const engine = createOnnxUNet(net, { lora: lora.config });
+  assert.ok(engine.loraWeights.some((n) => n.endsWith('.conv1.w')) && engine.loraWeights.some((n) => n.endsWith('.to_out.w')) && engine.loraWeights.some((n) => n.endsWith('.to_k.w')));
+  const { x, cond } = randomInputs(3, 16, 16, PATCHED_V, 41);
+  const ts = [700, 300, 50];
+  const on = await compare(t, 'LoRA on', await engine.run(x, ts, cond, lora), unetForward(net, x, ts, cond, lora));
+  const base = unetForward(net, x, ts, cond);
+  const baseData = base.dataSync().slice() as Float32Array;
+  assert.ok(maxAbsDiff(on, baseData) > 1e-2, 'the adapter changes the output');
+  await compare(t, 'LoRA switched off', await engine.run(x, ts, cond, { adapter: lora, on: false }), base.clone());
+  await compare(t, 'LoRA engine without an adapter', await engine.run(x, ts, cond), base.clone());
+  const offByFlag = await withLora(lora, false, () => engine.run(x, ts, cond, lora));
+  await compare(t, 'adapter.enabled false', offByFlag, base);
+  // frozen and LoRA teacher in one batch: samples 0 and 2 adapted, 1 not
+  const mixed = await engine.run(x, ts, cond, { adapter: lora, on: [true, false, true] });
+  const mixedData = mixed.dataSync() as Float32Array;
+  const per = on.length / 3;
+  assert.ok(maxAbsDiff(mixedData.subarray(0, per), on.subarray(0, per)) <= BOUND);
+  assert.ok(maxAbsDiff(mixedData.subarray(per, 2 * per), baseData.subarray(per, 2 * per)) <= BOUND);
+  assert.ok(maxAbsDiff(mixedData.subarray(2 * per), on.subarray(2 * per)) <= BOUND);
+  // feeds read once serve several runs, and equal the adapter read per run
+  const feeds = engine.loraFeeds(lora);
+  const viaFeeds = await engine.run(x, ts, cond, { adapter: feeds });
+  assert.equal(maxAbsDiff(viaFeeds.dataSync() as Float32Array, on) <= BOUND, true);
+  tf.dispose([x, cond, mixed, viaFeeds]);
+  await engine.dispose();
+  disposeParams(lora.params);
+  disposeParams(net.params);
+});
+
+test('unet onnx: deterministic run to run (same bits), and a bad input size is one BadInputError', async () => {
+  await tf.setBackend('cpu');
+  const net = initUNet(PATCHED_V, 14);
+  const lora = trainedLora(net, 6);
+  const engine = createOnnxUNet(net, { lora: lora.config });
+  const { x, cond } = randomInputs(4, 16, 16, PATCHED_V, 51);
+  const first = await engine.runArrays({ data: x.dataSync() as Float32Array, shape: x.shape }, 600, { data: cond.dataSync() as Float32Array, shape: cond.shape }, { adapter: lora, on: [true, false, true, false] });
+  const again = await engine.runArrays({ data: x.dataSync() as Float32Array, shape: x.shape }, 600, { data: cond.dataSync() as Float32Array, shape: cond.shape }, { adapter: lora, on: [true, false, true, false] });
+  assert.ok(Buffer.from(first.buffer, first.byteOffset, first.byteLength).equals(Buffer.from(again.buffer, again.byteOffset, again.byteLength)), 'bit-identical');
+  const bad = tf.zeros([1, 12, 16, 3]) as tf.Tensor4D;
+  const badCond = tf.zeros([1, 5, PATCHED_V.condDim]) as tf.Tensor3D;
+  await assert.rejects(engine.run(bad, 1, badCond), (e: unknown) => e instanceof BadInputError && /must divide by 8/.test(e.message));
+  tf.dispose([x, cond, bad, badCond]);
+  await engine.dispose();
+  disposeParams(lora.params);
+  disposeParams(net.params);
+});
