@@ -12,7 +12,8 @@ import { ddpmSample } from '../diffusion/samplers/ddpm.js';
 import { dpmSolverPlusPlus2M } from '../diffusion/samplers/dpm-solver.js';
 import { epsToX0 } from '../diffusion/parameterization.js';
 import type { UNet, UNetConfig } from '../diffusion/unet/index.js';
-import { engineDenoiser, tfjsUNetEngine, type UNetEngine } from '../diffusion/unet/unet-engine.js';
+import { engineDenoiser, type UNetEngine } from '../diffusion/unet/unet-engine.js';
+import { openUNetEngine } from '../diffusion/unet/open-unet-engine.js';
 import { studentX0, type StudentParameterization } from '../distill/student-output.js';
 import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
@@ -53,15 +54,14 @@ interface ImageSource {
 }
 
 function embeddedSource(config: CellConfig, studentDir: string | undefined): ImageSource {
-  if (config.generate.engine === 'onnx') {
-    throw new BadInputError('GENERATE_ENGINE', `generate.engine: onnx needs a diffusers SD folder (or its ONNX export) as teacher.model; ${config.teacher.model} is an embedded teacher`, 'leave generate.engine unset, or set it to tfjs');
-  }
   if (config.generate.one_step_alpha_bar !== undefined) {
     throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set for ${config.teacher.model}, an embedded teacher; it applies to a diffusers SD folder's one-step sample`, 'leave generate.one_step_alpha_bar unset');
   }
   const teacher = loadTeacher(config.teacher.model);
   const student = studentDir ? readEmbeddedStudent(studentDir, config.generate.use_ema) : undefined;
-  const engine = tfjsUNetEngine(student?.net ?? teacher.unet);
+  // the student's weights (or the teacher's) exported once per cell when the engine is onnx; auto is tfjs here
+  const g = config.generate;
+  const engine = openUNetEngine(student?.net ?? teacher.unet, g.engine === 'onnx' ? 'onnx' : 'tfjs', { provider: g.device ?? 'auto' });
   const generator = student ? studentGenerator(teacher, student, engine) : teacherGenerator(teacher, config, engine);
   return {
     noiseShape: teacher.imageShape,

@@ -44,3 +44,4 @@ test('the score gradient’s teacher passes go through the models’ engine hook
     if (lora) assert.deepEqual(weights(hooked.lora!.params), weights(plain.lora!.params));
   }
 });
+

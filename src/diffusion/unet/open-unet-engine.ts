@@ -2,7 +2,8 @@ import type { LoraConfig } from '../../nn/lora.js';
 import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { onnxUNetEngine } from './onnx-unet-engine.js';
 import type { UNet } from './unet.js';
-import { tfjsUNetEngine, type UNetEngine, type UNetEngineName } from './unet-engine.js';
+import type { UNetEngineName } from './engine-names.js';
+import { tfjsUNetEngine, type UNetEngine } from './unet-engine.js';
 
 export interface UNetEngineOptions {
   /** the adapter shape an ONNX engine takes LoRA weights for (the tfjs forward takes any adapter) */

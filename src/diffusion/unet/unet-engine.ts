@@ -2,14 +2,12 @@ import type * as tf from '@tensorflow/tfjs';
 import type { LoraAdapter } from '../../nn/lora.js';
 import type { DenoiserFn } from '../denoiser.js';
 import type { Timesteps } from '../parameterization.js';
+import type { UNetEngineName } from './engine-names.js';
 import { unetForward, type UNet } from './unet.js';
 
 // The embedded UNet's sampling-only forward behind an engine: the tfjs forward (unetForward) or ONNX Runtime.
 // Sampling rows, one-step samples and the teacher passes of a distillation step call it; nothing differentiates
 // through it, so an engine outside tfjs's tape serves.
-
-export const UNET_ENGINES = ['tfjs', 'onnx'] as const;
-export type UNetEngineName = (typeof UNET_ENGINES)[number];
 
 export interface UNetEngine {
   readonly name: UNetEngineName;
