@@ -14,6 +14,7 @@ import { epsToX0 } from '../diffusion/parameterization.js';
 import type { UNet, UNetConfig } from '../diffusion/unet/index.js';
 import { engineDenoiser, type UNetEngine } from '../diffusion/unet/unet-engine.js';
 import { openUNetEngine } from '../diffusion/unet/open-unet-engine.js';
+import type { UNetEngineName } from '../diffusion/unet/engine-names.js';
 import { studentX0, type StudentParameterization } from '../distill/student-output.js';
 import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
@@ -53,15 +54,17 @@ interface ImageSource {
   dispose(): void | Promise<void>;
 }
 
+/** the engine an embedded teacher or student samples on: generate.engine's auto (or unset) is tfjs */
+const embeddedEngine = (config: CellConfig): UNetEngineName => (config.generate.engine === 'onnx' ? 'onnx' : 'tfjs');
+
 function embeddedSource(config: CellConfig, studentDir: string | undefined): ImageSource {
   if (config.generate.one_step_alpha_bar !== undefined) {
     throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set for ${config.teacher.model}, an embedded teacher; it applies to a diffusers SD folder's one-step sample`, 'leave generate.one_step_alpha_bar unset');
   }
   const teacher = loadTeacher(config.teacher.model);
   const student = studentDir ? readEmbeddedStudent(studentDir, config.generate.use_ema) : undefined;
-  // the student's weights (or the teacher's) exported once per cell when the engine is onnx; auto is tfjs here
-  const g = config.generate;
-  const engine = openUNetEngine(student?.net ?? teacher.unet, g.engine === 'onnx' ? 'onnx' : 'tfjs', { provider: g.device ?? 'auto' });
+  // the student's weights (or the teacher's) exported once per cell when the engine is onnx
+  const engine = openUNetEngine(student?.net ?? teacher.unet, embeddedEngine(config), { provider: config.generate.device ?? 'auto' });
   const generator = student ? studentGenerator(teacher, student, engine) : teacherGenerator(teacher, config, engine);
   return {
     noiseShape: teacher.imageShape,
@@ -219,6 +222,8 @@ export const generateStage: Stage = {
       await source?.dispose();
     }
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
-    return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
+    // an embedded UNet's engine (a diffusers folder's is resolved by its loader and logged there)
+    const unetEngine = isPipelineFolder(config.teacher.model) ? {} : { engine: embeddedEngine(config) };
+    return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher', ...unetEngine };
   },
 };
