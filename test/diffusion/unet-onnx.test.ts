@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { disposeParams, initUNet, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { createOnnxUNet } from '../../src/diffusion/unet/onnx-engine.js';
-import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
+import { LORA_TARGET_GROUPS, loraLayersOf, type LoraTargetGroup } from '../../src/diffusion/lora-targets.js';
 import { initLora, withLora, type LoraAdapter } from '../../src/nn/lora.js';
 import { loadTeacher } from '../../src/teacher/bundle.js';
 import { BadInputError } from '../../src/errors.js';
+import { selectBackend } from '../../src/tensor/index.js';
 import { TINY_UNET } from '../helpers/tiny-unet.js';
 
 // ONNX Runtime's UNet against unetForward on tfjs's cpu backend (the reference every other test uses).
@@ -40,8 +41,8 @@ const randomInputs = (batch: number, h: number, w: number, config: UNetConfig, s
 });
 
 /** gives every B matrix a non-zero value, as after LoRA training */
-const trainedLora = (net: UNet, seed: number): LoraAdapter => {
-  const lora = initLora(net.params, { rank: 4, alpha: 6, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']) }, seed);
+const trainedLora = (net: UNet, seed: number, groups: readonly LoraTargetGroup[] = ['q', 'k', 'v', 'out', 'conv']): LoraAdapter => {
+  const lora = initLora(net.params, { rank: 4, alpha: 6, targets: loraLayersOf(groups) }, seed);
   for (const [name, p] of Object.entries(lora.params)) if (name.endsWith('lora_b')) p.assign(tf.randomNormal(p.shape, 0, 0.3, 'float32', seed + name.length));
   return lora;
 };
@@ -62,6 +63,23 @@ test('unet onnx: the committed teacher (patch 2, v body) equals unetForward, bat
   tf.dispose([x, x1, cond, c1, teacher.nullText]);
   disposeParams(teacher.unet.params);
   disposeParams(teacher.text.params);
+});
+
+test('unet onnx: the committed teacher with LoRA equals unetForward on the wasm backend (the study workers\' engine)', async (t) => {
+  await selectBackend('wasm');
+  const teacher = loadTeacher('models/embedded/teacher');
+  const lora = trainedLora(teacher.unet, 9);
+  const engine = createOnnxUNet(teacher.unet, { lora: lora.config });
+  const cond = tf.concat([teacher.nullText, teacher.text.encode(['a green ring in the centre on a white background'])]) as tf.Tensor3D;
+  const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const ts = [640, 640];
+  await compare(t, 'teacher + LoRA on wasm, B=2', await engine.run(x, ts, cond, lora), unetForward(teacher.unet, x, ts, cond, lora));
+  await engine.dispose();
+  tf.dispose([x, cond, teacher.nullText]);
+  disposeParams(lora.params);
+  disposeParams(teacher.unet.params);
+  disposeParams(teacher.text.params);
+  await tf.setBackend('cpu');
 });
 
 test('unet onnx: random tiny net (patch 1, eps body), square and non-square inputs, batch 1 and 3', async (t) => {
@@ -132,7 +150,22 @@ test('unet onnx: LoRA on q, k, v, out and conv with non-zero B; off; per-sample 
   disposeParams(net.params);
 });
 
-test('unet onnx: deterministic run to run (same bits), and a bad input size is one BadInputError', async () => {
+test('unet onnx: LoRA on every target group lora-targets.ts names (proj, ff, time too)', async (t) => {
+  await tf.setBackend('cpu');
+  const net = initUNet(PATCHED_V, 15);
+  const lora = trainedLora(net, 7, LORA_TARGET_GROUPS);
+  const engine = createOnnxUNet(net, { lora: lora.config });
+  for (const layer of ['ff.proj', 'ff.out', 'proj_in', 'proj_out', 'time_proj']) assert.ok(engine.loraWeights.some((n) => n.endsWith(`.${layer}.w`)), layer);
+  const { x, cond } = randomInputs(2, 16, 16, PATCHED_V, 61);
+  const ts = [800, 100];
+  await compare(t, 'LoRA on every group', await engine.run(x, ts, cond, lora), unetForward(net, x, ts, cond, lora));
+  tf.dispose([x, cond]);
+  await engine.dispose();
+  disposeParams(lora.params);
+  disposeParams(net.params);
+});
+
+test('unet onnx: deterministic run to run (same bits); a bad input size or weights file is one BadInputError', async () => {
   await tf.setBackend('cpu');
   const net = initUNet(PATCHED_V, 14);
   const lora = trainedLora(net, 6);
@@ -141,6 +174,13 @@ test('unet onnx: deterministic run to run (same bits), and a bad input size is o
   const first = await engine.runArrays({ data: x.dataSync() as Float32Array, shape: x.shape }, 600, { data: cond.dataSync() as Float32Array, shape: cond.shape }, { adapter: lora, on: [true, false, true, false] });
   const again = await engine.runArrays({ data: x.dataSync() as Float32Array, shape: x.shape }, 600, { data: cond.dataSync() as Float32Array, shape: cond.shape }, { adapter: lora, on: [true, false, true, false] });
   assert.ok(Buffer.from(first.buffer, first.byteOffset, first.byteLength).equals(Buffer.from(again.buffer, again.byteOffset, again.byteLength)), 'bit-identical');
+  // weights that do not fit the architecture (a teacher folder's file): one BadInputError at creation
+  const { 'mid.attn.attn2.to_k.w': toK, ...withoutK } = net.params;
+  assert.throws(() => createOnnxUNet({ config: net.config, params: withoutK }), (e: unknown) => e instanceof BadInputError && /missing weight mid\.attn\.attn2\.to_k\.w/.test(e.message));
+  const wrong = tf.variable(tf.zeros([3, 3, 5, 16]));
+  assert.throws(() => createOnnxUNet({ config: net.config, params: { ...net.params, 'down.0.res.0.conv1.w': wrong } }), (e: unknown) => e instanceof BadInputError && /down\.0\.res\.0\.conv1\.w has shape \[3, 3, 5, 16\], the architecture needs \[3, 3, 8, 8\]/.test(e.message));
+  assert.ok(toK !== undefined);
+  wrong.dispose();
   const bad = tf.zeros([1, 12, 16, 3]) as tf.Tensor4D;
   const badCond = tf.zeros([1, 5, PATCHED_V.condDim]) as tf.Tensor3D;
   await assert.rejects(engine.run(bad, 1, badCond), (e: unknown) => e instanceof BadInputError && /must divide by 8/.test(e.message));
