@@ -32,7 +32,7 @@ test('the synchronous ONNX engine: the committed teacher’s ε̂ as unetForward
   assert.throws(() => engine.forward(x, ts, cond), /after dispose/);
 });
 
-test('the ONNX engine with a LoRA shape reads the adapter’s weights at every call, applies it per sample, and computes the base network where it is off', () => {
+test('the ONNX engine with a LoRA shape reads the adapter’s weights at every call, and computes the base network when it is off or absent', () => {
   const net = initUNet(TINY_UNET, 5);
   const lora = initLora(net.params, { rank: 3, alpha: 6, targets: loraLayersOf(['q', 'v', 'conv']) }, 2);
   const engine = onnxUNetEngine(net, { lora: lora.config });
@@ -47,8 +47,5 @@ test('the ONNX engine with a LoRA shape reads the adapter’s weights at every c
   assert.ok(maxAbsDiff(engine.forward(x, [700, 30], cond, lora), adapted) < 2e-5, 'weights as they are now');
   assert.ok(maxAbsDiff(withLora(lora, false, () => engine.forward(x, [700, 30], cond, lora)), base) < 2e-5, 'a switched-off adapter');
   assert.ok(maxAbsDiff(engine.forward(x, [700, 30], cond), base) < 2e-5, 'no adapter');
-  const mixed = engine.forward(x, [700, 30], cond, lora, [false, true]);
-  assert.ok(maxAbsDiff(mixed.slice([0, 0, 0, 0], [1, -1, -1, -1]), base.slice([0, 0, 0, 0], [1, -1, -1, -1])) < 2e-5, 'sample 0: frozen');
-  assert.ok(maxAbsDiff(mixed.slice([1, 0, 0, 0], [1, -1, -1, -1]), adapted.slice([1, 0, 0, 0], [1, -1, -1, -1])) < 2e-5, 'sample 1: adapted');
   engine.dispose();
 });

@@ -1,5 +1,5 @@
-// The embedded UNet on ONNX Runtime as a synchronous UNetEngine: the graph of onnx-graph.ts (weights frozen in at
-// creation, the LoRA A/B matrices as inputs) run through the synchronous session, so the teacher passes of a
+// The embedded UNet on ONNX Runtime as a synchronous UNetEngine: the graphs of onnx-graph.ts (weights frozen in at
+// creation; the LoRA graph takes the A/B matrices as inputs) run through the synchronous session, so the teacher passes of a
 // distillation step can run inside tfjs's custom-gradient forward and the samplers keep their synchronous loop.
 // One session per input size, 1 intra-op thread unless told (a pool worker owns one core), sequential execution:
 // the same inputs give the same bits run to run.
@@ -25,28 +25,16 @@ export interface OnnxUNetEngineOptions {
   threads?: number;
 }
 
-export interface OnnxUNetEngine extends UNetEngine {
-  /**
-   * `forward` with the adapter applied to the samples `on` marks only (the rest compute the base network), so
-   * the frozen and the LoRA teacher share one call
-   */
-  forward(x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter, on?: readonly boolean[]): tf.Tensor4D;
-}
-
 // the embedded UNet's v body converts with the schedule it was trained on (unet.ts epsFromV)
 const SCHEDULE = scaledLinearSchedule();
 
 const f32 = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
 
-/** A/B shapes of an adapted weight, as lora.ts makes them */
-const loraShapes = (weightShape: readonly number[], rank: number): { a: number[]; b: number[] } => {
-  const out = weightShape[weightShape.length - 1] as number;
-  return weightShape.length === 4
-    ? { a: [weightShape[0] as number, weightShape[1] as number, weightShape[2] as number, rank], b: [1, 1, rank, out] }
-    : { a: [weightShape[0] as number, rank], b: [rank, out] };
-};
-
-export function onnxUNetEngine(net: UNet, options: OnnxUNetEngineOptions = {}): OnnxUNetEngine {
+/**
+ * Frozen passes (no adapter, or one switched off) run the base graph; passes with the adapter switched on run the
+ * graph with its A/B inputs (alpha/rank built in), fed the adapter's weights as they are at the call.
+ */
+export function onnxUNetEngine(net: UNet, options: OnnxUNetEngineOptions = {}): UNetEngine {
   const config = net.config;
   const weights: WeightSnapshot = snapshotWeights(net.params);
   const lora = options.lora;
@@ -55,32 +43,21 @@ export function onnxUNetEngine(net: UNet, options: OnnxUNetEngineOptions = {}): 
     throw new BadInputError('LORA_NO_TARGET', `no weight of the network matches the LoRA targets ${lora.targets.join(', ')}`, 'pick distill.lora_teacher.targets the teacher has (q, k, v, out need attention levels; conv and time every ResBlock)');
   }
   const sessions = new Map<string, SyncOnnxSession>();
-  const sessionFor = (height: number, width: number): SyncOnnxSession => {
-    const key = `${height}x${width}`;
+  const sessionFor = (height: number, width: number, withLora: boolean): SyncOnnxSession => {
+    const key = `${height}x${width}${withLora ? ':lora' : ''}`;
     let session = sessions.get(key);
     if (session === undefined) {
-      const { model } = unetToOnnx(config, weights, { height, width, lora });
+      const { model } = unetToOnnx(config, weights, { height, width, lora: withLora ? lora : undefined });
       session = openSyncOnnxSession(model, { ...(options.provider ? { provider: options.provider } : {}), threads: options.threads ?? 1 }, (reason) => new FailureError('ONNX_UNET_LOAD', `onnxruntime did not load the embedded UNet's graph (${height}×${width}): ${reason}`));
       sessions.set(key, session);
     }
     return session;
   };
-
-  // the adapter's inputs when no adapter is given: zero A/B at scale 0 compute the base network exactly
-  let zeroFeeds: Record<string, ort.Tensor> | undefined;
-  const zeros = (rank: number): Record<string, ort.Tensor> => {
-    zeroFeeds ??= Object.fromEntries(
-      adapted.flatMap((name) => {
-        const { a, b } = loraShapes((weights[name] as { shape: readonly number[] }).shape, rank);
-        return [
-          [`${name}.lora_a`, new ort.Tensor('float32', new Float32Array(a.reduce((p, d) => p * d, 1)), a)],
-          [`${name}.lora_b`, new ort.Tensor('float32', new Float32Array(b.reduce((p, d) => p * d, 1)), b)],
-        ];
-      }),
-    );
-    return zeroFeeds;
-  };
   const adapterFeeds = (adapter: LoraAdapter): Record<string, ort.Tensor> => {
+    if (lora === undefined) throw new Error('onnx unet engine: an adapter was given to an engine made without a LoRA shape');
+    if (adapter.config.rank !== lora.rank || adapter.config.alpha !== lora.alpha) {
+      throw new Error(`onnx unet engine: the adapter (rank ${adapter.config.rank}, alpha ${adapter.config.alpha}) differs from the engine's LoRA shape (rank ${lora.rank}, alpha ${lora.alpha})`);
+    }
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of adapted) {
       for (const part of ['lora_a', 'lora_b']) {
@@ -95,7 +72,7 @@ export function onnxUNetEngine(net: UNet, options: OnnxUNetEngineOptions = {}): 
   let open = true;
   return {
     name: 'onnx',
-    forward(x, t, cond, adapter, on) {
+    forward(x, t, cond, adapter) {
       if (!open) throw new Error('onnx unet engine: forward after dispose');
       const [batch, height, width, channels] = x.shape;
       if (channels !== config.inChannels) throw new Error(`onnx unet engine: x must be [B, H, W, ${config.inChannels}], got [${x.shape.join(', ')}]`);
@@ -117,17 +94,9 @@ export function onnxUNetEngine(net: UNet, options: OnnxUNetEngineOptions = {}): 
         feeds['sigma'] = new ort.Tensor('float32', Float32Array.from(coef, (c) => c.sigma), [batch, 1, 1, 1]);
         feeds['alpha'] = new ort.Tensor('float32', Float32Array.from(coef, (c) => c.alpha), [batch, 1, 1, 1]);
       }
-      if (lora !== undefined) {
-        const applied = adapter !== undefined && (on !== undefined || adapter.enabled);
-        const flags = on ?? Array.from({ length: batch }, () => applied);
-        if (flags.length !== batch) throw new Error(`onnx unet engine: ${flags.length} LoRA flags for a batch of ${batch}`);
-        const scale = adapter === undefined ? 0 : adapter.config.alpha / adapter.config.rank;
-        feeds['lora_scale'] = new ort.Tensor('float32', Float32Array.from(flags, (f) => (f && adapter !== undefined ? scale : 0)), [batch, 1, 1, 1]);
-        Object.assign(feeds, adapter === undefined || !flags.some((f) => f) ? zeros(lora.rank) : adapterFeeds(adapter));
-      } else if (adapter?.enabled === true) {
-        throw new Error('onnx unet engine: an adapter was given to an engine made without a LoRA shape');
-      }
-      const out = sessionFor(height, width).run(feeds)[ONNX_UNET_OUTPUT];
+      const withLora = adapter?.enabled === true;
+      if (withLora) Object.assign(feeds, adapterFeeds(adapter));
+      const out = sessionFor(height, width, withLora).run(feeds)[ONNX_UNET_OUTPUT];
       if (out === undefined || !(out.data instanceof Float32Array)) throw new Error('onnx unet engine: the session returned no float32 eps');
       return tf.tensor4d(out.data, [batch, height, width, config.outChannels]);
     },
