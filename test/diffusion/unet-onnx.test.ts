@@ -1,8 +1,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { disposeParams, initUNet, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
-import { createOnnxUNet } from '../../src/diffusion/unet/onnx-engine.js';
+import { disposeParams, initUNet, unetDenoiser, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
+import { createOnnxUNet, onnxUNetDenoiser } from '../../src/diffusion/unet/onnx-engine.js';
+import { ddimSample, ddimSampleAsync, guided, guidedAsync, scaledLinearSchedule } from '../../src/diffusion/index.js';
 import { LORA_TARGET_GROUPS, loraLayersOf, type LoraTargetGroup } from '../../src/diffusion/lora-targets.js';
 import { initLora, withLora, type LoraAdapter } from '../../src/nn/lora.js';
 import { loadTeacher } from '../../src/teacher/bundle.js';
@@ -162,6 +163,21 @@ test('unet onnx: LoRA on every target group lora-targets.ts names (proj, ff, tim
   tf.dispose([x, cond]);
   await engine.dispose();
   disposeParams(lora.params);
+  disposeParams(net.params);
+});
+
+test('unet onnx: a guided 5-step DDIM sample through the ORT denoiser equals the tfjs one', async (t) => {
+  await tf.setBackend('cpu');
+  const net = initUNet(PATCHED_V, 16);
+  const engine = createOnnxUNet(net);
+  const { x: xT, cond } = randomInputs(2, 16, 16, PATCHED_V, 71);
+  const nullCond = tf.zeros([1, 5, PATCHED_V.condDim]);
+  const settings = { cond, schedule: scaledLinearSchedule(), steps: 5, xT };
+  const reference = ddimSample({ ...settings, model: guided(unetDenoiser(net), { scale: 4.5, nullCond }) }) as tf.Tensor4D;
+  const viaOrt = (await ddimSampleAsync({ ...settings, model: guidedAsync(onnxUNetDenoiser(engine), { scale: 4.5, nullCond }) })) as tf.Tensor4D;
+  await compare(t, 'guided DDIM, 5 steps, scale 4.5', viaOrt, reference);
+  tf.dispose([xT, cond, nullCond]);
+  await engine.dispose();
   disposeParams(net.params);
 });
 

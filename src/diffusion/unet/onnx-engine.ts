@@ -5,6 +5,7 @@
 //   const engine = createOnnxUNet(net, { lora: adapter.config });   // lora optional; weights are read here, once
 //   const eps = await engine.run(x, t, cond, adapter);             // x [B,H,W,C] tfjs tensor → ε̂, a new tensor
 //   const mixed = await engine.run(x, t, cond, { adapter, on: [true, true, false, false] }); // frozen + LoRA in one batch
+//   const model = onnxUNetDenoiser(engine);                         // for ddimSampleAsync / guidedAsync
 //   await engine.dispose();
 //
 // - same semantics as unetForward (test/diffusion/unet-onnx.test.ts: within 2e-5), deterministic run to run;
@@ -22,6 +23,7 @@ import { BadInputError } from '../../errors.js';
 import { timestepFeatures } from '../../nn/layers.js';
 import type { LoraAdapter, LoraConfig } from '../../nn/lora.js';
 import type { ParamMap } from '../../nn/params.js';
+import type { AsyncDenoiserFn } from '../denoiser.js';
 import type { Timesteps } from '../parameterization.js';
 import { alphaSigma, scaledLinearSchedule } from '../schedule.js';
 import { type UNetConfig, inputMultiple } from './config.js';
@@ -133,7 +135,10 @@ export const createOnnxUNet = (net: UNet, options: OnnxUNetOptions = {}): OnnxUN
   const pinLora = (loraIn: LoraAdapter | LoraRun): LoraRun => {
     const run: LoraRun = isLoraRun(loraIn) ? loraIn : { adapter: loraIn };
     if (isFeeds(run.adapter)) return { adapter: run.adapter, on: run.on ?? true };
-    return { adapter: loraFeeds(run.adapter), on: run.on ?? run.adapter.enabled };
+    const on = run.on ?? run.adapter.enabled;
+    // every sample off: the base graph alone runs, and the adapter's weights need not be read
+    if (on === false || (typeof on !== 'boolean' && !on.includes(true))) return { adapter: { scale: run.adapter.config.alpha / run.adapter.config.rank, feeds: {} }, on };
+    return { adapter: loraFeeds(run.adapter), on };
   };
 
   const runArrays = async (x: HostTensor, t: Timesteps, cond: HostTensor, loraIn?: LoraAdapter | LoraRun): Promise<Float32Array> => {
@@ -223,3 +228,7 @@ export const createOnnxUNet = (net: UNet, options: OnnxUNetOptions = {}): OnnxUN
     },
   };
 };
+
+/** the engine as a sampler's model function (unetDenoiser's asynchronous twin), with an adapter if given */
+export const onnxUNetDenoiser = (engine: OnnxUNet, lora?: LoraAdapter | LoraRun): AsyncDenoiserFn<tf.Tensor> => (xt, t, cond) =>
+  engine.run(xt as tf.Tensor4D, t, cond as tf.Tensor3D, lora);
