@@ -70,6 +70,8 @@ export function distillSettings(config: CellConfig): DistillSettings {
  */
 export const distillStage: Stage = {
   name: 'distill',
+  // distill.teacher_engine needs no new version: it is in the inputs (onnx cells get new keys), and unset it computes
+  // what tfjs always did
   version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'distill.prompts', 'distill.command'],
   inputs: (c) => (c.distill.enabled && c.distill.command ? commandInputs('distill', c) : c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined, gradient_checkpointing: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),

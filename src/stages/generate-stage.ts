@@ -173,6 +173,8 @@ function finishedImages(dir: string): Set<string> {
 /** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
 export const generateStage: Stage = {
   name: 'generate',
+  // generate.engine: onnx for an embedded teacher needs no new version: the engine is in the inputs (onnx cells get
+  // new keys), and unset (auto) it is tfjs, as before
   version: 'generate-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'evaluate.captions', 'generate.command'],
   inputs: (c) => c.generate.command ? commandInputs('generate', c) : ({ generate: { ...c.generate, batch_size: undefined }, captions: c.evaluate.captions ?? null, seed: c.seed, teacher: c.teacher, student: c.distill.enabled }),
