@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LORA_TARGET_GROUPS } from '../diffusion/lora-targets.js';
+import { UNET_ENGINES } from '../diffusion/unet/engine-names.js';
 import { LORA_LOSS_WEIGHTINGS } from '../distill/lora-loss-weighting.js';
 import { LEARNING_RATE_SCHEDULES } from '../distill/learning-rate-schedule.js';
 import { SCORE_GRADIENT_WEIGHTINGS } from '../distill/score-gradient-weighting.js';
@@ -101,6 +102,7 @@ export const distillSchema = z.strictObject({
   // optional without defaults, so cells that do not name them keep their ids
   gradient_checkpointing: z.boolean().optional().meta({ ...operational, description: 'diffusers teachers: recompute each UNet block in the backward pass instead of keeping its activations (bit-identical gradients, about 10 % more compute, a quarter of the peak memory; see `vsdlab memory`)' }),
   attention_slice: positiveInt.optional().describe('diffusers teachers: attention in slices of this many (batch · head) rows, as diffusers set_attention_slice (the score tensor never exists whole)'),
+  teacher_engine: z.enum(UNET_ENGINES).optional().describe('embedded teachers: the engine of the teacher passes inside the student\'s score gradient (the frozen teacher\'s CFG pass, the LoRA teacher\'s pass with its current weights), never differentiated: tfjs, or onnx (ONNX Runtime on the CPU; numbers within float rounding of tfjs); unset = tfjs. The student and the LoRA teacher\'s own training pass stay on tfjs'),
   command: commandSchema('distill'),
 });
 
@@ -113,7 +115,7 @@ export const generateSchema = z.strictObject({
   use_ema: z.boolean().default(true),
   shards: positiveInt.default(1).meta({ ...operational, description: 'generate the images in this many shards of whole batches, one process each (a pool worker, or a Slurm array task with `vsdlab run --shard-executor slurm`), writing into one folder: the same bytes for any count' }),
   // optional without defaults, so cells that do not name them keep their ids
-  engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists'),
+  engine: z.enum(SD_ENGINE_CHOICES).optional().describe('a diffusers SD teacher: tfjs (its safetensors) or onnx (its Optimum ONNX export); unset = auto: onnx where unet/model.onnx exists. An embedded teacher or student: tfjs, or onnx (its UNet exported to ONNX Runtime; images within float rounding of tfjs); unset = auto = tfjs'),
   device: z.enum(ONNX_DEVICES).optional().describe('the onnx engine\'s execution provider; unset = auto: CUDA where the CUDA build of onnxruntime-node is installed'),
   one_step_alpha_bar: z.number().gt(0).lt(1).optional().describe('a diffusers teacher\'s one-step sample: ᾱ at t = T − 1 used for x̂0 instead of the schedule\'s (SwiftBrush\'s infer.py hard-codes 0.0047); unset = the schedule\'s'),
   command: commandSchema('generate'),

@@ -18,6 +18,16 @@ export interface DistillNet {
   forward(params: ParamMap, x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D;
 }
 
+/**
+ * The teacher's passes a distillation step never differentiates (the frozen teacher's CFG pass and the LoRA
+ * teacher's pass inside the student's score gradient) on another engine than the net's tfjs forward, such as ONNX
+ * Runtime with the frozen weights built in and the adapter's current weights fed each call. The output is what
+ * `DistillNet.forward` gives on the teacher's weights (the adapter applied when given and switched on).
+ */
+export interface TeacherPasses {
+  forward(x: tf.Tensor4D, t: Timesteps, cond: tf.Tensor3D, lora?: LoraAdapter): tf.Tensor4D;
+}
+
 /** the embedded engine's UNet as a DistillNet */
 export const embeddedDistillNet = (config: UNetConfig): DistillNet => ({
   prediction: 'epsilon',

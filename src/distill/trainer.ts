@@ -19,7 +19,7 @@ import { scheduledRate, type LearningRateSchedule } from './learning-rate-schedu
 import type { LoraLossWeighting } from './lora-loss-weighting.js';
 import type { ScoreGradientWeighting } from './score-gradient-weighting.js';
 import { studentX0, type StudentParameterization } from './student-output.js';
-import { epsOf, type DistillNet } from './net.js';
+import { epsOf, type DistillNet, type TeacherPasses } from './net.js';
 
 /** What the trainer needs of a cell's `distill` settings (the schema's fields, camel-cased). */
 export interface DistillSettings {
@@ -57,6 +57,8 @@ export interface DistillModels {
   nullText: tf.Tensor3D;
   /** image shape the student generates, [H, W, C] */
   imageShape: readonly [number, number, number];
+  /** the score gradient's teacher passes on another engine (ONNX Runtime); unset: net.forward on the teacher's weights */
+  teacherPasses?: TeacherPasses;
 }
 
 export interface StepRecord {
@@ -193,11 +195,14 @@ export interface LoraStepInputs {
   cond: tf.Tensor;
 }
 
-/** the teacher's output as ε (a v-prediction teacher converted at its own x_t), with the adapter or without */
+/**
+ * the teacher's output as ε (a v-prediction teacher converted at its own x_t), with the adapter or without; `passes`
+ * computes it off tfjs where the pass is never differentiated (the score gradient's)
+ */
 const teacherEps =
-  (models: DistillModels, adapter?: LoraAdapter) =>
+  (models: DistillModels, adapter?: LoraAdapter, passes?: TeacherPasses) =>
   (xt: tf.Tensor, t: Timesteps, cond: tf.Tensor): tf.Tensor =>
-    epsOf(models.net.prediction, models.schedule, xt, models.net.forward(models.teacher, xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter), t);
+    epsOf(models.net.prediction, models.schedule, xt, passes ? passes.forward(xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter) : models.net.forward(models.teacher, xt as tf.Tensor4D, t, cond as tf.Tensor3D, adapter), t);
 
 /**
  * The gradient of the student's VSD loss (SDS without a LoRA teacher) by parameter name, before clipping, with the
@@ -213,8 +218,8 @@ export function studentGradients(models: DistillModels, s: DistillSettings, stud
     x0Value = tf.keep(x0.clone());
     const xt = addNoise(schedule, x0, noise, t);
     // the frozen teacher is the same network with the adapter left out; SwiftBrush guides both at one scale
-    const teacher = guided(teacherEps(models), { scale: s.guidanceScale, nullCond })(xt, t, cond);
-    const other = lora ? withLora(lora, true, () => guided(teacherEps(models, lora), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
+    const teacher = guided(teacherEps(models, undefined, models.teacherPasses), { scale: s.guidanceScale, nullCond })(xt, t, cond);
+    const other = lora ? withLora(lora, true, () => guided(teacherEps(models, lora, models.teacherPasses), { scale: s.lora.guidanceScale, nullCond })(xt, t, cond)) : noise;
     return weightedScoreGradient(s.gradientWeighting, schedule, t, x0, xt, teacher, other);
   };
   const { grads } = tf.variableGrads(() => {

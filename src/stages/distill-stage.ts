@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PREVIEW_SEED, RUN_STREAM, runStream } from '../data/streams.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
 import { initUNet, unetForward } from '../diffusion/unet/index.js';
+import { onnxUNetEngine } from '../diffusion/unet/onnx-unet-engine.js';
 import { distill, type DistillSettings, type TrainerHooks } from '../distill/trainer.js';
 import { embeddedDistillNet } from '../distill/net.js';
 import type { ParamMap } from '../nn/params.js';
@@ -69,6 +70,8 @@ export function distillSettings(config: CellConfig): DistillSettings {
  */
 export const distillStage: Stage = {
   name: 'distill',
+  // distill.teacher_engine needs no new version: it is in the inputs (onnx cells get new keys), and unset it computes
+  // what tfjs always did
   version: 'distill-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'distill.prompts', 'distill.command'],
   inputs: (c) => (c.distill.enabled && c.distill.command ? commandInputs('distill', c) : c.distill.enabled ? { teacher: c.teacher, distill: { ...c.distill, checkpoint_every: undefined, log_every: undefined, gradient_checkpointing: undefined }, seed: c.seed } : { teacher: c.teacher, distill: { enabled: false } }),
@@ -83,20 +86,37 @@ export const distillStage: Stage = {
       const rng = runStream(config.seed, step, RUN_STREAM.prompts);
       return Array.from({ length: batch }, () => prompts[rng.nextUint32() % prompts.length] as string);
     };
-    if (isPipelineFolder(config.teacher.model)) return distillSd(ctx, config, settings, prompts, pick, backend.name);
+    if (isPipelineFolder(config.teacher.model)) {
+      if (config.distill.teacher_engine === 'onnx') {
+        throw new BadInputError('DISTILL_TEACHER_ENGINE', `distill.teacher_engine: onnx runs an embedded teacher's UNet; ${config.teacher.model} is a diffusers SD folder, whose teacher passes run on tfjs`, 'leave distill.teacher_engine unset, or set it to tfjs');
+      }
+      return distillSd(ctx, config, settings, prompts, pick, backend.name);
+    }
     const teacher = loadTeacher(config.teacher.model);
+    // the score gradient's teacher passes on ONNX Runtime: the frozen weights built into the graph, the LoRA
+    // teacher's current weights fed at every call (CPU: the embedded UNet is too small to pay for a GPU transfer)
+    const teacherPasses = config.distill.teacher_engine === 'onnx' ? onnxUNetEngine(teacher.unet, { provider: 'cpu', lora: settings.lora.enabled ? { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets } : undefined }) : undefined;
     const [h, w, c] = teacher.imageShape;
     const previewCaptions = prompts.slice(0, 8);
     const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill);
     const previewCond = teacher.text.encode(previewCaptions);
     const t0 = Date.now();
     const result = await distill(
-      { schedule: teacher.schedule, net: embeddedDistillNet(teacher.unet.config), teacher: teacher.unet.params, initRandom: (seed) => initUNet(teacher.unet.config, seed).params, encodeText: (cs) => teacher.text.encode(cs), nullText: teacher.nullText, imageShape: teacher.imageShape },
+      {
+        schedule: teacher.schedule,
+        net: embeddedDistillNet(teacher.unet.config),
+        teacher: teacher.unet.params,
+        initRandom: (seed) => initUNet(teacher.unet.config, seed).params,
+        encodeText: (cs) => teacher.text.encode(cs),
+        nullText: teacher.nullText,
+        imageShape: teacher.imageShape,
+        ...(teacherPasses ? { teacherPasses } : {}),
+      },
       settings,
       pick,
       ctx.workDir,
       stageHooks(ctx, preview),
-    );
+    ).finally(() => teacherPasses?.dispose());
     // the EMA student on fixed noise and captions at every checkpoint: the run's sample history
     async function preview(params: ParamMap, step: number): Promise<void> {
       const x = tf.tidy(() => studentX0(settings.studentParameterization, teacher.schedule, settings.inputTimestep, previewNoise, unetForward({ config: teacher.unet.config, params }, previewNoise as tf.Tensor4D, settings.inputTimestep, previewCond)));

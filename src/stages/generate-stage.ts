@@ -11,7 +11,10 @@ import { ddimSample } from '../diffusion/samplers/ddim.js';
 import { ddpmSample } from '../diffusion/samplers/ddpm.js';
 import { dpmSolverPlusPlus2M } from '../diffusion/samplers/dpm-solver.js';
 import { epsToX0 } from '../diffusion/parameterization.js';
-import { unetDenoiser, unetForward, type UNet, type UNetConfig } from '../diffusion/unet/index.js';
+import type { UNet, UNetConfig } from '../diffusion/unet/index.js';
+import { engineDenoiser, type UNetEngine } from '../diffusion/unet/unet-engine.js';
+import { openUNetEngine } from '../diffusion/unet/open-unet-engine.js';
+import type { UNetEngineName } from '../diffusion/unet/engine-names.js';
 import { studentX0, type StudentParameterization } from '../distill/student-output.js';
 import { BadInputError } from '../errors.js';
 import { selectBackend } from '../tensor/backend.js';
@@ -52,16 +55,26 @@ interface ImageSource {
   dispose(): void | Promise<void>;
 }
 
+/** the engine an embedded teacher or student samples on: generate.engine's auto (or unset) is tfjs */
+const embeddedEngine = (config: CellConfig): UNetEngineName => (config.generate.engine === 'onnx' ? 'onnx' : 'tfjs');
+
 function embeddedSource(config: CellConfig, studentDir: string | undefined): ImageSource {
-  if (config.generate.engine === 'onnx') {
-    throw new BadInputError('GENERATE_ENGINE', `generate.engine: onnx needs a diffusers SD folder (or its ONNX export) as teacher.model; ${config.teacher.model} is an embedded teacher`, 'leave generate.engine unset, or set it to tfjs');
-  }
   if (config.generate.one_step_alpha_bar !== undefined) {
     throw new BadInputError('GENERATE_ALPHA_BAR', `generate.one_step_alpha_bar: set for ${config.teacher.model}, an embedded teacher; it applies to a diffusers SD folder's one-step sample`, 'leave generate.one_step_alpha_bar unset');
   }
   const teacher = loadTeacher(config.teacher.model);
-  const generator = studentDir ? studentGenerator(teacher, studentDir, config.generate.use_ema) : teacherGenerator(teacher, config);
-  return { noiseShape: teacher.imageShape, generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))), dispose: () => tf.disposeVariables() };
+  const student = studentDir ? readEmbeddedStudent(studentDir, config.generate.use_ema) : undefined;
+  // the student's weights (or the teacher's) exported once per cell when the engine is onnx
+  const engine = openUNetEngine(student?.net ?? teacher.unet, embeddedEngine(config), { provider: config.generate.device ?? 'auto' });
+  const generator = student ? studentGenerator(teacher, student, engine) : teacherGenerator(teacher, config, engine);
+  return {
+    noiseShape: teacher.imageShape,
+    generate: (z, captions) => tf.tidy(() => generator(z, teacher.text.encode([...captions]))),
+    dispose: () => {
+      engine.dispose();
+      tf.disposeVariables();
+    },
+  };
 }
 
 /** a diffusers SD folder (or its Optimum ONNX export) as the teacher: its rows sample latents, decoded by its VAE */
@@ -105,16 +118,29 @@ async function sdStudentSource(config: CellConfig, dir: string): Promise<ImageSo
   };
 }
 
-function studentGenerator(teacher: Teacher, dir: string, useEma: boolean): Generator {
+interface EmbeddedStudent {
+  net: UNet;
+  parameterization: StudentParameterization;
+  inputTimestep: number;
+}
+
+/** a distilled embedded student (distill-stage.ts wrote student.json and its weights) */
+function readEmbeddedStudent(dir: string, useEma: boolean): EmbeddedStudent {
   const meta = JSON.parse(readFileSync(join(dir, 'student.json'), 'utf8')) as { unet: UNetConfig; parameterization: StudentParameterization; input_timestep: number };
   const { tensors } = loadSafetensors(join(dir, useEma ? 'student-ema.safetensors' : 'student.safetensors'));
   const net: UNet = { config: meta.unet, params: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tf.variable(t, false)])) };
-  return (z, cond) => tf.tidy(() => studentX0(meta.parameterization, teacher.schedule, meta.input_timestep, z, unetForward(net, z, meta.input_timestep, cond)) as tf.Tensor4D);
+  return { net, parameterization: meta.parameterization, inputTimestep: meta.input_timestep };
 }
 
-function teacherGenerator(teacher: Teacher, config: CellConfig): Generator {
+/** the student's one step from noise; `engine` runs the student's weights */
+function studentGenerator(teacher: Teacher, student: EmbeddedStudent, engine: UNetEngine): Generator {
+  return (z, cond) => tf.tidy(() => studentX0(student.parameterization, teacher.schedule, student.inputTimestep, z, engine.forward(z, student.inputTimestep, cond)) as tf.Tensor4D);
+}
+
+/** the teacher's sampler; `engine` runs the teacher's weights */
+function teacherGenerator(teacher: Teacher, config: CellConfig, engine: UNetEngine): Generator {
   const g = config.generate;
-  const model = guided(unetDenoiser(teacher.unet), { scale: g.guidance_scale, nullCond: teacher.nullText });
+  const model = guided(engineDenoiser(engine), { scale: g.guidance_scale, nullCond: teacher.nullText });
   const last = teacher.schedule.numTrainTimesteps - 1;
   return (z, cond) => {
     switch (g.sampler) {
@@ -208,6 +234,8 @@ export async function generateImages(config: CellConfig, studentDir: string | un
 /** Generates one image per evaluation caption: from the one-step student, or from the teacher's sampler. */
 export const generateStage: Stage = {
   name: 'generate',
+  // generate.engine: onnx for an embedded teacher needs no new version: the engine is in the inputs (onnx cells get
+  // new keys), and unset (auto) it is tfjs, as before
   version: 'generate-2', // 2: run seeds derived independently (deriveRunSeed)
   assets: ['teacher', 'evaluate.captions', 'generate.command'],
   // generate.shards is operational: every shard count writes the same bytes (batch-aligned shards)
@@ -227,6 +255,8 @@ export const generateStage: Stage = {
     else await generateImages(config, studentDir, ctx.workDir, captions.map((c) => c.caption), { start: 0, end: captions.length }, { signal: ctx.signal, progress: ctx.progress });
     const samples = sampleEntries(captions);
     await writeJsonAtomically(join(ctx.workDir, 'samples.json'), { samples });
-    return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher' };
+    // an embedded UNet's engine (a diffusers folder's is resolved by its loader and logged there)
+    const unetEngine = isPipelineFolder(config.teacher.model) ? {} : { engine: embeddedEngine(config) };
+    return { images: samples.length, captions_fingerprint: fingerprint, protocol, backend: backend.name, model: studentDir ? 'student' : 'teacher', ...unetEngine };
   },
 };

@@ -63,10 +63,10 @@ test('generate.engine: the same teacher rows through ONNX Runtime (Optimum expor
   assert.ok(worst <= 1, `largest pixel difference ${worst}`);
 });
 
-test('generate.engine: onnx with the embedded teacher is refused by name', () => {
+test('distill.teacher_engine: onnx with a diffusers teacher is refused by name (its teacher passes run on tfjs)', () => {
   ensureDataset();
   const dir = tempDir();
-  const run = vsdlab(['run', 'experiments/embedded-smoke.yaml', '--store', join(dir, 'runs'), '--only', 'teacher-one-step-1step', '--set', 'generate.engine=onnx'], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
+  const run = vsdlab(['run', 'test/fixtures/sd/distill-ablation.yaml', '--store', join(dir, 'runs'), '--only', 'vsd-eps', '--set', 'distill.teacher_engine=onnx'], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
   assert.notEqual(run.code, 0);
-  assert.match(`${run.stdout}${run.stderr}`, /generate\.engine: onnx needs a diffusers SD folder \(or its ONNX export\) as teacher\.model/);
+  assert.match(`${run.stdout}${run.stderr}`, /distill\.teacher_engine: onnx runs an embedded teacher's UNet; \S+ is a diffusers SD folder/);
 });
