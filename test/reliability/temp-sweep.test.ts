@@ -10,8 +10,12 @@ import { FeatureCache } from '../../src/metrics/feature-cache/index.js';
 import { buildReport } from '../../src/report/build-report.js';
 import { writeReport } from '../../src/report/write-report.js';
 import { tempNameOf, tempOwnerOf } from '../../src/util/atomic-write.js';
+import { planExperiment } from '../../src/plan/plan.js';
+import { runPlan } from '../../src/exec/run-plan.js';
+import { RunStore } from '../../src/tracking/run-store.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
+import { testStages } from '../helpers/test-stages.js';
 
 const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 const temps = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((n) => tempOwnerOf(n)).sort() : []);
@@ -76,6 +80,32 @@ test('report folder: a report written again sweeps the temp files of killed repo
     assert.deepEqual(temps(out), [liveTemp.slice(out.length + 1)]);
     assert.ok(readdirSync(out).includes('table.md'));
     assert.deepEqual(temps(join(out, 'charts')), []);
+  } finally {
+    live.kill('SIGKILL');
+  }
+});
+
+test('run store: a runner that takes a cell sweeps its folder of temp files left by a killed runner (status.json, stages.json), not a live one\'s', async () => {
+  const dir = tempDir({ 'exp.yaml': 'name: sweep\nbase:\n  distill: { steps: 2 }\nseeds: [0]\n' });
+  const store = new RunStore(join(dir, 'runs'));
+  const stages = testStages({ journal: join(dir, 'journal') });
+  const plan = await planExperiment(join(dir, 'exp.yaml'), { hashAsset: async () => 'h', allowOutsideWorkspace: true });
+  const [first] = await runPlan(plan, { store, stages });
+  const runDir = first!.runDir;
+  const dead = deadPid();
+  const torn = [tempNameOf(join(runDir, 'stages.json'), undefined, dead), tempNameOf(join(runDir, 'status.json'), undefined, dead)];
+  for (const f of torn) writeFileSync(f, '{"torn');
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    const liveTemp = tempNameOf(join(runDir, 'status.json'), undefined, live.pid);
+    writeFileSync(liveTemp, '{"being written');
+    // a completed cell is not taken (nothing is written there): its folder is left as it is
+    const [cached] = await runPlan(plan, { store, stages });
+    assert.equal(cached!.outcome, 'cached');
+    assert.equal(temps(runDir).length, 3);
+    const [again] = await runPlan(plan, { store, stages, force: true });
+    assert.equal(again!.outcome, 'completed');
+    assert.deepEqual(temps(runDir), [liveTemp.slice(runDir.length + 1)]);
   } finally {
     live.kill('SIGKILL');
   }
