@@ -16,6 +16,8 @@ import { RunStore } from '../../src/tracking/run-store.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { testStages } from '../helpers/test-stages.js';
+import { writeMiniCoco } from '../helpers/mini-coco.js';
+import { vsdlab } from '../helpers/cli.js';
 
 const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 const temps = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((n) => tempOwnerOf(n)).sort() : []);
@@ -106,6 +108,36 @@ test('run store: a runner that takes a cell sweeps its folder of temp files left
     const [again] = await runPlan(plan, { store, stages, force: true });
     assert.equal(again!.outcome, 'completed');
     assert.deepEqual(temps(runDir), [liveTemp.slice(runDir.length + 1)]);
+  } finally {
+    live.kill('SIGKILL');
+  }
+});
+
+test('prepared COCO folder: the merge sweeps dead writers\' temp files at any depth (references, block records, the root), not a live one\'s', async () => {
+  const dir = tempDir();
+  const coco = await writeMiniCoco(join(dir, 'coco'));
+  const out = join(dir, 'prepared');
+  const prepare = (): void => {
+    const r = vsdlab(['datasets', 'prepare', 'coco2014', '--annotations', coco.annotations, '--images', coco.images, '--out', out, '--resize', 'center-crop-lanczos-256', '--caption-count', '12', '--block-size', '8', '--threads', '1']);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  prepare();
+  const dead = deadPid();
+  const refs = join(out, 'references', 'center-crop-lanczos-256');
+  const torn = [
+    tempNameOf(join(refs, 'COCO_val2014_000000000042.png'), undefined, dead),
+    tempNameOf(join(out, 'work', 'blocks', '000001.json'), undefined, dead),
+    tempNameOf(join(out, 'manifest.json'), undefined, dead),
+  ];
+  for (const f of torn) writeFileSync(f, 'torn');
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    const liveTemp = tempNameOf(join(refs, 'COCO_val2014_000000000073.png'), undefined, live.pid);
+    writeFileSync(liveTemp, 'being written by a shard');
+    prepare();
+    assert.deepEqual(temps(refs), [liveTemp.slice(refs.length + 1)]);
+    assert.deepEqual(temps(join(out, 'work', 'blocks')), []);
+    assert.deepEqual(temps(out), []);
   } finally {
     live.kill('SIGKILL');
   }
