@@ -1,12 +1,13 @@
 // Kill trials, full mode (issue 18; RELIABILITY.md records the figures of the last run).
-// Usage: npm run build && node scripts/kill-trials.js [--trials 50] [--seed 1] [--experiment FILE] [--keep DIR]
+// Usage: npm run build && node scripts/kill-trials.js [--trials 50] [--seed 1] [--targets study,sharded,prepare]
+//        [--experiment FILE] [--keep DIR]   (trial i runs target i mod the number of targets)
 // Exits 1 when any trial found a difference, a corrupt file, a leftover or a stage that ran again.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runKillTrials } from '../dist/test/reliability/kill-trials.js';
+import { KILL_TARGETS, runKillTrials } from '../dist/test/reliability/kill-trials.js';
 
 const { values } = parseArgs({
   options: {
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     'max-kills': { type: 'string', default: '2' },
     experiment: { type: 'string', default: 'test/fixtures/reliability/tiny-study.yaml' },
+    targets: { type: 'string', default: KILL_TARGETS.join(',') },
     keep: { type: 'string' },
   },
 });
@@ -21,6 +23,13 @@ const root = resolve(fileURLToPath(import.meta.url), '../..');
 const workDir = values.keep ? resolve(values.keep) : mkdtempSync(join(tmpdir(), 'vsdlab-kill-trials-'));
 const figures = await runKillTrials({
   experiment: values.experiment,
+  targets: values.targets.split(',').map((t) => {
+    if (!KILL_TARGETS.includes(t)) {
+      console.error(`kill-trials: unknown target ${t} (one of ${KILL_TARGETS.join(', ')})`);
+      process.exit(2);
+    }
+    return t;
+  }),
   workDir,
   trials: Number(values.trials),
   seed: Number(values.seed),

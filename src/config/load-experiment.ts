@@ -47,7 +47,15 @@ export const EXPERIMENT_FILE: YamlFileKind = {
   unreadable: 'CONFIG_UNREADABLE',
 };
 
-export function loadExperiment(file: string, seen: string[] = []): ResolvedExperiment {
+export interface LoadOptions {
+  /**
+   * called with each `extends` target (absolute) before it is read, and where it was written; throws to refuse it
+   * (the planner confines targets to the workspace, plan/workspace.ts)
+   */
+  checkExtends?: (target: string, written: string, origin: Origin) => void;
+}
+
+export function loadExperiment(file: string, seen: string[] = [], options: LoadOptions = {}): ResolvedExperiment {
   const abs = resolve(file);
   if (seen.includes(abs)) {
     throw new BadInputError('CONFIG_EXTENDS_CYCLE', `${file}: \`extends\` forms a cycle: ${[...seen, abs].join(' → ')}`);
@@ -58,8 +66,13 @@ export function loadExperiment(file: string, seen: string[] = []): ResolvedExper
   }
   const exp = source.validate(experimentSchema);
 
-  const parent = exp.extends ? loadExperiment(resolve(dirname(abs), exp.extends), [...seen, abs]) : undefined;
   const at = (...yamlPath: PropertyKey[]): Origin => ({ source, yamlPath });
+  let parent: ResolvedExperiment | undefined;
+  if (exp.extends) {
+    const target = resolve(dirname(abs), exp.extends);
+    options.checkExtends?.(target, exp.extends, at('extends'));
+    parent = loadExperiment(target, [...seen, abs], options);
+  }
 
   const baseOrigins: OriginMap = new Map(parent?.baseOrigins);
   const base = deepMerge(parent?.base ?? {}, normaliseBase(exp.base ?? {}, [], at('base'), baseOrigins)) as PlainObject;

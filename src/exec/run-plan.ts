@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Cell, Plan } from '../plan/plan.js';
 import { longestFirst, type CostedStage } from '../plan/cell-cost.js';
 import { BadInputError, ConflictError, VsdlabError } from '../errors.js';
-import { readJsonIfExists, publishDir, removeTornWrites, writeJsonAtomically } from '../util/atomic-write.js';
+import { readJsonIfExists, publishDir, removeTornWrites, sweepStaleTempFiles, writeJsonAtomically } from '../util/atomic-write.js';
 import { lockTimings, tryLock, waitForLock, type Lock } from '../tracking/lock.js';
 import { collectProvenance } from '../tracking/provenance.js';
 import { RunStore, type RunStatus } from '../tracking/run-store.js';
@@ -118,6 +118,9 @@ async function runCell(plan: Plan, cell: Cell, options: RunOptions): Promise<Cel
     lock.release();
     return { cell, outcome: 'failed', runDir, seconds: 0, notRetried: true, ...(now.error ? { error: now.error.message } : {}) };
   }
+  // a runner killed mid-write left its temp file beside status.json or stages.json (found by the kill trials); the
+  // folder is ours under the cell lock, but a fenced-off predecessor may still live, so only dead writers' files go
+  sweepStaleTempFiles(runDir);
 
   const status: RunStatus = {
     state: 'running',

@@ -4,7 +4,7 @@ import { applyOverrides, type Override } from '../config/overrides.js';
 import { expandGrid } from '../config/expand.js';
 import { cellIssues } from '../config/zod-issues.js';
 import { setPath, splitKey } from '../config/dotted.js';
-import type { OriginMap } from '../config/origin.js';
+import type { Origin, OriginMap } from '../config/origin.js';
 import { assetPaths, diskAssetHasher, runId, type AssetRef } from './identity.js';
 import { IssuesError, toDotPath, type Issue } from '../util/issues.js';
 import { slugOf } from './slug.js';
@@ -48,7 +48,8 @@ export interface PlanOptions {
 
 /** Experiment file → validated, identified cells. Throws an IssuesError listing every problem. */
 export async function planExperiment(file: string, options: PlanOptions = {}): Promise<Plan> {
-  const loaded = loadExperiment(file);
+  // an `extends` target out of the workspace is refused before it is read, like an asset path
+  const loaded = loadExperiment(file, [], options.allowOutsideWorkspace ? {} : { checkExtends: extendsInsideWorkspace(file) });
   const { experiment: exp, issues: overrideIssues } = applyOverrides(loaded, options.overrides ?? []);
   const pinned = new Set((options.overrides ?? []).map((o) => o.key));
   const grid = expandGrid(exp.dimensions, exp.exclude, exp.include, pinned);
@@ -119,6 +120,23 @@ function duplicates(cells: readonly Cell[]): Issue[] {
     else byId.set(c.id, c);
   }
   return issues;
+}
+
+/** a check of `extends` targets: inside the workspace of the experiment file given (the first of the chain) */
+function extendsInsideWorkspace(file: string): (target: string, written: string, origin: Origin) => void {
+  return (target, written, origin) => {
+    // here, not before: the experiment file has been read, so it exists
+    const roots = workspaceOf(file);
+    // the file the loader will read, symlinks followed as the kernel follows them
+    const real = realPathOf(target);
+    if (roots.some((root) => isInside(root, real))) return;
+    const issue = issueAt(origin, [], 'PATH_OUTSIDE_WORKSPACE', '', 'extends');
+    throw new BadInputError(
+      'PATH_OUTSIDE_WORKSPACE',
+      `${issue.file ?? file}${issue.line ? `:${issue.line}` : ''}: extends = ${written} resolves to ${real}, outside the workspace (${roots.join(', ')})`,
+      'move the file into the workspace, or pass --allow-outside-workspace (VSDLAB_ALLOW_OUTSIDE_WORKSPACE=1) if you trust this experiment',
+    );
+  };
 }
 
 /**

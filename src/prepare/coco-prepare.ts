@@ -7,7 +7,7 @@
  * processes what is still missing, then merges the blocks in order (one stream, so the statistics are the ones
  * an uninterrupted run computes bit for bit) and writes the caption subsets, lists, statistics and manifest.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BadInputError, ConflictError } from '../errors.js';
@@ -16,7 +16,7 @@ import { loadFeatureExtractor } from '../metrics/evaluation/index.js';
 import { MODE_CONVENTIONS, type OnnxExtractor } from '../metrics/extract/index.js';
 import { datasetName, extractorName } from '../metrics/protocol/evaluation-protocol.js';
 import { FeatureAccumulator, writeStatsNpz } from '../metrics/stats/index.js';
-import { writeFileAtomically, writeJsonAtomically } from '../util/atomic-write.js';
+import { sweepStaleTempFiles, writeFileAtomically, writeJsonAtomically } from '../util/atomic-write.js';
 import { hashValue, sha256, sha256File } from '../util/hash.js';
 import { writeCaptionSubsets, type ListProtocol } from './caption-subsets.js';
 import { listImageFolder, validateCoco } from './coco-validate.js';
@@ -190,9 +190,12 @@ async function merge(o: PrepareOptions, m: MergeInput): Promise<PreparedManifest
   const notes: Record<string, number> = {};
   for (const r of records) for (const n of r.notes ?? []) notes[n] = (notes[n] ?? 0) + 1;
 
+  // a run killed mid-write left the hidden temp file of the write-then-rename (no listing counts it as an image, but
+  // the folder should hold the prepared set only); a shard of this folder may still be writing, so only the temp
+  // files of dead writers go (util/atomic-write.ts)
+  sweepStaleTempFiles(o.out, { recursive: true });
   const references: PreparedManifest['references'] = [];
   for (const resize of m.resize) {
-    removeStrayTemporaries(join(o.out, 'references', resize));
     const lines = ok.map((r) => `${r.outputs![resize]}  ${referenceFile(resize, r.file_name)}\n`).join('');
     const list = { file: `references/${resize}.sha256`, sha256: sha256(lines) };
     await writeFileAtomically(join(o.out, list.file), lines);
@@ -270,14 +273,4 @@ async function merge(o: PrepareOptions, m: MergeInput): Promise<PreparedManifest
     layout: { block_size: m.layout.block_size, blocks },
     warnings,
   };
-}
-
-/**
- * A run killed mid-write leaves the temporary file of the write-then-rename (`x.png.1234567`); no listing counts
- * it as an image (wrong extension), but the folder should hold the reference set only. Done at the merge, when
- * every block is complete and no shard of this folder should still be writing.
- */
-function removeStrayTemporaries(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir)) if (/\.png\.\d+$/.test(name)) rmSync(join(dir, name), { force: true });
 }

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeFileAtomically } from '../util/atomic-write.js';
+import { sweepStaleTempFiles, writeFileAtomically } from '../util/atomic-write.js';
 import { BadInputError } from '../errors.js';
 import { renderers } from './renderers/index.js';
 import type { Report } from './types.js';
@@ -13,6 +13,9 @@ export async function writeReport(report: Report, outDir: string, names: readonl
     return r;
   });
   const root = resolve(outDir);
+  // a report killed midway left its writes' temp files; another `vsdlab report` may be writing here now, so only
+  // those of dead writers go (util/atomic-write.ts)
+  sweepStaleTempFiles(root, { recursive: true });
   // figures of an earlier report of other cells must not linger beside the new one
   for (const sub of ['charts', 'grids']) if (names.includes(sub)) rmSync(join(root, sub), { recursive: true, force: true });
   const written: string[] = [];

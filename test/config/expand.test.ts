@@ -63,6 +63,8 @@ seeds: [0, 1]
 
 test('extends: the child overrides base values and matrix keys of the parent', async () => {
   const dir = tempDir({
+    // a project (the workspace): `extends` may lead up to its folder, not beyond (test/plan/workspace.test.ts)
+    'package.json': '{}',
     'parent.yaml': `name: parent
 base:
   distill: { steps: 100, batch_size: 8 }

@@ -113,3 +113,30 @@ test('workspaceOf: the projects (nearest .git or package.json) of the working di
   assert.deepEqual(workspaceOf(join(root, 'a/deep/er/exp.yaml'), join(root, 'a/deep')), [join(root, 'a')]);
   assert.ok(isInside('/w', '/w') && isInside('/w', '/w/x') && !isInside('/w', '/w2') && !isInside('/w', '/') && !isInside('/w', '/w/../x'.replace('/w/..', '')));
 });
+
+test('an `extends` target out of the workspace (by ../, an absolute path or a symlink) is refused before it is read; inside, or allowed, it loads', async () => {
+  const parent = 'name: p\nbase:\n  distill.steps: 3\n';
+  const { ws, outside } = layout('name: t\nextends: ../outside/parent.yaml\n');
+  writeFileSync(join(outside, 'parent.yaml'), parent);
+  refused(vsdlab(['plan', 'exp.yaml'], { cwd: ws }), new RegExp(`^vsdlab: exp\\.yaml:2: extends = \\.\\./outside/parent\\.yaml resolves to ${outside}/parent\\.yaml, outside the workspace \\(${ws}\\)$`));
+  assert.equal(vsdlab(['plan', 'exp.yaml', '--allow-outside-workspace'], { cwd: ws }).code, 0);
+  assert.equal(vsdlab(['plan', 'exp.yaml'], { cwd: ws, env: { VSDLAB_ALLOW_OUTSIDE_WORKSPACE: '1' } }).code, 0);
+  // through the symlink ws/shared -> outside, and as an absolute path
+  writeFileSync(join(ws, 'exp.yaml'), 'name: t\nextends: shared/parent.yaml\n');
+  refused(vsdlab(['plan', 'exp.yaml'], { cwd: ws }), new RegExp(`^vsdlab: exp\\.yaml:2: extends = shared/parent\\.yaml resolves to ${outside}/parent\\.yaml, outside`));
+  writeFileSync(join(ws, 'exp.yaml'), `name: t\nextends: ${join(outside, 'parent.yaml')}\n`);
+  refused(vsdlab(['plan', 'exp.yaml'], { cwd: ws }), /^vsdlab: exp\.yaml:2: extends = \/.*\/outside\/parent\.yaml resolves to .*, outside/);
+  // a second step of the chain that leads out is caught too, naming the file that wrote it
+  writeFileSync(join(ws, 'sub', 'mid.yaml'), 'name: m\nextends: ../../outside/parent.yaml\n');
+  writeFileSync(join(ws, 'exp.yaml'), 'name: t\nextends: sub/../sub/mid.yaml\n');
+  refused(vsdlab(['plan', 'exp.yaml'], { cwd: ws }), new RegExp(`^vsdlab: ${ws}/sub/mid\\.yaml:2: extends = \\.\\./\\.\\./outside/parent\\.yaml resolves to ${outside}/parent\\.yaml`));
+  // the library: nothing outside was read (a file that is not YAML there would otherwise be a parse error)
+  writeFileSync(join(outside, 'parent.yaml'), '{{{ not yaml');
+  writeFileSync(join(ws, 'exp.yaml'), 'name: t\nextends: ../outside/parent.yaml\n');
+  await assert.rejects(planExperiment(join(ws, 'exp.yaml'), { hashAsset: async () => null }), (e: unknown) => e instanceof BadInputError && e.code === 'PATH_OUTSIDE_WORKSPACE');
+  // inside the workspace, through `..` that stays in, it loads and its values count
+  writeFileSync(join(ws, 'sub', 'parent.yaml'), parent);
+  writeFileSync(join(ws, 'exp.yaml'), 'name: t\nextends: sub/../sub/parent.yaml\n');
+  const plan = await planExperiment(join(ws, 'exp.yaml'), { hashAsset: async () => null });
+  assert.equal(plan.cells[0]!.config.distill.steps, 3);
+});

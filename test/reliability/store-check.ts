@@ -57,7 +57,8 @@ async function readBack(path: string): Promise<string | undefined> {
   const name = basename(path);
   try {
     if (ATOMIC_TEMP.test(name) && !/\.(json|jsonl|safetensors|png|jpg|npz|npy|f32)$/.test(name)) return 'temp';
-    if (lstatSync(path).size === 0 && !name.endsWith('.log')) return 'empty file';
+    // a log may be empty, and so may a block of zero feature rows (a prepare block of undecodable images)
+    if (lstatSync(path).size === 0 && !name.endsWith('.log') && !name.endsWith('.f32')) return 'empty file';
     if (name.endsWith('.json')) {
       JSON.parse(readFileSync(path, 'utf8'));
     } else if (name.endsWith('.jsonl')) {

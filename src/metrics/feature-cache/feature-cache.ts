@@ -1,9 +1,9 @@
 // features of single images on disk, keyed by (image content sha256, extractor sha256, preprocessing mode,
 // output name): evaluating the same images again with the same network and mode reads them back.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BadInputError } from '../../errors.js';
-import { writeFileAtomically } from '../../util/atomic-write.js';
+import { sweepStaleTempFiles, writeFileAtomically } from '../../util/atomic-write.js';
 import { crc32 } from '../stats/zip-archive.js';
 
 export interface FeatureCacheKey {
@@ -19,6 +19,8 @@ const SEGMENT = /^[A-Za-z0-9._-]+$/;
 export class FeatureCache {
   private hits = 0;
   private misses = 0;
+  /** leaf folders this process has swept of dead writers' temp files */
+  private readonly swept = new Set<string>();
 
   constructor(readonly dir: string) {
     try {
@@ -67,7 +69,16 @@ export class FeatureCache {
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < features.length; i++) view.setFloat32(i * 4, features[i]!, true);
     view.setUint32(features.length * 4, crc32(bytes.subarray(0, features.length * 4)), true);
-    await writeFileAtomically(this.pathOf(key), bytes);
+    const path = this.pathOf(key);
+    // the cache is shared by every process of the user: a write killed here left its temp file, which only a sweep
+    // that knows the writer is gone may take (util/atomic-write.ts). Once per leaf folder and process, where
+    // entries are being written anyway (a killed write's entry is missing, so its rerun writes into its folder)
+    const leaf = dirname(path);
+    if (!this.swept.has(leaf)) {
+      this.swept.add(leaf);
+      sweepStaleTempFiles(leaf);
+    }
+    await writeFileAtomically(path, bytes);
   }
 
   get stats(): { hits: number; misses: number } {
