@@ -15,15 +15,16 @@ export interface ExtractorOptions {
   /**
    * images per onnxruntime run: a longer batch is run in slices of this many rows, so memory stays flat whatever
    * batch the caller streams (default: CPU_ROWS_PER_RUN on the CPU provider, the whole batch on CUDA).
-   * Rows are independent, so the features are the same bits for any slicing.
+   * The rows of a CNN extractor do not meet, and the features come out the same bits for any slicing
+   * (test/metrics/extract/extractor-slices.test.ts).
    */
   maxRowsPerRun?: number;
 }
 
 /**
- * the CPU provider's default slice: the FID Inception holds about 12 MB of activations per row (≈ 0.5 GB at 16
- * rows, 0.9 GB at 48, both processes whole) and runs 16 rows within ~10 % of the throughput of 48 (BENCHMARKS.md
- * "FID end to end")
+ * the CPU provider's default slice: the FID Inception holds about 12 MB of activations per row (whole-process
+ * peak RSS 0.5 GB at 16 rows, 0.9 GB at 48) and runs 16 rows within ~10 % of the throughput of 48 (BENCHMARKS.md
+ * "`vsdlab fid` end to end")
  */
 export const CPU_ROWS_PER_RUN = 16;
 
