@@ -11,7 +11,7 @@ import type { Io } from './io.js';
 export const extractorOptions = {
   mode: { choices: FID_MODES, default: 'clean' as FidMode, description: 'preprocessing of the reference: clean-fid clean, pytorch-fid, TF1/TTUR, torchmetrics>=1.8' },
   inception: { type: 'string', description: 'FID Inception ONNX model (tools/export_inception.py); default $VSDLAB_INCEPTION or models/fid-inception.onnx' },
-  'batch-size': { type: 'number', default: 50, description: 'images per extractor run' },
+  'batch-size': { type: 'number', default: 50, description: 'images decoded and cached together (on the CPU, the network runs them 16 at a time: memory stays flat)' },
   'skip-bad': { type: 'boolean', default: false, description: 'leave out (and count) images that cannot be decoded instead of stopping' },
   cache: { type: 'string', description: 'feature cache folder (default $VSDLAB_FEATURE_CACHE or ~/.cache/vsdlab/features); --no-cache to disable' },
   threads: { type: 'number', description: 'onnxruntime intra-op threads' },

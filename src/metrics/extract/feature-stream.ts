@@ -156,7 +156,11 @@ export async function streamFeatures(
     let computed: Record<string, Float32Array> = {};
     if (toRun.length > 0) {
       const batch = new Float32Array(toRun.length * perImage);
-      toRun.forEach((item, i) => batch.set(item.planar!, i * perImage));
+      toRun.forEach((item, i) => {
+        batch.set(item.planar!, i * perImage);
+        // the batch holds it now: let the collector take the image's own copy while the network runs
+        delete item.planar;
+      });
       computed = await extractor.run(batch, toRun.length);
       for (const output of extractor.outputs) {
         const d = computed[output]!.length / toRun.length;

@@ -2,7 +2,7 @@
 export { defaultClipDir, defaultFeatureCacheDir, defaultInceptionPath } from './defaults.js';
 
 export { featureOutputOf } from './feature-output.js';
-export { OnnxExtractor, type ExtractorOptions, type InputGeometry } from './onnx-extractor.js';
+export { CPU_ROWS_PER_RUN, OnnxExtractor, type ExtractorOptions, type InputGeometry } from './onnx-extractor.js';
 export { onnxCompanionFiles, onnxExternalDataFiles, onnxExternalDataRefs, onnxModelDigest, sha256OnnxModel, type ExternalDataRef } from './onnx-external-data.js';
 export { listImages, type ListingRule } from './image-list.js';
 export {

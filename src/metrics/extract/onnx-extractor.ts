@@ -12,7 +12,21 @@ export interface ExtractorOptions {
   /** intra-op threads (default: onnxruntime's choice) */
   threads?: number;
   provider?: ExecutionProvider | 'auto';
+  /**
+   * images per onnxruntime run: a longer batch is run in slices of this many rows, so memory stays flat whatever
+   * batch the caller streams (default: CPU_ROWS_PER_RUN on the CPU provider, the whole batch on CUDA).
+   * The rows of a CNN extractor do not meet, and the features come out the same bits for any slicing
+   * (test/metrics/extract/extractor-slices.test.ts).
+   */
+  maxRowsPerRun?: number;
 }
+
+/**
+ * the CPU provider's default slice: the FID Inception holds about 12 MB of activations per row (whole-process
+ * peak RSS 0.5 GB at 16 rows, 0.9 GB at 48) and runs 16 rows within ~10 % of the throughput of 48 (BENCHMARKS.md
+ * "`vsdlab fid` end to end")
+ */
+export const CPU_ROWS_PER_RUN = 16;
 
 /** the square (or not) image the model declares: channels, height, width. */
 export interface InputGeometry {
@@ -39,6 +53,8 @@ export class OnnxExtractor {
     readonly input: InputGeometry,
     readonly outputs: readonly string[],
     readonly provider: ExecutionProvider,
+    /** rows per onnxruntime run (see ExtractorOptions.maxRowsPerRun) */
+    readonly maxRowsPerRun: number,
   ) {}
 
   static async load(path: string, options: ExtractorOptions = {}): Promise<OnnxExtractor> {
@@ -47,7 +63,7 @@ export class OnnxExtractor {
     const dataFiles = onnxExternalDataFiles(path);
     const { session, provider } = await openOnnxSession(
       path,
-      { optimize: true, ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
+      { optimize: true, memPattern: false, ...(options.provider ? { provider: options.provider } : {}), ...(options.threads !== undefined ? { threads: options.threads } : {}) },
       (reason) => new BadInputError('EXTRACTOR_UNREADABLE', `cannot load ONNX model ${path}: ${reason}`),
     );
     if (session.inputNames.length !== 1) {
@@ -66,7 +82,9 @@ export class OnnxExtractor {
       }
     }
     const sha256 = await sha256OnnxModel(path, dataFiles);
-    return new OnnxExtractor(session, path, sha256, inputName, { channels, height, width }, [...wanted], provider);
+    const maxRows = options.maxRowsPerRun ?? (provider === 'cpu' ? CPU_ROWS_PER_RUN : Infinity);
+    if (!(maxRows >= 1)) throw new RangeError(`maxRowsPerRun must be at least 1, got ${maxRows}`);
+    return new OnnxExtractor(session, path, sha256, inputName, { channels, height, width }, [...wanted], provider, Math.floor(maxRows));
   }
 
   /** the same session returning only `outputs` (one model load and hash; dispose either, not both). */
@@ -76,7 +94,7 @@ export class OnnxExtractor {
         throw new BadInputError('EXTRACTOR_NO_OUTPUT', `${this.path} has no output named "${name}"`, `its outputs: ${this.session.outputNames.join(', ')}`);
       }
     }
-    return new OnnxExtractor(this.session, this.path, this.sha256, this.inputName, this.input, [...outputs], this.provider);
+    return new OnnxExtractor(this.session, this.path, this.sha256, this.inputName, this.input, [...outputs], this.provider, this.maxRowsPerRun);
   }
 
   /** values per image of one input */
@@ -98,11 +116,34 @@ export class OnnxExtractor {
     return n;
   }
 
-  /** runs `rows` images (rows x C x H x W float32, already preprocessed); returns each chosen output flattened per row. */
+  /**
+   * runs `rows` images (rows x C x H x W float32, already preprocessed); returns each chosen output flattened per row.
+   * More than maxRowsPerRun rows go through onnxruntime slice by slice (views of `batch`, no copy).
+   */
   async run(batch: Float32Array, rows: number): Promise<Record<string, Float32Array>> {
     if (batch.length !== rows * this.inputSize) {
       throw new RangeError(`batch holds ${batch.length} values, expected ${rows} x ${this.inputSize}`);
     }
+    if (rows <= this.maxRowsPerRun) return this.runOnce(batch, rows);
+    const parts: Array<Record<string, Float32Array>> = [];
+    for (let r = 0; r < rows; r += this.maxRowsPerRun) {
+      const n = Math.min(this.maxRowsPerRun, rows - r);
+      parts.push(await this.runOnce(batch.subarray(r * this.inputSize, (r + n) * this.inputSize), n));
+    }
+    const out: Record<string, Float32Array> = {};
+    for (const name of this.outputs) {
+      const joined = new Float32Array(parts.reduce((s, p) => s + p[name]!.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        joined.set(p[name]!, o);
+        o += p[name]!.length;
+      }
+      out[name] = joined;
+    }
+    return out;
+  }
+
+  private async runOnce(batch: Float32Array, rows: number): Promise<Record<string, Float32Array>> {
     const { channels, height, width } = this.input;
     const feeds = { [this.inputName]: new ort.Tensor('float32', batch, [rows, channels, height, width]) };
     const results = await this.session.run(feeds, [...this.outputs]);
