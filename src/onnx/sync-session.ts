@@ -62,7 +62,7 @@ export function openSyncOnnxSession(model: Uint8Array, options: SyncOnnxSessionO
       intraOpNumThreads: options.threads ?? 1,
       interOpNumThreads: 1,
       // the memory pattern pre-plans a block per input shape: more resident memory for no speed on these graphs
-      // (onnx-engine.ts measured 125 vs 82 MB at the same CPU time); the study's workers share a 1.5 GB budget
+      // (the embedded UNet's graph at B = 100: 125 vs 82 MB of RSS at the same CPU time); the study's workers share a 1.5 GB budget
       enableMemPattern: false,
     });
   } catch (err) {

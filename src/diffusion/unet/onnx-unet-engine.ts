@@ -1,19 +1,21 @@
 // The embedded UNet on ONNX Runtime as a synchronous UNetEngine: the graphs of onnx-graph.ts (weights frozen in at
 // creation; the LoRA graph takes the A/B matrices as inputs) run through the synchronous session, so the teacher passes of a
 // distillation step can run inside tfjs's custom-gradient forward and the samplers keep their synchronous loop.
-// One session per input size, 1 intra-op thread unless told (a pool worker owns one core), sequential execution:
-// the same inputs give the same bits run to run.
+// One session per input size (and graph: base, LoRA), 1 intra-op thread unless told (a pool worker owns one core),
+// sequential execution: the same inputs give the same bits run to run. Why ORT: tfjs pays ≈ 11 µs per kernel call
+// and this network is made of tiny kernels; ORT runs the same graph with fused kernels and no per-op dispatch
+// (BENCHMARKS.md, "The embedded UNet through ONNX Runtime"; test/diffusion/unet-onnx.test.ts holds it to unetForward).
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { BadInputError, FailureError } from '../../errors.js';
 import { timestepFeatures } from '../../nn/layers.js';
 import type { LoraAdapter, LoraConfig } from '../../nn/lora.js';
+import type { ParamMap } from '../../nn/params.js';
 import type { ExecutionProvider } from '../../onnx/execution-provider.js';
 import { openSyncOnnxSession, type SyncOnnxSession } from '../../onnx/sync-session.js';
 import type { Timesteps } from '../parameterization.js';
 import { alphaSigma, scaledLinearSchedule } from '../schedule.js';
 import { inputMultiple } from './config.js';
-import { snapshotWeights } from './onnx-engine.js';
 import { ONNX_UNET_OUTPUT, loraWeightNames, unetToOnnx, type WeightSnapshot } from './onnx-graph.js';
 import type { UNet } from './unet.js';
 import type { UNetEngine } from './unet-engine.js';
@@ -29,6 +31,10 @@ export interface OnnxUNetEngineOptions {
 const SCHEDULE = scaledLinearSchedule();
 
 const f32 = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
+
+/** the base weights read out of tfjs once, at creation (a teacher is frozen; a copy, so a later assign leaves them) */
+const snapshotWeights = (params: ParamMap): WeightSnapshot =>
+  Object.fromEntries(Object.entries(params).map(([name, v]) => [name, { data: new Float32Array(f32(v)), shape: [...v.shape] }]));
 
 /**
  * Frozen passes (no adapter, or one switched off) run the base graph; passes with the adapter switched on run the
