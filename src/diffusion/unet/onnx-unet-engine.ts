@@ -89,7 +89,10 @@ export function onnxUNetEngine(net: UNet, options: OnnxUNetEngineOptions = {}): 
       if (cond.shape[0] !== batch) throw new Error(`onnx unet engine: cond batch ${cond.shape[0]} differs from x batch ${batch}`);
       const ts = typeof t === 'number' ? Array.from({ length: batch }, () => t) : [...t];
       if (ts.length !== batch) throw new Error(`onnx unet engine: ${ts.length} timesteps for a batch of ${batch}`);
-      const features = tf.tidy(() => f32(timestepFeatures(ts, config.baseChannels)));
+      // read outside a tidy: tf.tidy walks a returned typed array key by key looking for tensors (≈ 0.5 µs an element)
+      const featureTensor = timestepFeatures(ts, config.baseChannels);
+      const features = f32(featureTensor);
+      featureTensor.dispose();
       const feeds: Record<string, ort.Tensor> = {
         x: new ort.Tensor('float32', f32(x), [...x.shape]),
         t_features: new ort.Tensor('float32', features, [batch, config.baseChannels]),
