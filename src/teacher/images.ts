@@ -5,7 +5,10 @@ import { writeFileAtomically } from '../util/atomic-write.js';
 /** Model space [-1, 1] NHWC → uint8 HWC images, rounded and clipped as diffusers' image processor does. */
 export function toUint8Images(x: tf.Tensor4D): Uint8Array[] {
   const [n, h, w, c] = x.shape;
-  const data = tf.tidy(() => tf.clipByValue(tf.round(tf.mul(tf.add(tf.clipByValue(x, -1, 1), 1), 127.5)), 0, 255).dataSync());
+  const pixels = tf.tidy(() => tf.clipByValue(tf.round(tf.mul(tf.add(tf.clipByValue(x, -1, 1), 1), 127.5)), 0, 255));
+  // read outside tidy: tidy walks whatever its callback returns for tensors, element by element for a typed array
+  const data = pixels.dataSync();
+  pixels.dispose();
   return Array.from({ length: n }, (_, i) => Uint8Array.from(data.subarray(i * h * w * c, (i + 1) * h * w * c)));
 }
 
