@@ -33,6 +33,20 @@ export interface NothingToSubmit {
 
 const shellQuote = (s: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
+/** the resources each array task asks for, shared by cell arrays and shard arrays */
+function taskResourceDirectives(o: Pick<SlurmOptions, 'partition' | 'time' | 'cpus' | 'gpus' | 'mem' | 'extra'>): string[] {
+  return [
+    ...(o.partition ? [`--partition=${o.partition}`] : []),
+    ...(o.time ? [`--time=${o.time}`] : []),
+    ...(o.cpus ? [`--cpus-per-task=${o.cpus}`] : []),
+    // per array task (each is a job of its own): the GRES form works wherever GPUs are configured, `--gpus` only
+    // under select/cons_tres; Slurm sets CUDA_VISIBLE_DEVICES to the task's GPUs
+    ...(o.gpus ? [`--gres=gpu:${o.gpus}`] : []),
+    ...(o.mem ? [`--mem=${o.mem}`] : []),
+    ...(o.extra ?? []),
+  ];
+}
+
 /**
  * One Slurm job array over the cells that are not complete: task i runs `vsdlab run FILE --only <cell i>`.
  * The cell locks and the stage cache make a requeued or duplicated task harmless.
@@ -45,14 +59,7 @@ export function slurmScript(plan: Plan, cells: readonly Cell[], o: SlurmOptions)
     `--job-name=vsdlab-${plan.experiment}`,
     `--array=0-${cells.length - 1}${o.maxParallel ? `%${o.maxParallel}` : ''}`,
     `--output=${join(o.dir, 'logs', '%A_%a.out')}`,
-    ...(o.partition ? [`--partition=${o.partition}`] : []),
-    ...(o.time ? [`--time=${o.time}`] : []),
-    ...(o.cpus ? [`--cpus-per-task=${o.cpus}`] : []),
-    // per array task (each is a job of its own): the GRES form works wherever GPUs are configured, `--gpus` only
-    // under select/cons_tres; Slurm sets CUDA_VISIBLE_DEVICES to the task's GPUs
-    ...(o.gpus ? [`--gres=gpu:${o.gpus}`] : []),
-    ...(o.mem ? [`--mem=${o.mem}`] : []),
-    ...(o.extra ?? []),
+    ...taskResourceDirectives(o),
   ];
   const script = [
     '#!/usr/bin/env bash',
@@ -106,13 +113,7 @@ export function shardArrayScript(o: ShardArrayOptions): string {
     // task ids are the shard indexes, so a resubmission of the missing shards keeps each task's shard
     `--array=${o.shards.join(',')}${o.maxParallel ? `%${o.maxParallel}` : ''}`,
     `--output=${join(o.dir, 'logs', '%A_%a.out')}`,
-    ...(o.partition ? [`--partition=${o.partition}`] : []),
-    ...(o.time ? [`--time=${o.time}`] : []),
-    ...(o.cpus ? [`--cpus-per-task=${o.cpus}`] : []),
-    // the GRES form, as the cell arrays: `--gpus` only works under select/cons_tres
-    ...(o.gpus ? [`--gres=gpu:${o.gpus}`] : []),
-    ...(o.mem ? [`--mem=${o.mem}`] : []),
-    ...(o.extra ?? []),
+    ...taskResourceDirectives(o),
   ];
   return [
     '#!/usr/bin/env bash',
