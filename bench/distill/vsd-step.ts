@@ -2,7 +2,10 @@
 // fwd+bwd, Adam on both, clipping, EMA) as vsdlab's distill() runs it on the tfjs wasm backend, next to the same
 // network and step in PyTorch CPU (one thread, tools/bench/torch_vsd_step.py) spawned from here, the two sides
 // interleaved round by round. times are process CPU seconds: the 2-core machine is shared.
-// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases --baseline --optimizer fused|ops|both]
+// With --teacher-engine onnx the two teacher passes inside the score gradient run on ONNX Runtime (one thread), as
+// the embedded study runs them (distill.teacher_engine: onnx); the FLOPs are still counted from tfjs's profile of
+// the same step (the math is the same), and the CPU time spent inside those passes is reported apart.
+// run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases --baseline --optimizer fused|ops|both --teacher-engine tfjs|onnx|both]
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +18,8 @@ import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
 import { initLora } from '../../src/nn/lora.js';
 import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
-import { embeddedDistillNet } from '../../src/distill/net.js';
+import { embeddedDistillNet, type TeacherPasses } from '../../src/distill/net.js';
+import { onnxUNetEngine } from '../../src/diffusion/unet/onnx-unet-engine.js';
 import { Adam } from '../../src/distill/adam.js';
 import { gradientNorm, optimizerStep, setOptimizerPath, type OptimizerPath } from '../../src/distill/optimizer-step.js';
 import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
@@ -42,8 +46,12 @@ const { values: opts } = parseArgs({
     // clipping + Adam + EMA as one JS pass per tensor (fused), as tfjs op sequences (ops), or both, alternating
     // run by run in each round (before/after of the fused optimiser from one process)
     optimizer: { type: 'string', default: 'fused' },
+    // where the score gradient's two teacher passes run: tfjs (wasm), onnx (ONNX Runtime, one thread), or both,
+    // alternating run by run in each round
+    'teacher-engine': { type: 'string', default: 'tfjs' },
   },
 });
+if (!['tfjs', 'onnx', 'both'].includes(opts['teacher-engine'])) throw new Error('--teacher-engine must be tfjs, onnx or both');
 if (!['fused', 'ops', 'both'].includes(opts.optimizer)) throw new Error('--optimizer must be fused, ops or both');
 const rounds = Number(opts.rounds);
 const stepsPerRound = Number(opts.steps);
@@ -179,7 +187,24 @@ const encodeText = (captions: readonly string[]): tf.Tensor3D =>
 
 const prompts = (step: number, n: number): string[] => Array.from({ length: n }, (_, i) => `a ${['red', 'blue', 'green'][(step + i) % 3]} shape number ${(step * 31 + i) % 97}`);
 
-const makeModels = (teacher: UNet): DistillModels => ({
+/** CPU seconds spent inside the ONNX teacher passes so far (the bench reads it per step) */
+let passSeconds = 0;
+/** the score gradient's teacher passes on ONNX Runtime, as distill-stage.ts opens them, timed call by call */
+const onnxPasses = (teacher: UNet): TeacherPasses & { dispose(): void } => {
+  const engine = onnxUNetEngine(teacher, { provider: 'cpu', lora: { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets } });
+  return {
+    forward: (x, t, cond, lora) => {
+      const t0 = cpuSeconds();
+      const out = engine.forward(x, t, cond, lora);
+      passSeconds += cpuSeconds() - t0;
+      return out;
+    },
+    dispose: () => engine.dispose(),
+  };
+};
+
+const makeModels = (teacher: UNet, teacherPasses?: TeacherPasses): DistillModels => ({
+  ...(teacherPasses ? { teacherPasses } : {}),
   schedule: scaledLinearSchedule(),
   net: embeddedDistillNet(config),
   teacher: teacher.params,
@@ -190,10 +215,12 @@ const makeModels = (teacher: UNet): DistillModels => ({
 });
 
 /** one distill() run of `steps` steps; CPU seconds of each step from the progress hook (the step's whole body) */
-const runDistill = async (models: DistillModels, steps: number, onStep?: (done: number) => void): Promise<{ seconds: number[]; loss: number; lossLora: number }> => {
+const runDistill = async (models: DistillModels, steps: number, onStep?: (done: number) => void): Promise<{ seconds: number[]; passSeconds: number[]; loss: number; lossLora: number }> => {
   const dir = mkdtempSync(join(tmpdir(), 'vsd-bench-'));
   const seconds: number[] = [];
+  const passes: number[] = [];
   let last = cpuSeconds();
+  let lastPass = passSeconds;
   let loss = Number.NaN;
   let lossLora = Number.NaN;
   try {
@@ -201,8 +228,10 @@ const runDistill = async (models: DistillModels, steps: number, onStep?: (done: 
       progress: (done) => {
         const now = cpuSeconds();
         seconds.push(now - last);
+        passes.push(passSeconds - lastPass);
         onStep?.(done);
         last = cpuSeconds();
+        lastPass = passSeconds;
       },
       log: (r) => {
         loss = r.loss_vsd;
@@ -215,7 +244,7 @@ const runDistill = async (models: DistillModels, steps: number, onStep?: (done: 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { seconds, loss, lossLora };
+  return { seconds, passSeconds: passes, loss, lossLora };
 };
 
 const forwardInputs = (n: number): { x: tf.Tensor4D; t: number[]; cond: tf.Tensor3D } => ({
@@ -409,7 +438,11 @@ const main = async (): Promise<void> => {
     info.details['fastKernels'] = registerFastKernels('wasm', { shareSavedTensors: false });
   }
   const teacher = initUNet(config, 0);
+  // tfjs passes for the FLOP count (tf.profile sees only tfjs kernels); the timed runs use the chosen engine
   const models = makeModels(teacher);
+  const teacherEngine = opts['teacher-engine'];
+  const passes = teacherEngine === 'tfjs' ? undefined : onnxPasses(teacher);
+  const timedModels = passes ? makeModels(teacher, passes) : models;
   const params = parameterCount(teacher.params);
   const loraParams = (() => {
     const l = initLora(teacher.params, { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets }, 0);
@@ -434,12 +467,25 @@ const main = async (): Promise<void> => {
   });
   const fwdPeakBytes = fwdProfile.peakBytes;
   const fwd = countFlops(fwdProfile.kernels as unknown as KernelRecord[]);
+  // the score gradient's two teacher passes (frozen and LoRA, each CFG on 2B), counted the same way
+  const teacherPassFlops = countFlops(
+    (
+      await tf.profile(() => {
+        const { x, t, cond } = forwardInputs(2 * batch);
+        const lora = initLora(teacher.params, { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets }, 0);
+        unetForward(teacher, x, t, cond).dispose();
+        unetForward(teacher, x, t, cond, lora).dispose();
+        disposeParams(lora.params);
+        tf.dispose([x, cond]);
+      })
+    ).kernels as unknown as KernelRecord[],
+  ).total;
   // exclusive CPU time by kernel over steps 2..3 of a 3-step run (the first step warms up)
   const KERNEL_CPU_STEPS = 2;
   const recorder = recordKernelCpu(info.tfjsBackend);
   let kernelCpuStep: KernelCpu;
   try {
-    await runDistill(models, KERNEL_CPU_STEPS + 1, (done) => {
+    await runDistill(timedModels, KERNEL_CPU_STEPS + 1, (done) => {
       // counts steps 2..n, up to the end-of-run checkpoint
       if (done === 1) recorder.resume();
       if (done === KERNEL_CPU_STEPS + 1) recorder.pause();
@@ -471,6 +517,9 @@ const main = async (): Promise<void> => {
   const ours: number[] = [];
   // --optimizer both: the same runs with the op-sequence optimiser
   const oursOps: number[] = [];
+  // --teacher-engine both: the same runs with the teacher passes on tfjs; and the ORT passes' CPU per step
+  const oursTfjs: number[] = [];
+  const oursPass: number[] = [];
   const theirs: number[] = [];
   const oursFwd: number[] = [];
   const theirsFwd: number[] = [];
@@ -490,13 +539,19 @@ const main = async (): Promise<void> => {
     // --optimizer both: an op-sequence run before (even rounds) or after (odd rounds) the fused one
     const opsRun = async (): Promise<void> => {
       setOptimizerPath('ops');
-      oursOps.push(...(await runDistill(models, stepsPerRound)).seconds.slice(1));
+      oursOps.push(...(await runDistill(timedModels, stepsPerRound)).seconds.slice(1));
       setOptimizerPath('fused');
     };
+    const tfjsRun = async (): Promise<void> => {
+      oursTfjs.push(...(await runDistill(models, stepsPerRound)).seconds.slice(1));
+    };
     if (opts.optimizer === 'both' && round % 2 === 0) await opsRun();
-    const r = await runDistill(models, stepsPerRound);
+    if (teacherEngine === 'both' && round % 2 === 0) await tfjsRun();
+    const r = await runDistill(timedModels, stepsPerRound);
     ours.push(...r.seconds.slice(1));
+    oursPass.push(...r.passSeconds.slice(1));
     if (opts.optimizer === 'both' && round % 2 === 1) await opsRun();
+    if (teacherEngine === 'both' && round % 2 === 1) await tfjsRun();
     lastLoss.ours = [r.loss, r.lossLora];
     if (torch !== undefined) {
       const tr = await torch.ask({ cmd: 'steps', n: stepsPerRound, seed: round });
@@ -507,6 +562,7 @@ const main = async (): Promise<void> => {
     console.error(`round ${round + 1}/${rounds}: vsdlab ${r.seconds.slice(1).map((s) => fmt(s)).join(' ')} s${torch !== undefined ? `; pytorch ${theirs.slice(-(stepsPerRound - 1)).map((s) => fmt(s)).join(' ')} s` : ''}`);
   }
   torch?.close();
+  passes?.dispose();
 
   // report
   const oursStep = median(ours);
@@ -521,6 +577,7 @@ const main = async (): Promise<void> => {
 
   const torchHello = theirs.length === 0 ? 'n/a' : `${String(peerHello.torch)} CPU, ${String(peerHello.threads)} thread`;
   console.log(`tfjs ${info.version.tfjs}, wasm ${info.version.backend} (simd ${String(info.details['simd'])}, threads ${String(info.details['threads'])}, fast kernels ${Array.isArray(info.details['fastKernels']) ? 'on' : 'off'}); PyTorch ${torchHello}`);
+  console.log(`teacher passes of the score gradient: ${teacherEngine === 'tfjs' ? 'tfjs (wasm)' : teacherEngine === 'onnx' ? 'ONNX Runtime, one thread (as distill.teacher_engine: onnx)' : 'ONNX Runtime, one thread (step figures), and tfjs, alternating'}`);
   console.log(`optimiser: ${opts.optimizer === 'both' ? 'fused JS pass (step figures) and tfjs op sequences, alternating' : opts.optimizer === 'ops' ? 'tfjs op sequences (clipping, Adam, EMA)' : 'fused JS pass (clipping, Adam, EMA)'}`);
   console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as JS kernels), Identity/Cast sharing memory');
   console.log(`model: UNet ${JSON.stringify({ ...config, zeroInit: undefined })}, images ${size}x${size}x${config.inChannels}, text ${TEXT_LEN}x${config.condDim}, batch ${batch}`);
@@ -545,6 +602,16 @@ const main = async (): Promise<void> => {
     const opsStep = median(oursOps);
     console.log(`optimiser (--optimizer both, alternating runs): fused ${fmt(oursStep)} s per step (${fmt((100 * stepGflops) / forwardPeak, 1)}% of the forward peak), op sequences ${fmt(opsStep)} s (${fmt((100 * step.total) / opsStep / 1e9 / forwardPeak, 1)}%); ops / fused ${fmt(opsStep / oursStep, 3)}×`);
     console.log(`  op sequences min/max ${fmt(Math.min(...oursOps))}/${fmt(Math.max(...oursOps))} s`);
+  }
+  if (passes !== undefined) {
+    const pass = median(oursPass);
+    const passFlops = teacherPassFlops;
+    console.log(`teacher passes on ONNX Runtime: ${fmt(pass)} s CPU per step (median), ${fmt(passFlops / 1e9)} GFLOP = ${fmt(passFlops / pass / 1e9, 1)} GFLOP/s; the rest of the step (tfjs) ${fmt(oursStep - pass)} s for ${fmt((step.total - passFlops) / 1e9)} GFLOP = ${fmt((step.total - passFlops) / (oursStep - pass) / 1e9, 1)} GFLOP/s (${fmt((100 * (step.total - passFlops)) / (oursStep - pass) / 1e9 / forwardPeak, 1)}% of the wasm forward peak)`);
+  }
+  if (oursTfjs.length > 0) {
+    const tfjsStep = median(oursTfjs);
+    console.log(`teacher engine (--teacher-engine both, alternating runs): onnx ${fmt(oursStep)} s per step (${fmt((100 * stepGflops) / forwardPeak, 1)}% of the wasm forward peak), tfjs ${fmt(tfjsStep)} s (${fmt((100 * step.total) / tfjsStep / 1e9 / forwardPeak, 1)}%); tfjs / onnx ${fmt(tfjsStep / oursStep, 3)}×`);
+    console.log(`  tfjs min/max ${fmt(Math.min(...oursTfjs))}/${fmt(Math.max(...oursTfjs))} s`);
   }
   console.log(`UNet forward / forward peak: ${fmt((100 * fwdGflops) / forwardPeak, 1)}%; step / UNet forward: ${fmt((100 * stepGflops) / fwdGflops, 1)}%`);
   // both sides start the LoRA teacher equal to the teacher, so the VSD loss is tiny on the first steps
