@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../tensor/random-normal.js';
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Xoshiro128ss } from '../data/random.js';
@@ -128,9 +129,9 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
     const captions = prompts(step, s.batchSize);
     const record = tf.tidy(() => {
       const cond = models.encodeText(captions);
-      const z = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.studentNoise));
+      const z = randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.studentNoise));
       const t = randomInts(streamFor(s.seed, step, RUN_STREAM.scoreTimesteps), s.batchSize, s.tMin, s.tMax);
-      const noise = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.scoreNoise));
+      const noise = randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, RUN_STREAM.scoreNoise));
       const studentStep = studentGradients(models, s, student, lora, { z, t, noise, cond });
       const norm = gradientNorm(studentStep.grads);
       checkFinite(step, 'student gradient norm', norm);
@@ -146,7 +147,7 @@ export async function distill(models: DistillModels, s: DistillSettings, prompts
           // each update in its own scope: its activations and gradients go before the next one's
           tf.tidy(() => {
             const tl = randomInts(streamFor(s.seed, step, loraUpdateStream(u, 'loraTimesteps')), s.batchSize, s.lora.tMin, s.lora.tMax);
-            const noiseL = tf.randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, loraUpdateStream(u, 'loraNoise')));
+            const noiseL = randomNormal([s.batchSize, h, w, c], 0, 1, 'float32', tfSeed(s.seed, step, loraUpdateStream(u, 'loraNoise')));
             const useNull = streamFor(s.seed, step, loraUpdateStream(u, 'loraNullPrompt')).nextFloat() < s.lora.nullPromptProb;
             const condL = useNull ? tf.broadcastTo(models.nullText, [s.batchSize, ...models.nullText.shape.slice(1)]) : cond;
             const loraStep = loraGradients(models, s, lora, { x0: studentStep.x0, t: tl, noise: noiseL, cond: condL });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../tensor/random-normal.js';
 import type { SyntheticImage } from '../data/synthetic-set.js';
 import { WeightInitializer, WeightReader, type ParamMap } from '../nn/params.js';
 import { ATTRIBUTE_GROUPS, ATTRIBUTE_LOGITS, attributeGroupOffsets, attributeTargets, checkFaithfulness, decodeAttributes } from './attribute-heads.js';
@@ -63,7 +64,7 @@ export interface PerceptionAccuracy {
 export function evaluatePerception(params: ParamMap, spec: PerceptionSpec, images: readonly SyntheticImage[], noiseStd = 0): PerceptionAccuracy {
   const logits = tf.tidy(() => {
     const x = imagesTensor(images);
-    const input = noiseStd > 0 ? (tf.add(x, tf.randomNormal(x.shape, 0, noiseStd, 'float32', 12345)) as tf.Tensor4D) : x;
+    const input = noiseStd > 0 ? (tf.add(x, randomNormal(x.shape, 0, noiseStd, 'float32', 12345)) as tf.Tensor4D) : x;
     return perceptionForward({ weights: new WeightReader(params) }, spec, input).logits.dataSync();
   });
   let groups = 0;

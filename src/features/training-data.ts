@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../tensor/random-normal.js';
 import { Xoshiro128ss } from '../data/random.js';
 import type { SyntheticImage } from '../data/synthetic-set.js';
 
@@ -40,6 +41,6 @@ export function withPixelNoise(x: tf.Tensor4D, maxStd: number, seed: number): tf
   return tf.tidy(() => {
     const n = x.shape[0];
     const std = tf.mul(tf.randomUniform([n, 1, 1, 1], 0, maxStd, 'float32', seed), tf.ones([n, 1, 1, 1]));
-    return tf.add(x, tf.mul(std, tf.randomNormal(x.shape, 0, 1, 'float32', seed + 1))) as tf.Tensor4D;
+    return tf.add(x, tf.mul(std, randomNormal(x.shape, 0, 1, 'float32', seed + 1))) as tf.Tensor4D;
   });
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../tensor/random-normal.js';
 import { BadInputError } from '../errors.js';
 
 export type Init = 'fanIn' | 'zeros' | 'ones';
@@ -27,8 +28,8 @@ export class WeightInitializer implements WeightSource {
     const value = tf.tidy(() => {
       if (init === 'ones') return tf.ones(shape);
       // with zeroInit off, "zeros" layers get small random values so every path is exercised (tests)
-      if (init === 'zeros') return this.zeroInit ? tf.zeros(shape) : tf.randomNormal(shape, 0, 0.2 / Math.sqrt(fanIn), 'float32', this.seed * 7919 + this.counter);
-      return tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', this.seed * 7919 + this.counter);
+      if (init === 'zeros') return this.zeroInit ? tf.zeros(shape) : randomNormal(shape, 0, 0.2 / Math.sqrt(fanIn), 'float32', this.seed * 7919 + this.counter);
+      return randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', this.seed * 7919 + this.counter);
     });
     // tfjs variable names are process-global, so the map key carries the name, not the variable
     const variable = tf.variable(value, true);

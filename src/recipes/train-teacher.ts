@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../tensor/random-normal.js';
 import { join } from 'node:path';
 import { deriveSeed, Xoshiro128ss } from '../data/random.js';
 import { PREVIEW_SEED, TEACHER_STREAM, tfjsSeed } from '../data/streams.js';
@@ -93,7 +94,7 @@ export async function trainTeacher(recipeFile: string, r: TeacherRecipe, log: (l
     adam.lr = learningRateAt(r, step);
     const { loss, norm } = tf.tidy(() => {
       const x0 = tf.gather(pixels, tf.tensor1d(idx, 'int32'));
-      const noise = tf.randomNormal(x0.shape, 0, 1, 'float32', tfjsSeed(deriveSeed(r.seed, step, TEACHER_STREAM.noise)));
+      const noise = randomNormal(x0.shape, 0, 1, 'float32', tfjsSeed(deriveSeed(r.seed, step, TEACHER_STREAM.noise)));
       const xt = addNoise(schedule, x0, noise, t) as tf.Tensor4D;
       const ids = tf.tensor2d(tokenizeBatch(captions, textSpec.length), [captions.length, textSpec.length], 'int32');
       let value = 0;
@@ -176,7 +177,7 @@ async function writeSamples(dir: string, unet: UNet, text: TextEncoder, captions
   const schedule = scaledLinearSchedule();
   const cond = text.encode(captions);
   const nullCond = text.encode(['']);
-  const xT = tf.randomNormal([captions.length, size, size, 3], 0, 1, 'float32', PREVIEW_SEED.teacher);
+  const xT = randomNormal([captions.length, size, size, 3], 0, 1, 'float32', PREVIEW_SEED.teacher);
   const model = guided(unetDenoiser(unet), { scale: 4.5, nullCond });
   const many = ddimSample({ model, cond, schedule, steps: 50, xT }) as tf.Tensor4D;
   await writeGrid(join(dir, 'samples-ddim50.png'), toUint8Images(many), size, size, 8);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../tensor/random-normal.js';
 import { join } from 'node:path';
 import { PREVIEW_SEED, RUN_STREAM, runStream } from '../data/streams.js';
 import { loraLayersOf } from '../diffusion/lora-targets.js';
@@ -98,7 +99,7 @@ export const distillStage: Stage = {
     const teacherPasses = config.distill.teacher_engine === 'onnx' ? onnxUNetEngine(teacher.unet, { provider: 'cpu', lora: settings.lora.enabled ? { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets } : undefined }) : undefined;
     const [h, w, c] = teacher.imageShape;
     const previewCaptions = prompts.slice(0, 8);
-    const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill);
+    const previewNoise = randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill);
     const previewCond = teacher.text.encode(previewCaptions);
     const t0 = Date.now();
     const result = await distill(
@@ -174,7 +175,7 @@ async function distillSd(ctx: StageContext, config: CellConfig, cellSettings: Di
   try {
     const [h, w, c] = sd.latentShape;
     const previewCaptions = prompts.slice(0, 8);
-    const previewNoise = tf.randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill) as tf.Tensor4D;
+    const previewNoise = randomNormal([previewCaptions.length, h, w, c], 0, 1, 'float32', PREVIEW_SEED.distill) as tf.Tensor4D;
     const previewCond = sd.encodeText(previewCaptions);
     const net = sdDistillNet(sd.unetConfig, sd.prediction, { checkpoint: config.distill.gradient_checkpointing, attentionSlice: config.distill.attention_slice });
     const preview = async (params: ParamMap, step: number): Promise<void> => {

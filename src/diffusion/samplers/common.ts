@@ -2,6 +2,7 @@
 // returns the final x. runSampler feeds it a synchronous model (the trainer's tfjs networks), runSamplerAsync an
 // asynchronous one (ONNX Runtime); both give the same tensors, since the step math is the generator's alone.
 import * as tf from '@tensorflow/tfjs';
+import { randomNormal } from '../../tensor/random-normal.js';
 import type { AsyncDenoiserFn, DenoiserFn } from '../denoiser.js';
 import type { NoiseSchedule } from '../schedule.js';
 import { type PredictionType, toEpsAndX0 } from '../parameterization.js';
@@ -76,7 +77,7 @@ export const advance = (current: tf.Tensor, xT: tf.Tensor, step: () => tf.Tensor
 };
 
 /** seeded standard normal noise for step `index` (tfjs' seeded generator is the same on every backend) */
-export const stepNoise = (shape: number[], seed: number, index: number): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', tfjsRandomSeed(seed * 100003 + index));
+export const stepNoise = (shape: number[], seed: number, index: number): tf.Tensor => randomNormal(shape, 0, 1, 'float32', tfjsRandomSeed(seed * 100003 + index));
 
 /** ᾱ at a timestep, with diffusers' convention for the step past t = 0 */
 export const alphaBarOrFinal = (schedule: NoiseSchedule, t: number, final: number): number => (t >= 0 ? (schedule.alphasCumprod[t] as number) : final);
