@@ -90,6 +90,9 @@ for (const backend of BACKENDS) {
         assertSame([7, 13], mean, std, 'int32', seed, `mean ${mean} std ${std} seed ${seed} int32`);
       }
     }
+    // past several of randomNormal's 1024-pair chunks, with pairs that give one value (y NaN) and pairs that give two
+    assertSame([3, 1001], -Infinity, Infinity, 'float32', 5, 'dropped NaN ys across chunks');
+    assertSame([2, 2049], 0.25, 3, 'float32', 6, 'odd size across chunks');
   });
 }
 
