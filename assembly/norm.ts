@@ -62,22 +62,29 @@ const TILE_FLOATS: i32 = 2048;
   return p * load<f64>(FRACTION + (<usize>(ki & 31) << 3)) * pow2;
 }
 
-/** expScalar on both lanes of an f64x2 */
+/**
+ * expScalar on both lanes of an f64x2, in the cheapest wasm ops that give the same doubles: the clamp as pmax/pmin
+ * (one x86 instruction each; for these bounds they equal Math.max/min, NaN passing through), ki as the low bits of
+ * a·L + magic (that sum lies in [2^52, 2^53), where its bits are magic's plus ki) in place of trunc_sat, and
+ * 2^(ki >> 5) as exponent bits ((ki + 1023·32) rounded down to a multiple of 32, moved to bit 52). a NaN lane
+ * gives garbage indices inside the table and NaN, as in JS.
+ */
 @inline function expPair(x: v128): v128 {
-  const a = f64x2.min(f64x2.max(x, f64x2.splat(-LIMIT)), f64x2.splat(LIMIT));
+  const a = f64x2.pmin(f64x2.pmax(x, f64x2.splat(-LIMIT)), f64x2.splat(LIMIT));
   const magic = f64x2.splat(ROUND_MAGIC);
-  const kd = f64x2.sub(f64x2.add(f64x2.mul(a, f64x2.splat(LOG2E_SUB)), magic), magic);
-  const ki = i32x4.trunc_sat_f64x2_s_zero(kd);
+  const t = f64x2.add(f64x2.mul(a, f64x2.splat(LOG2E_SUB)), magic);
+  const kd = f64x2.sub(t, magic);
   const r = f64x2.sub(f64x2.sub(a, f64x2.mul(kd, f64x2.splat(LN2_HI_SUB))), f64x2.mul(kd, f64x2.splat(LN2_LO_SUB)));
   let p = f64x2.add(f64x2.splat(P24), f64x2.mul(r, f64x2.splat(P120)));
   p = f64x2.add(f64x2.splat(P6), f64x2.mul(r, p));
   p = f64x2.add(f64x2.splat(0.5), f64x2.mul(r, p));
   p = f64x2.add(f64x2.splat(1), f64x2.mul(r, p));
   p = f64x2.add(f64x2.splat(1), f64x2.mul(r, p));
-  const j = v128.and(ki, i32x4.splat(31));
+  const ki = i64x2.sub(t, i64x2.splat(reinterpret<i64>(ROUND_MAGIC)));
+  const j = v128.and(ki, i64x2.splat(31));
   let frac = f64x2.splat(load<f64>(FRACTION + (<usize>i32x4.extract_lane(j, 0) << 3)));
-  frac = f64x2.replace_lane(frac, 1, load<f64>(FRACTION + (<usize>i32x4.extract_lane(j, 1) << 3)));
-  const pow2 = i64x2.shl(i64x2.add(i64x2.extend_low_i32x4_s(i32x4.shr_s(ki, 5)), i64x2.splat(1023)), 52);
+  frac = f64x2.replace_lane(frac, 1, load<f64>(FRACTION + (<usize>i32x4.extract_lane(j, 2) << 3)));
+  const pow2 = i64x2.shl(v128.and(i64x2.add(ki, i64x2.splat(1023 * 32)), i64x2.splat(~31)), 47);
   return f64x2.mul(f64x2.mul(p, frac), pow2);
 }
 
