@@ -35,7 +35,6 @@ interface GroupGeometry {
   positions: number;
   channels: number;
   groups: number;
-  perGroup: number;
 }
 
 const groupGeometry = (xShape: readonly number[], groups: number, kernel: string): GroupGeometry => {
@@ -44,7 +43,7 @@ const groupGeometry = (xShape: readonly number[], groups: number, kernel: string
   if (groups < 1 || channels % groups !== 0) throw new Error(`${kernel}: ${channels} channels do not split into ${groups} groups`);
   const batch = xShape[0] as number;
   const positions = batch === 0 || channels === 0 ? 0 : elements(xShape) / (batch * channels);
-  return { batch, positions, channels, groups, perGroup: channels / groups };
+  return { batch, positions, channels, groups };
 };
 
 const checkVector = (shape: readonly number[], channels: number, what: string, kernel: string): void => {
