@@ -450,7 +450,15 @@ export function layerNorm(x: usize, gamma: usize, beta: usize, y: usize, meanOut
     const rstd = 1 / Math.sqrt(max<f64>(q / C - mean * mean, 0) + eps);
     putF32(meanOut, row, mean);
     putF32(rstdOut, row, rstd);
-    for (let c = 0; c < C; c++) putF32(y, o + c, (f32at(x, o + c) - mean) * rstd * f32at(gamma, c) + f32at(beta, c));
+    const meanV = f64x2.splat(mean);
+    const rstdV = f64x2.splat(rstd);
+    let c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const at = <usize>(o + c) << 2;
+      const v = f64x2.add(f64x2.mul(f64x2.mul(f64x2.sub(load2(x + at), meanV), rstdV), load2(gamma + (<usize>c << 2))), load2(beta + (<usize>c << 2)));
+      v128.store64_lane(y + at, f32x4.demote_f64x2_zero(v), 0);
+    }
+    for (; c < C; c++) putF32(y, o + c, (f32at(x, o + c) - mean) * rstd * f32at(gamma, c) + f32at(beta, c));
   }
 }
 
@@ -463,9 +471,27 @@ export function layerNormGrad(dy: usize, x: usize, gamma: usize, meanIn: usize, 
     const o = row * C;
     const mean = f32at(meanIn, row);
     const rstd = f32at(rstdIn, row);
+    const meanV = f64x2.splat(mean);
+    const rstdV = f64x2.splat(rstd);
+    // two channels per f64x2 for the per-channel work; the row sums s, q still add lane 0, then lane 1, in order
     let s: f64 = 0;
     let q: f64 = 0;
-    for (let c = 0; c < C; c++) {
+    let c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const at = <usize>(o + c) << 2;
+      const cc = <usize>c << 3;
+      const g = load2(dy + at);
+      const xhat = f64x2.mul(f64x2.sub(load2(x + at), meanV), rstdV);
+      const dxhat = f64x2.mul(g, load2(gamma + (<usize>c << 2)));
+      const dq = f64x2.mul(dxhat, xhat);
+      s += f64x2.extract_lane(dxhat, 0);
+      q += f64x2.extract_lane(dq, 0);
+      s += f64x2.extract_lane(dxhat, 1);
+      q += f64x2.extract_lane(dq, 1);
+      v128.store(dbetaAcc + cc, f64x2.add(v128.load(dbetaAcc + cc), g));
+      v128.store(dgammaAcc + cc, f64x2.add(v128.load(dgammaAcc + cc), f64x2.mul(g, xhat)));
+    }
+    for (; c < C; c++) {
       const g = f32at(dy, o + c);
       const xhat = (f32at(x, o + c) - mean) * rstd;
       const dxhat = g * f32at(gamma, c);
@@ -476,7 +502,16 @@ export function layerNormGrad(dy: usize, x: usize, gamma: usize, meanIn: usize, 
     }
     const meanDxhat = s / C;
     const meanDxhatXhat = q / C;
-    for (let c = 0; c < C; c++) {
+    const mdV = f64x2.splat(meanDxhat);
+    const mdxV = f64x2.splat(meanDxhatXhat);
+    c = 0;
+    for (; c + 2 <= C; c += 2) {
+      const at = <usize>(o + c) << 2;
+      const xhat = f64x2.mul(f64x2.sub(load2(x + at), meanV), rstdV);
+      const v = f64x2.mul(rstdV, f64x2.sub(f64x2.sub(f64x2.mul(load2(dy + at), load2(gamma + (<usize>c << 2))), mdV), f64x2.mul(xhat, mdxV)));
+      v128.store64_lane(dx + at, f32x4.demote_f64x2_zero(v), 0);
+    }
+    for (; c < C; c++) {
       const xhat = (f32at(x, o + c) - mean) * rstd;
       putF32(dx, o + c, rstd * (f32at(dy, o + c) * f32at(gamma, c) - meanDxhat - xhat * meanDxhatXhat));
     }
