@@ -3,7 +3,8 @@
 // operations in the same order per element (wasm f64 is IEEE like JS numbers; no FMA), the same exp (fast-math.ts's
 // table method, its fraction table copied in by the caller), every reduction in the JS kernels' exact order
 // (including their tiles of ≈ 2048 floats). SIMD only runs independent chains side by side: two channels, or two
-// groups, per f64x2. the caller lays out all buffers (no allocation here).
+// groups, per f64x2. the caller lays out all buffers (no allocation here). a NaN comes out where the JS kernels
+// give one; its sign bit is defined by neither side (IEEE and wasm leave it open; compilers commute operands).
 
 /** fast-math.ts's 2^(j/32), j < 32: written by the caller before the first call */
 const FRACTION: usize = memory.data(32 * 8, 16);
