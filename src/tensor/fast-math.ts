@@ -13,7 +13,8 @@ const LN2_LO_SUB = 1.90821492927058770002e-10 / SUBDIV;
 const ROUND_MAGIC = 6755399441055744;
 const LIMIT = 700;
 
-const FRACTION = Float64Array.from({ length: SUBDIV }, (_, j) => 2 ** (j / SUBDIV));
+/** 2^(j/32), j < 32: exported for assembly/norm.ts's copy of this exp, which must use the same doubles */
+export const EXP_FRACTION = Float64Array.from({ length: SUBDIV }, (_, j) => 2 ** (j / SUBDIV));
 const POW2_BIAS = 1023;
 const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i - POW2_BIAS));
 
@@ -25,7 +26,7 @@ export const fastExp = (x: number): number => {
   const ki = kd | 0;
   const r = a - kd * LN2_HI_SUB - kd * LN2_LO_SUB;
   const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120)))));
-  return p * FRACTION[ki & (SUBDIV - 1)]! * POW2[(ki >> SUBDIV_BITS) + POW2_BIAS]!;
+  return p * EXP_FRACTION[ki & (SUBDIV - 1)]! * POW2[(ki >> SUBDIV_BITS) + POW2_BIAS]!;
 };
 
 /** 1 / (1 + e^-x) */

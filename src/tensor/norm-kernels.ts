@@ -1,11 +1,14 @@
 import type { JsKernel } from './js-kernels.js';
 import { boolAttr, intAttr, numberAttr } from './js-kernels.js';
-import { fastExp } from './fast-math.js';
+import { EXP_FRACTION } from './fast-math.js';
+import { type WasmModule, wasmModule } from './wasm-module.js';
 
-// group norm (optionally followed by SiLU) and layer norm as two-pass JS kernels over channels-last tensors.
-// statistics accumulate in doubles (JS numbers): one pass of Σx and Σx² is exact enough (x² of a float32 is
-// exact in a double), and the results round once to float32. torch semantics: biased variance, eps inside the
-// square root. every loop runs in a fixed order, so equal inputs give bit-identical outputs.
+// group norm (optionally followed by SiLU) and layer norm as two-pass kernels over channels-last tensors, their
+// loops in WebAssembly (assembly/norm.ts, f64x2 SIMD): each call copies its inputs into the module's memory and
+// its outputs back (tfjs's wasm heap is not shared). statistics accumulate in doubles: one pass of Σx and Σx² is
+// exact enough (x² of a float32 is exact in a double), and the results round once to float32. torch semantics:
+// biased variance, eps inside the square root. every loop runs in a fixed order, so equal inputs give
+// bit-identical outputs (the same bits as the JS loops these replaced: test/tensor/norm-wasm.test.ts).
 
 export const GROUP_NORM = 'VsdlabGroupNorm';
 export const GROUP_NORM_GRAD = 'VsdlabGroupNormGrad';
@@ -32,7 +35,6 @@ interface GroupGeometry {
   positions: number;
   channels: number;
   groups: number;
-  perGroup: number;
 }
 
 const groupGeometry = (xShape: readonly number[], groups: number, kernel: string): GroupGeometry => {
@@ -41,100 +43,43 @@ const groupGeometry = (xShape: readonly number[], groups: number, kernel: string
   if (groups < 1 || channels % groups !== 0) throw new Error(`${kernel}: ${channels} channels do not split into ${groups} groups`);
   const batch = xShape[0] as number;
   const positions = batch === 0 || channels === 0 ? 0 : elements(xShape) / (batch * channels);
-  return { batch, positions, channels, groups, perGroup: channels / groups };
+  return { batch, positions, channels, groups };
 };
 
 const checkVector = (shape: readonly number[], channels: number, what: string, kernel: string): void => {
   if (shape.length !== 1 || shape[0] !== channels) throw new Error(`${kernel}: ${what} of shape [${shape.join(', ')}], [${channels}] expected`);
 };
 
-// the passes below walk one channel (or four) down the positions of a tile of rows with the coefficients in
-// locals: V8 keeps locals in registers but reloads typed-array coefficients per element (measured 0.8 vs 2.3 ns
-// per element for the affine pass). a tile holds ≈ 8 KB of each array, so the channel walks stay in L1 (walking
-// a whole 256 KB sample per channel ran 3x slower at 64 channels, 32x32).
-const TILE_FLOATS = 2048;
-/** elements per tile: whole rows of C */
-const tileOf = (C: number): number => Math.max(1, Math.floor(TILE_FLOATS / C)) * C;
+interface NormExports {
+  fractionTable(): number;
+  groupNorm(x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, gate: number, scratch: number, batch: number, positions: number, channels: number, groups: number, eps: number, silu: number): void;
+  groupNormGrad(dy: number, x: number, gamma: number, beta: number, mean: number, rstd: number, gate: number, dx: number, dgamma: number, dbeta: number, scratch: number, batch: number, positions: number, channels: number, groups: number, silu: number): void;
+  layerNorm(x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, rows: number, channels: number, eps: number): void;
+  layerNormGrad(dy: number, x: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number, scratch: number, rows: number, channels: number): void;
+}
 
-/** Σx and Σx² of channels [c0, c0 + width) over the rows [base, end) of width C, into out[0], out[1] */
-const groupSums = (x: Float32Array, base: number, end: number, C: number, c0: number, width: number, out: Float64Array): void => {
-  let s = 0;
-  let q = 0;
-  if (width % 4 === 0) {
-    for (let o = base + c0; o < end; o += C) {
-      for (let i = o; i < o + width; i += 4) {
-        const v0 = x[i]!;
-        const v1 = x[i + 1]!;
-        const v2 = x[i + 2]!;
-        const v3 = x[i + 3]!;
-        s += v0 + v1 + v2 + v3;
-        q += v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3;
-      }
-    }
-  } else {
-    for (let o = base + c0; o < end; o += C) {
-      for (let i = o; i < o + width; i++) {
-        const v = x[i]!;
-        s += v;
-        q += v * v;
-      }
-    }
+let loaded: WasmModule<NormExports> | undefined;
+/** assembly/norm.ts, with fast-math's exp fraction table copied in (its exp is fastExp to the bit) */
+const normModule = (): WasmModule<NormExports> => {
+  if (loaded === undefined) {
+    const m = wasmModule<NormExports>('norm');
+    m.f64(m.exports.fractionTable(), EXP_FRACTION.length).set(EXP_FRACTION);
+    loaded = m;
   }
-  out[0] = s;
-  out[1] = q;
+  return loaded;
 };
 
-/** out = src·k[c] + u[c]·other + s[c] down every channel (other may be src with u = 0 for a plain affine) */
-const applyAffine = (src: Float32Array, other: Float32Array, out: Float32Array, k: Float64Array, u: Float64Array, s: Float64Array, base: number, end: number, C: number): void => {
-  let c = 0;
-  for (; c + 4 <= C; c += 4) {
-    const k0 = k[c]!;
-    const k1 = k[c + 1]!;
-    const k2 = k[c + 2]!;
-    const k3 = k[c + 3]!;
-    const u0 = u[c]!;
-    const u1 = u[c + 1]!;
-    const u2 = u[c + 2]!;
-    const u3 = u[c + 3]!;
-    const s0 = s[c]!;
-    const s1 = s[c + 1]!;
-    const s2 = s[c + 2]!;
-    const s3 = s[c + 3]!;
-    for (let o = base + c; o < end; o += C) {
-      out[o] = src[o]! * k0 + other[o]! * u0 + s0;
-      out[o + 1] = src[o + 1]! * k1 + other[o + 1]! * u1 + s1;
-      out[o + 2] = src[o + 2]! * k2 + other[o + 2]! * u2 + s2;
-      out[o + 3] = src[o + 3]! * k3 + other[o + 3]! * u3 + s3;
-    }
-  }
-  for (; c < C; c++) {
-    const k0 = k[c]!;
-    const u0 = u[c]!;
-    const s0 = s[c]!;
-    for (let o = base + c; o < end; o += C) out[o] = src[o]! * k0 + other[o]! * u0 + s0;
-  }
+/** the module's blocks of these lengths, with `arrays` copied into the first of them */
+const copyIn = (m: WasmModule<NormExports>, arrays: readonly Float32Array[], lengths: readonly number[]): number[] => {
+  const offsets = m.layout([...arrays.map((a) => a.length), ...lengths]);
+  arrays.forEach((a, i) => m.f32(offsets[i] as number, a.length).set(a));
+  return offsets;
 };
 
-/** y = silu(x·k[c] + s[c]) down every channel; with `gate`, σ(x·k[c] + s[c]) into it too (for the gradient) */
-const applyAffineSilu = (x: Float32Array, y: Float32Array, gate: Float32Array | undefined, k: Float64Array, s: Float64Array, base: number, end: number, C: number): void => {
-  for (let c = 0; c < C; c++) {
-    const k0 = k[c]!;
-    const s0 = s[c]!;
-    if (gate === undefined) {
-      for (let o = base + c; o < end; o += C) {
-        const z = x[o]! * k0 + s0;
-        y[o] = z / (1 + fastExp(-z));
-      }
-    } else {
-      for (let o = base + c; o < end; o += C) {
-        const z = x[o]! * k0 + s0;
-        const sig = 1 / (1 + fastExp(-z));
-        gate[o] = sig;
-        y[o] = z * sig;
-      }
-    }
-  }
-};
+const copyOut = (m: WasmModule<NormExports>, offset: number, out: Float32Array): void => out.set(m.f32(offset, out.length));
+
+/** doubles as a length in floats (the loader lays out float blocks) */
+const doubles = (n: number): number => 2 * n;
 
 /**
  * inputs x [B, ..., C], gamma [C], beta [C]; attrs groups, eps, silu, keepGate. outputs y (as x), mean [B, G],
@@ -153,49 +98,19 @@ export const groupNormKernel: JsKernel = {
     return boolAttr(attrs, 'silu') && boolAttr(attrs, 'keepGate') ? [[...x], stats, [...stats], [...x]] : [[...x], stats, [...stats]];
   },
   run: (ins, outs, shapes, attrs) => {
-    const { batch, positions: S, channels: C, groups: G, perGroup } = groupGeometry(shapeAt(shapes, 0), intAttr(attrs, 'groups', GROUP_NORM), GROUP_NORM);
+    const { batch, positions: S, channels: C, groups: G } = groupGeometry(shapeAt(shapes, 0), intAttr(attrs, 'groups', GROUP_NORM), GROUP_NORM);
     const eps = numberAttr(attrs, 'eps', GROUP_NORM);
-    const act = boolAttr(attrs, 'silu');
+    const silu = boolAttr(attrs, 'silu');
     const x = arrayAt(ins, 0);
-    const gamma = arrayAt(ins, 1);
-    const beta = arrayAt(ins, 2);
-    const y = arrayAt(outs, 0);
-    const meanOut = arrayAt(outs, 1);
-    const rstdOut = arrayAt(outs, 2);
-    const gate = act ? outs[3] : undefined;
-    const sums = new Float64Array(2);
-    const scale = new Float64Array(C);
-    const shift = new Float64Array(C);
-    const zeros = new Float64Array(C);
-    const count = S * perGroup;
-    const tile = tileOf(C);
-    for (let b = 0; b < batch; b++) {
-      const base = b * S * C;
-      const end = base + S * C;
-      for (let g = 0; g < G; g++) {
-        let s = 0;
-        let q = 0;
-        for (let t = base; t < end; t += tile) {
-          groupSums(x, t, Math.min(end, t + tile), C, g * perGroup, perGroup, sums);
-          s += sums[0]!;
-          q += sums[1]!;
-        }
-        const mean = s / count;
-        const variance = Math.max(q / count - mean * mean, 0);
-        const rstd = 1 / Math.sqrt(variance + eps);
-        meanOut[b * G + g] = mean;
-        rstdOut[b * G + g] = rstd;
-        for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
-          const k = rstd * gamma[c]!;
-          scale[c] = k;
-          shift[c] = beta[c]! - mean * k;
-        }
-      }
-      for (let t = base; t < end; t += tile) {
-        if (act) applyAffineSilu(x, y, gate, scale, shift, t, Math.min(end, t + tile), C);
-        else applyAffine(x, x, y, scale, zeros, shift, t, Math.min(end, t + tile), C);
-      }
-    }
+    const gate = silu ? outs[3] : undefined;
+    const n = x.length;
+    const m = normModule();
+    const [px, pGamma, pBeta, py, pMean, pRstd, pGate, pScratch] = copyIn(m, [x, arrayAt(ins, 1), arrayAt(ins, 2)], [n, batch * G, batch * G, gate === undefined ? 0 : n, doubles(3 * C)]) as [number, number, number, number, number, number, number, number];
+    m.exports.groupNorm(px, pGamma, pBeta, py, pMean, pRstd, gate === undefined ? 0 : pGate, pScratch, batch, S, C, G, eps, silu ? 1 : 0);
+    copyOut(m, py, arrayAt(outs, 0));
+    copyOut(m, pMean, arrayAt(outs, 1));
+    copyOut(m, pRstd, arrayAt(outs, 2));
+    if (gate !== undefined) copyOut(m, pGate, gate);
   },
 };
 
@@ -214,107 +129,20 @@ export const groupNormGradKernel: JsKernel = {
     return [[...x], [g.channels], [g.channels]];
   },
   run: (ins, outs, shapes, attrs) => {
-    const { batch, positions: S, channels: C, groups: G, perGroup } = groupGeometry(shapeAt(shapes, 1), intAttr(attrs, 'groups', GROUP_NORM_GRAD), GROUP_NORM_GRAD);
-    const act = boolAttr(attrs, 'silu');
-    const dy = arrayAt(ins, 0);
-    const x = arrayAt(ins, 1);
-    const gamma = arrayAt(ins, 2);
-    const beta = arrayAt(ins, 3);
-    const meanIn = arrayAt(ins, 4);
-    const rstdIn = arrayAt(ins, 5);
+    const { batch, positions: S, channels: C, groups: G } = groupGeometry(shapeAt(shapes, 1), intAttr(attrs, 'groups', GROUP_NORM_GRAD), GROUP_NORM_GRAD);
+    const silu = boolAttr(attrs, 'silu');
     // the forward's σ(z) when it kept it (GROUP_NORM_GRAD_GATED)
     const gate = ins[6];
-    const dx = arrayAt(outs, 0);
-    const dgamma = arrayAt(outs, 1);
-    const dbeta = arrayAt(outs, 2);
-    const dgammaAcc = new Float64Array(C);
-    const dbetaAcc = new Float64Array(C);
-    const sumDz = new Float64Array(C);
-    const sumDzXhat = new Float64Array(C);
-    const coefDz = new Float64Array(C);
-    const coefX = new Float64Array(C);
-    const coefOne = new Float64Array(C);
-    const count = S * perGroup;
-    const tile = tileOf(C);
-    for (let b = 0; b < batch; b++) {
-      const base = b * S * C;
-      const end = base + S * C;
-      // pass 1, tile by tile down each channel: dz (into dx when it differs from dy) and its sums
-      sumDz.fill(0);
-      sumDzXhat.fill(0);
-      for (let t = base; t < end; t += tile) {
-        const tEnd = Math.min(end, t + tile);
-        for (let c = 0; c < C; c++) {
-          const g = (c / perGroup) | 0;
-          const m = meanIn[b * G + g]!;
-          const r = rstdIn[b * G + g]!;
-          let sd = 0;
-          let sdx = 0;
-          if (act && gate !== undefined) {
-            const gm = gamma[c]!;
-            const bt = beta[c]!;
-            for (let o = t + c; o < tEnd; o += C) {
-              const xhat = (x[o]! - m) * r;
-              const z = xhat * gm + bt;
-              const sig = gate[o]!;
-              const dz = dy[o]! * sig * (1 + z * (1 - sig));
-              dx[o] = dz;
-              sd += dz;
-              sdx += dz * xhat;
-            }
-          } else if (act) {
-            const gm = gamma[c]!;
-            const bt = beta[c]!;
-            for (let o = t + c; o < tEnd; o += C) {
-              const xhat = (x[o]! - m) * r;
-              const z = xhat * gm + bt;
-              const sig = 1 / (1 + fastExp(-z));
-              const dz = dy[o]! * sig * (1 + z * (1 - sig));
-              dx[o] = dz;
-              sd += dz;
-              sdx += dz * xhat;
-            }
-          } else {
-            for (let o = t + c; o < tEnd; o += C) {
-              const d = dy[o]!;
-              sd += d;
-              sdx += d * (x[o]! - m);
-            }
-            sdx *= r;
-          }
-          sumDz[c] = sumDz[c]! + sd;
-          sumDzXhat[c] = sumDzXhat[c]! + sdx;
-        }
-      }
-      for (let c = 0; c < C; c++) {
-        dbetaAcc[c] = dbetaAcc[c]! + sumDz[c]!;
-        dgammaAcc[c] = dgammaAcc[c]! + sumDzXhat[c]!;
-      }
-      for (let g = 0; g < G; g++) {
-        let s = 0;
-        let q = 0;
-        for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
-          s += gamma[c]! * sumDz[c]!;
-          q += gamma[c]! * sumDzXhat[c]!;
-        }
-        const m = meanIn[b * G + g]!;
-        const r = rstdIn[b * G + g]!;
-        const meanDxhat = s / count;
-        const meanDxhatXhat = q / count;
-        // dx = r·γ·dz − r·meanDxhat − x̂·r·meanDxhatXhat with x̂ = (x − m)·r, as coefficients of dz, x and 1
-        for (let c = g * perGroup; c < (g + 1) * perGroup; c++) {
-          coefDz[c] = r * gamma[c]!;
-          coefX[c] = -r * r * meanDxhatXhat;
-          coefOne[c] = -r * meanDxhat + r * r * m * meanDxhatXhat;
-        }
-      }
-      // pass 2: dx from dz and x, in place over dz when SiLU put it there
-      for (let t = base; t < end; t += tile) applyAffine(act ? dx : dy, x, dx, coefDz, coefX, coefOne, t, Math.min(end, t + tile), C);
-    }
-    for (let c = 0; c < C; c++) {
-      dgamma[c] = dgammaAcc[c]!;
-      dbeta[c] = dbetaAcc[c]!;
-    }
+    const n = arrayAt(ins, 1).length;
+    const m = normModule();
+    const inputs = [arrayAt(ins, 0), arrayAt(ins, 1), arrayAt(ins, 2), arrayAt(ins, 3), arrayAt(ins, 4), arrayAt(ins, 5), ...(gate === undefined ? [] : [gate])];
+    const offsets = copyIn(m, inputs, [n, C, C, doubles(9 * C)]);
+    const [pdy, px, pGamma, pBeta, pMean, pRstd] = offsets as [number, number, number, number, number, number];
+    const [pdx, pdGamma, pdBeta, pScratch] = offsets.slice(inputs.length) as [number, number, number, number];
+    m.exports.groupNormGrad(pdy, px, pGamma, pBeta, pMean, pRstd, gate === undefined ? 0 : (offsets[6] as number), pdx, pdGamma, pdBeta, pScratch, batch, S, C, G, silu ? 1 : 0);
+    copyOut(m, pdx, arrayAt(outs, 0));
+    copyOut(m, pdGamma, arrayAt(outs, 1));
+    copyOut(m, pdBeta, arrayAt(outs, 2));
   },
 };
 
@@ -344,27 +172,13 @@ export const layerNormKernel: JsKernel = {
     const C = lastDim(shapeAt(shapes, 0));
     const eps = numberAttr(attrs, 'eps', LAYER_NORM);
     const x = arrayAt(ins, 0);
-    const gamma = arrayAt(ins, 1);
-    const beta = arrayAt(ins, 2);
-    const y = arrayAt(outs, 0);
-    const meanOut = arrayAt(outs, 1);
-    const rstdOut = arrayAt(outs, 2);
     const rows = C === 0 ? 0 : x.length / C;
-    for (let row = 0; row < rows; row++) {
-      const o = row * C;
-      let s = 0;
-      let q = 0;
-      for (let c = 0; c < C; c++) {
-        const v = x[o + c]!;
-        s += v;
-        q += v * v;
-      }
-      const mean = s / C;
-      const rstd = 1 / Math.sqrt(Math.max(q / C - mean * mean, 0) + eps);
-      meanOut[row] = mean;
-      rstdOut[row] = rstd;
-      for (let c = 0; c < C; c++) y[o + c] = (x[o + c]! - mean) * rstd * gamma[c]! + beta[c]!;
-    }
+    const m = normModule();
+    const [px, pGamma, pBeta, py, pMean, pRstd] = copyIn(m, [x, arrayAt(ins, 1), arrayAt(ins, 2)], [x.length, rows, rows]) as [number, number, number, number, number, number];
+    m.exports.layerNorm(px, pGamma, pBeta, py, pMean, pRstd, rows, C, eps);
+    copyOut(m, py, arrayAt(outs, 0));
+    copyOut(m, pMean, arrayAt(outs, 1));
+    copyOut(m, pRstd, arrayAt(outs, 2));
   },
 };
 
@@ -379,42 +193,13 @@ export const layerNormGradKernel: JsKernel = {
   },
   run: (ins, outs, shapes) => {
     const C = lastDim(shapeAt(shapes, 1));
-    const dy = arrayAt(ins, 0);
     const x = arrayAt(ins, 1);
-    const gamma = arrayAt(ins, 2);
-    const meanIn = arrayAt(ins, 3);
-    const rstdIn = arrayAt(ins, 4);
-    const dx = arrayAt(outs, 0);
-    const dgamma = arrayAt(outs, 1);
-    const dbeta = arrayAt(outs, 2);
-    const dgammaAcc = new Float64Array(C);
-    const dbetaAcc = new Float64Array(C);
     const rows = C === 0 ? 0 : x.length / C;
-    for (let row = 0; row < rows; row++) {
-      const o = row * C;
-      const mean = meanIn[row]!;
-      const rstd = rstdIn[row]!;
-      let s = 0;
-      let q = 0;
-      for (let c = 0; c < C; c++) {
-        const g = dy[o + c]!;
-        const xhat = (x[o + c]! - mean) * rstd;
-        const dxhat = g * gamma[c]!;
-        s += dxhat;
-        q += dxhat * xhat;
-        dbetaAcc[c] = dbetaAcc[c]! + g;
-        dgammaAcc[c] = dgammaAcc[c]! + g * xhat;
-      }
-      const meanDxhat = s / C;
-      const meanDxhatXhat = q / C;
-      for (let c = 0; c < C; c++) {
-        const xhat = (x[o + c]! - mean) * rstd;
-        dx[o + c] = rstd * (dy[o + c]! * gamma[c]! - meanDxhat - xhat * meanDxhatXhat);
-      }
-    }
-    for (let c = 0; c < C; c++) {
-      dgamma[c] = dgammaAcc[c]!;
-      dbeta[c] = dbetaAcc[c]!;
-    }
+    const m = normModule();
+    const [pdy, px, pGamma, pMean, pRstd, pdx, pdGamma, pdBeta, pScratch] = copyIn(m, [arrayAt(ins, 0), x, arrayAt(ins, 2), arrayAt(ins, 3), arrayAt(ins, 4)], [x.length, C, C, doubles(2 * C)]) as [number, number, number, number, number, number, number, number, number];
+    m.exports.layerNormGrad(pdy, px, pGamma, pMean, pRstd, pdx, pdGamma, pdBeta, pScratch, rows, C);
+    copyOut(m, pdx, arrayAt(outs, 0));
+    copyOut(m, pdGamma, arrayAt(outs, 1));
+    copyOut(m, pdBeta, arrayAt(outs, 2));
   },
 };
