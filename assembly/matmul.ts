@@ -239,37 +239,44 @@ const BLOCK: i32 = 48;
   store<f32>(out, o);
 }
 
+// columns per pass of transpose: the 16 destination rows it writes stay in L1 while r walks down the source
+const TRANSPOSE_COLS: i32 = 16;
+
 // dst (cols x rows) = srcᵀ, src row-major rows x cols: 4x4 blocks by shuffles, the edges element by element
 function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
   const srcRow = <usize>cols << 2;
   const dstRow = <usize>rows << 2;
   const rows4 = rows & ~3;
   const cols4 = cols & ~3;
-  for (let r = 0; r < rows4; r += 4) {
-    const s = at(src, r * cols);
-    const d = at(dst, r);
-    for (let c = 0; c < cols4; c += 4) {
-      const sc = s + (<usize>c << 2);
-      const r0 = v128.load(sc);
-      const r1 = v128.load(sc + srcRow);
-      const r2 = v128.load(sc + 2 * srcRow);
-      const r3 = v128.load(sc + 3 * srcRow);
-      const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-      const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-      const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-      const dc = d + <usize>c * dstRow;
-      v128.store(dc, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-      v128.store(dc + dstRow, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-      v128.store(dc + 2 * dstRow, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-      v128.store(dc + 3 * dstRow, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
-    }
-    for (let c = cols4; c < cols; c++) {
-      for (let rr = r; rr < r + 4; rr++) store<f32>(at(dst, c * rows + rr), load<f32>(at(src, rr * cols + c)));
+  for (let c0 = 0; c0 < cols4; c0 += TRANSPOSE_COLS) {
+    const c1 = min(c0 + TRANSPOSE_COLS, cols4);
+    for (let r = 0; r < rows4; r += 4) {
+      const s = at(src, r * cols);
+      const d = at(dst, r);
+      for (let c = c0; c < c1; c += 4) {
+        const sc = s + (<usize>c << 2);
+        const r0 = v128.load(sc);
+        const r1 = v128.load(sc + srcRow);
+        const r2 = v128.load(sc + 2 * srcRow);
+        const r3 = v128.load(sc + 3 * srcRow);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const dc = d + <usize>c * dstRow;
+        v128.store(dc, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+        v128.store(dc + dstRow, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+        v128.store(dc + 2 * dstRow, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+        v128.store(dc + 3 * dstRow, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+      }
     }
   }
+  // the last rows % 4 rows, then the last cols % 4 columns
   for (let r = rows4; r < rows; r++) {
     for (let c = 0; c < cols; c++) store<f32>(at(dst, c * rows + r), load<f32>(at(src, r * cols + c)));
+  }
+  for (let c = cols4; c < cols; c++) {
+    for (let r = 0; r < rows4; r++) store<f32>(at(dst, c * rows + r), load<f32>(at(src, r * cols + c)));
   }
 }
 
@@ -314,6 +321,12 @@ export function batchMatMul(a: usize, b: usize, scratch: usize, out: usize, batc
       for (let i = 0; i < m; i++) tile1x1(aMat + <usize>i * aRow, aK, at(bMat, j), bK, k, at(outMat, i * n + j));
     }
   }
+}
+
+/** dst[q] = src[q]ᵀ for q < batch, each src matrix rows x cols row-major: the router's materialised transposes */
+export function transposeBatch(src: usize, dst: usize, batch: i32, rows: i32, cols: i32): void {
+  const size = rows * cols;
+  for (let q = 0; q < batch; q++) transpose(at(src, q * size), rows, cols, at(dst, q * size));
 }
 
 /** where the module's static data ends: the loader lays out call buffers above it (every module exports this) */

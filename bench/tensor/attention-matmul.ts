@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../../src/tensor/index.js';
-import { setNaiveLoopKernel, type NaiveLoopKernel } from '../../src/tensor/fast-matmul.js';
+import { setMatMulKernels, type MatMulKernels } from '../../src/tensor/fast-matmul.js';
 
 const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, calls: { type: 'string', default: '200' } } });
 const rounds = Number(opts.rounds);
@@ -31,8 +31,8 @@ const cpuMs = (): number => {
 
 await selectBackend('wasm');
 const inputs = SHAPES.map(([sa, sb]) => [tf.randomNormal(sa, 0, 1, 'float32', 1), tf.randomNormal(sb, 0, 1, 'float32', 2)] as const);
-const time = (kernel: NaiveLoopKernel, s: number): number => {
-  setNaiveLoopKernel(kernel);
+const time = (kernel: MatMulKernels, s: number): number => {
+  setMatMulKernels(kernel);
   const [a, b] = inputs[s]!;
   const [, , ta, tb] = SHAPES[s]!;
   const t0 = cpuMs();
@@ -44,11 +44,11 @@ for (let s = 0; s < SHAPES.length; s++) for (const k of ['backend', 'simd'] as c
 const sums = SHAPES.map(() => ({ backend: 0, simd: 0 }));
 for (let r = 0; r < rounds; r++) {
   for (let s = 0; s < SHAPES.length; s++) {
-    const order: NaiveLoopKernel[] = r % 2 === 0 ? ['backend', 'simd'] : ['simd', 'backend'];
+    const order: MatMulKernels[] = r % 2 === 0 ? ['backend', 'simd'] : ['simd', 'backend'];
     for (const k of order) sums[s]![k] += time(k, s);
   }
 }
-setNaiveLoopKernel('simd');
+setMatMulKernels('simd');
 console.log(`CPU µs per call, mean of ${rounds} alternating rounds of ${calls} calls`);
 console.log('a · b (transposes)                                  flop/product   backend      simd   ratio');
 SHAPES.forEach(([sa, sb, ta, tb], s) => {

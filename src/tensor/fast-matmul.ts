@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type KernelCall, Scratch, requireKernel } from './kernel-calls.js';
-import { isWasmHeapBackend, wasmBatchMatMul } from './wasm-batch-matmul.js';
+import { type WasmHeapBackend, isWasmHeapBackend, wasmBatchMatMul, wasmTransposeLastTwo } from './wasm-batch-matmul.js';
 
 // wasm's matMul is fast (xnnpack) only for one un-transposed product: transposed operands run ~10x slower
 // (measured 0.4 / 2.3 vs 30 GFLOP/s) and a batch of products (attention) falls to a naive loop (1-2 GFLOP/s).
@@ -33,12 +33,22 @@ const splitBatch = (x: tf.TensorInfo, batch: number, backend: tf.KernelBackend, 
   });
 };
 
-/** which kernel runs the naive loop's products: the SIMD kernel (default) or the backend's own (benchmarks) */
-export type NaiveLoopKernel = 'simd' | 'backend';
-let naiveLoopKernel: NaiveLoopKernel = 'simd';
-export const setNaiveLoopKernel = (kernel: NaiveLoopKernel): void => {
-  naiveLoopKernel = kernel;
+/**
+ * on wasm, what runs the naive loop's products and the materialised transposes: the SIMD kernels of
+ * assembly/matmul.ts (default) or the backend's own BatchMatMul and Transpose (benchmarks, tests). same bits.
+ */
+export type MatMulKernels = 'simd' | 'backend';
+let matMulKernels: MatMulKernels = 'simd';
+export const setMatMulKernels = (kernels: MatMulKernels): void => {
+  matMulKernels = kernels;
 };
+
+const simdOn = (backendName: string, backend: tf.KernelBackend, ...xs: tf.TensorInfo[]): backend is tf.KernelBackend & WasmHeapBackend =>
+  matMulKernels === 'simd' && backendName === 'wasm' && isWasmHeapBackend(backend) && xs.every((x) => x.dtype === 'float32' && size(x.shape) > 0);
+
+/** x with its last two axes swapped */
+const transposeLastTwo = (x: tf.TensorInfo, backendName: string, backend: tf.KernelBackend): tf.TensorInfo =>
+  simdOn(backendName, backend, x) ? wasmTransposeLastTwo(x, backend) : requireKernel(tf.Transpose, backendName)({ x }, { perm: swapLastTwo(x.shape.length) }, backend);
 
 /**
  * whether a batched product (batch > 1) keeps the original batched kernel, tfjs-backend-wasm's naive loop: tiny
@@ -62,7 +72,7 @@ export const routeMatMul = (original: KernelCall, backendName: string): KernelCa
   const batchB = size(b.shape.slice(0, -2));
   if (!transposeA && !transposeB && batchA === 1 && batchB === 1) return original(inputs, attrs, backend);
   const batch = Math.max(batchA, batchB);
-  if (batch > 1 && naiveLoopKernel === 'simd' && backendName === 'wasm' && isWasmHeapBackend(backend) && a.dtype === 'float32' && b.dtype === 'float32') {
+  if (batch > 1 && simdOn(backendName, backend, a, b)) {
     const k = a.shape[a.shape.length - (transposeA ? 2 : 1)] as number;
     const m = a.shape[a.shape.length - (transposeA ? 1 : 2)] as number;
     const n = b.shape[b.shape.length - (transposeB ? 2 : 1)] as number;
@@ -77,8 +87,8 @@ export const routeMatMul = (original: KernelCall, backendName: string): KernelCa
   const call = (name: string, ins: Record<string, tf.TensorInfo> | tf.TensorInfo[], at: Record<string, unknown>): tf.TensorInfo =>
     requireKernel(name, backendName)(ins as Record<string, tf.TensorInfo>, at, backend);
   try {
-    const plainA = transposeA ? scratch.keep(call(tf.Transpose, { x: a }, { perm: swapLastTwo(a.shape.length) })) : a;
-    const plainB = transposeB ? scratch.keep(call(tf.Transpose, { x: b }, { perm: swapLastTwo(b.shape.length) })) : b;
+    const plainA = transposeA ? scratch.keep(transposeLastTwo(a, backendName, backend)) : a;
+    const plainB = transposeB ? scratch.keep(transposeLastTwo(b, backendName, backend)) : b;
     const [m, k] = plainA.shape.slice(-2) as [number, number];
     const n = plainB.shape[plainB.shape.length - 1] as number;
     const plain = { transposeA: false, transposeB: false };
@@ -110,11 +120,10 @@ export const routeTransposedMatMul = (original: KernelCall, backendName: string)
   if (a === undefined || b === undefined) throw new Error('matMul kernel called without inputs a and b');
   const scratch = new Scratch(backend);
   try {
-    const transpose = requireKernel(tf.Transpose, backendName);
     const routedInputs = {
       ...inputs,
-      a: transposeA ? scratch.keep(transpose({ x: a }, { perm: swapLastTwo(a.shape.length) }, backend)) : a,
-      b: transposeB ? scratch.keep(transpose({ x: b }, { perm: swapLastTwo(b.shape.length) }, backend)) : b,
+      a: transposeA ? scratch.keep(transposeLastTwo(a, backendName, backend)) : a,
+      b: transposeB ? scratch.keep(transposeLastTwo(b, backendName, backend)) : b,
     };
     return original(routedInputs, { ...attrs, transposeA: false, transposeB: false }, backend);
   } finally {

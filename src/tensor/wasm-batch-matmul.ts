@@ -7,6 +7,7 @@ import { wasmModule } from './wasm-module.js';
 
 interface MatMulKernels {
   batchMatMul(a: number, b: number, scratch: number, out: number, batchA: number, batchB: number, batch: number, m: number, k: number, n: number, transposeA: boolean, transposeB: boolean): void;
+  transposeBatch(src: number, dst: number, batch: number, rows: number, cols: number): void;
 }
 
 /** the part of tfjs-backend-wasm's BackendWasm used here (tensors live in its heap) */
@@ -60,5 +61,23 @@ export const wasmBatchMatMul = (a: tf.TensorInfo, b: tf.TensorInfo, transposeA: 
   const out = backend.makeOutput(outShape, 'float32');
   // the heap view only after the allocation: a growing heap detaches earlier views
   (backend.typedArrayFromHeap(out) as Float32Array).set(mod.f32(outAt, outLength));
+  return out;
+};
+
+/**
+ * x with its last two axes swapped (float32 on the wasm heap): the backend's Transpose takes 30-250 µs for the
+ * [256, 32] and [256, 256] operands the router hands to xnnpack transposed, a SIMD copy a few µs. A permutation:
+ * the same values as the backend's kernel by construction.
+ */
+export const wasmTransposeLastTwo = (x: tf.TensorInfo, backend: WasmHeapBackend): tf.TensorInfo => {
+  const rank = x.shape.length;
+  const [rows, cols] = x.shape.slice(-2) as [number, number];
+  const length = size(x.shape);
+  const mod = wasmModule<MatMulKernels>('matmul');
+  const [src, dst] = mod.layout([length, length]) as [number, number];
+  mod.f32(src, length).set(backend.typedArrayFromHeap(x) as Float32Array);
+  mod.exports.transposeBatch(src, dst, length / (rows * cols), rows, cols);
+  const out = backend.makeOutput([...x.shape.slice(0, rank - 2), cols, rows], 'float32');
+  (backend.typedArrayFromHeap(out) as Float32Array).set(mod.f32(dst, length));
   return out;
 };

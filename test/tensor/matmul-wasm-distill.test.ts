@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
 import { distill, type DistillSettings } from '../../src/distill/trainer.js';
 import { selectBackend } from '../../src/tensor/index.js';
-import { setNaiveLoopKernel, type NaiveLoopKernel } from '../../src/tensor/fast-matmul.js';
+import { setMatMulKernels, type MatMulKernels } from '../../src/tensor/fast-matmul.js';
 import { tempDir } from '../helpers/temp.js';
 import { prompts, tinyModels, tinySettings } from '../distill/tiny-models.js';
 
@@ -20,14 +20,14 @@ const sha256 = (params: Record<string, tf.Variable>): string => {
   return h.digest('hex');
 };
 
-const run = async (settings: DistillSettings, kernel: NaiveLoopKernel): Promise<Record<string, unknown>> => {
-  setNaiveLoopKernel(kernel);
+const run = async (settings: DistillSettings, kernel: MatMulKernels): Promise<Record<string, unknown>> => {
+  setMatMulKernels(kernel);
   try {
     const norms: number[] = [];
     const r = await distill(tinyModels(), settings, prompts, tempDir(), { log: (rec) => norms.push(rec.grad_norm) });
     return { student: sha256(r.student), ema: sha256(r.ema), lora: r.lora ? sha256(r.lora.params) : undefined, norms };
   } finally {
-    setNaiveLoopKernel('simd');
+    setMatMulKernels('simd');
   }
 };
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, registerFastKernels, unregisterFastKernels } from '../../src/tensor/index.js';
 import { captureKernel, type KernelCall } from '../../src/tensor/kernel-calls.js';
-import { routeMatMul, setNaiveLoopKernel } from '../../src/tensor/fast-matmul.js';
-import { isWasmHeapBackend, wasmBatchMatMul } from '../../src/tensor/wasm-batch-matmul.js';
+import { routeMatMul, setMatMulKernels } from '../../src/tensor/fast-matmul.js';
+import { isWasmHeapBackend, wasmBatchMatMul, wasmTransposeLastTwo } from '../../src/tensor/wasm-batch-matmul.js';
 
 // the SIMD kernel (assembly/matmul.ts) must give tfjs-backend-wasm's naive batched loop's float32 bits exactly
 
@@ -103,6 +103,20 @@ test('the SIMD batched matMul on wasm', async (t) => {
   await t.test("the model's attention products: the backend kernel's bits", () => check(MODEL, 1));
   await t.test('odd sizes, k across 48-term blocks, broadcast batches, every transpose: the same bits', () => check(ODD, 1000));
 
+  await t.test("the SIMD transpose of the last two axes: the backend Transpose's values, every size", () => {
+    const transpose = captureKernel(tf.Transpose, 'wasm') as KernelCall;
+    const shapes = [[256, 32], [256, 256], [1, 7], [7, 1], [5, 9], [3, 4, 8], [2, 3, 13, 6], [16, 64], [33, 17], [37, 45], [3, 2, 22, 38]];
+    shapes.forEach((shape, c) => {
+      const x = tensorOn(backend, values(size(shape), 300 + c), shape);
+      const perm = shape.map((_, i) => (i < shape.length - 2 ? i : 2 * shape.length - 3 - i));
+      const want = transpose({ x }, { perm }, backend);
+      const got = wasmTransposeLastTwo(x, backend);
+      assert.deepEqual(got.shape, want.shape);
+      assert.equal(firstDifference(read(backend, got), read(backend, want)), undefined, `[${shape}]`);
+      for (const y of [x, got, want]) backend.disposeData(y.dataId);
+    });
+  });
+
   await t.test('the router sends the naive-loop products to it, and the others where they went', () => {
     const calls: { a: number[]; b: number[]; transposeA: unknown; transposeB: unknown }[] = [];
     const spy: KernelCall = (inputs, attrs, be) => {
@@ -127,11 +141,11 @@ test('the SIMD batched matMul on wasm', async (t) => {
     assert.equal(calls.length, 3);
     // the switch back to the backend's kernel (benchmarks): the transposes materialised, then its batched loop
     calls.length = 0;
-    setNaiveLoopKernel('backend');
+    setMatMulKernels('backend');
     try {
       run([16, 4, 16, 8], [16, 4, 16, 8], false, true);
     } finally {
-      setNaiveLoopKernel('simd');
+      setMatMulKernels('simd');
     }
     assert.deepEqual(calls, [{ a: [16, 4, 16, 8], b: [16, 4, 8, 16], transposeA: false, transposeB: false }]);
   });
@@ -146,12 +160,12 @@ test('the SIMD batched matMul on wasm', async (t) => {
       return [value, ...grads].map((x) => x.dataSync() as Float32Array);
     });
     const simd = run();
-    setNaiveLoopKernel('backend');
+    setMatMulKernels('backend');
     let reference: Float32Array[];
     try {
       reference = run();
     } finally {
-      setNaiveLoopKernel('simd');
+      setMatMulKernels('simd');
     }
     simd.forEach((got, i) => assert.equal(firstDifference(got, reference[i]!), undefined, `output ${i}`));
     tf.dispose([q, k, v]);
