@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type KernelCall, captureKernel } from './kernel-calls.js';
 import { routeMatMul, routeTransposedMatMul } from './fast-matmul.js';
 import { conv2dFilterGradViaForward, conv2dInputGradViaForward } from './fast-conv2d.js';
-import { sharedIdentity, sharedSameTypeCast } from './zero-copy.js';
+import { installDirectSaves, sharedIdentity, sharedSameTypeCast, uninstallDirectSaves } from './zero-copy.js';
 import { heapTile } from './fast-tile.js';
 import { heapConcat, heapSplitV } from './heap-concat-split.js';
 
@@ -74,6 +74,9 @@ export const registerFastKernels = (backendName = 'wasm', options: FastKernelOpt
   if (options.shareSavedTensors !== false) {
     replace(tf.Identity, backendName, sharedIdentity(need(tf.Identity)));
     replace(tf.Cast, backendName, sharedSameTypeCast(need(tf.Cast)));
+    // and the engine's saves reach that Identity without runKernel's bookkeeping (engine-wide, on while any
+    // backend has its fast kernels)
+    installDirectSaves(tf);
     // broadcasts (the null text for guidance) as block copies
     replace(tf.Tile, backendName, heapTile(need(tf.Tile)));
     // the skip connections' channel concats and their gradients as row copies
@@ -96,4 +99,5 @@ export const unregisterFastKernels = (backendName = 'wasm'): void => {
     if (original !== undefined) tf.registerKernel(original);
   }
   saved.delete(backendName);
+  if (saved.size === 0) uninstallDirectSaves(tf);
 };
