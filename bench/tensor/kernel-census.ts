@@ -83,7 +83,9 @@ const main = async (): Promise<void> => {
     const inner = config.kernelFunc as unknown as Raw;
     const counted: Raw = (args) => {
       if (recording) {
-        const name = depth > 0 ? `(in kernel) ${config.kernelName}` : config.kernelName;
+        // tfjs's runKernel calls a kernel from its kernelFunc closure in tf-core; other callers skip the engine
+        const viaEngine = (new Error().stack ?? '').split('\n')[2]?.includes('tfjs-core') === true;
+        const name = depth > 0 ? `(in kernel) ${config.kernelName}` : viaEngine ? config.kernelName : `(no engine) ${config.kernelName}`;
         const key = `${name} ← ${origin()}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
         byKernel.set(name, (byKernel.get(name) ?? 0) + 1);
@@ -104,6 +106,8 @@ const main = async (): Promise<void> => {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 100 });
   }
+  const cpu: number[] = [];
+  let last = 0;
   const dir = mkdtempSync(join(tmpdir(), 'kernel-census-'));
   try {
     await distill(
@@ -122,6 +126,9 @@ const main = async (): Promise<void> => {
       dir,
       {
         progress: async (done) => {
+          const now = process.cpuUsage();
+          if (done >= 2) cpu.push((now.user + now.system - last) / 1e6);
+          last = now.user + now.system;
           recording = done >= 1 && done < steps;
           if (session !== undefined && done === 1) await session.post('Profiler.start');
           if (session !== undefined && done === steps) {
@@ -139,8 +146,13 @@ const main = async (): Promise<void> => {
   let total = 0;
   for (const n of byKernel.values()) total += n;
   let nested = 0;
-  for (const [k, n] of byKernel) if (k.startsWith('(in kernel)')) nested += n;
-  console.log(`kernel calls per step (steps 2..${steps}): ${Math.round(total / per)}, of them ${Math.round(nested / per)} made inside other kernels`);
+  let direct = 0;
+  for (const [k, n] of byKernel) {
+    if (k.startsWith('(in kernel)')) nested += n;
+    if (k.startsWith('(no engine)')) direct += n;
+  }
+  console.log(`kernel calls per step (steps 2..${steps}): ${Math.round(total / per)}, of them ${Math.round(nested / per)} made inside other kernels and ${Math.round(direct / per)} outside the engine's runKernel; through runKernel: ${Math.round((total - nested - direct) / per)}`);
+  if (cpu.length > 0) console.log(`CPU s per step (steps 2..${steps}): ${cpu.map((c) => c.toFixed(3)).join(' ')}; median ${[...cpu].sort((a, b) => a - b)[Math.floor(cpu.length / 2)]?.toFixed(3)}`);
   console.log([...byKernel].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${Math.round(n / per)}`).join(', '));
   console.log(`by origin (kernel ← engine function | first vsdlab frame outside src/tensor), top ${opts.top}:`);
   for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(opts.top))) console.log(`${String(Math.round(n / per)).padStart(6)}  ${k}`);
