@@ -1,7 +1,8 @@
 // where the kernel calls of one VSD step come from: every kernel of the wasm backend is wrapped and each call is
 // attributed to (kernel, the tfjs engine function that issued it, the first vsdlab frame on the stack). The step
 // is the embedded study's (vsd-step bench settings, the score gradient's teacher passes on ONNX Runtime).
-// run: npm run build && node dist/bench/tensor/kernel-census.js [--steps 3 --top 60 --batch 16]
+// run: npm run build && node dist/bench/tensor/kernel-census.js [--steps 3 --top 60 --batch 16 --no-count --cpu-prof file
+//   --ab rounds (before/after CPU per step of this tree's data-movement changes, alternating in one process)]
 import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,12 @@ import { parseArgs } from 'node:util';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
-import { initUNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
-import { distill, type DistillSettings } from '../../src/distill/trainer.js';
+import { disposeParams, initUNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
+import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { embeddedDistillNet } from '../../src/distill/net.js';
 import { onnxUNetEngine } from '../../src/diffusion/unet/onnx-unet-engine.js';
-import { selectBackend } from '../../src/tensor/index.js';
+import { registerFastKernels, selectBackend, unregisterFastKernels } from '../../src/tensor/index.js';
+import { installDirectSaves, uninstallDirectSaves } from '../../src/tensor/zero-copy.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -24,6 +26,8 @@ const { values: opts } = parseArgs({
     'no-count': { type: 'boolean', default: false },
     // a V8 CPU profile of the counted steps (2..n), written to this file (open in Chrome DevTools)
     'cpu-prof': { type: 'string' },
+    // N alternating rounds of runs without and with this tree's copy kernels and direct saves (CPU s per step)
+    ab: { type: 'string' },
     batch: { type: 'string', default: '16' },
   },
 });
@@ -77,7 +81,7 @@ const main = async (): Promise<void> => {
   let recording = false;
   // calls made by a kernel through the registry (the routed kernels) pay no engine overhead: counted apart
   let depth = 0;
-  const originals = opts['no-count'] ? [] : tf.getKernelsForBackend(info.tfjsBackend);
+  const originals = opts['no-count'] || opts.ab !== undefined ? [] : tf.getKernelsForBackend(info.tfjsBackend);
   type Raw = (args: unknown) => unknown;
   for (const config of originals) {
     const inner = config.kernelFunc as unknown as Raw;
@@ -106,40 +110,79 @@ const main = async (): Promise<void> => {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 100 });
   }
-  const cpu: number[] = [];
-  let last = 0;
-  const dir = mkdtempSync(join(tmpdir(), 'kernel-census-'));
-  try {
-    await distill(
-      {
-        teacherPasses: { forward: (x, t, cond, lora) => engine.forward(x, t, cond, lora) },
-        schedule: scaledLinearSchedule(),
-        net: embeddedDistillNet(config),
-        teacher: teacher.params,
-        initRandom: (seed) => initUNet(config, 100 + seed).params,
-        encodeText,
-        nullText: encodeText(['']),
-        imageShape: [32, 32, 3],
-      },
-      settings,
-      (step, n) => Array.from({ length: n }, (_, i) => `caption ${step} ${i}`),
-      dir,
-      {
-        progress: async (done) => {
+  const models: DistillModels = {
+    teacherPasses: { forward: (x, t, cond, lora) => engine.forward(x, t, cond, lora) },
+    schedule: scaledLinearSchedule(),
+    net: embeddedDistillNet(config),
+    teacher: teacher.params,
+    initRandom: (seed) => initUNet(config, 100 + seed).params,
+    encodeText,
+    nullText: encodeText(['']),
+    imageShape: [32, 32, 3],
+  };
+  /** one distill() run of `steps` steps; CPU s of steps 2..n */
+  const run = async (onStep: (done: number) => Promise<void> | void = () => undefined): Promise<number[]> => {
+    const cpu: number[] = [];
+    let last = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'kernel-census-'));
+    try {
+      const result = await distill(models, settings, (step, n) => Array.from({ length: n }, (_, i) => `caption ${step} ${i}`), dir, {
+        progress: (done) => {
           const now = process.cpuUsage();
           if (done >= 2) cpu.push((now.user + now.system - last) / 1e6);
-          last = now.user + now.system;
-          recording = done >= 1 && done < steps;
-          if (session !== undefined && done === 1) await session.post('Profiler.start');
-          if (session !== undefined && done === steps) {
-            const { profile } = await session.post('Profiler.stop');
-            writeFileSync(opts['cpu-prof'] as string, JSON.stringify(profile));
-          }
+          void onStep(done);
+          last = process.cpuUsage().user + process.cpuUsage().system;
         },
-      },
-    );
+      });
+      disposeParams(result.student);
+      disposeParams(result.ema);
+      if (result.lora) disposeParams(result.lora.params);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return cpu;
+  };
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  if (opts.ab !== undefined) {
+    // before: wasm's own Concat and SplitV and tfjs's Engine.clone; after: this tree's. Alternating runs, one process
+    unregisterFastKernels('wasm');
+    const before = [tf.getKernel(tf.Concat, 'wasm'), tf.getKernel(tf.SplitV, 'wasm')] as tf.KernelConfig[];
+    registerFastKernels('wasm');
+    const after = [tf.getKernel(tf.Concat, 'wasm'), tf.getKernel(tf.SplitV, 'wasm')] as tf.KernelConfig[];
+    const use = (configs: tf.KernelConfig[], direct: boolean): void => {
+      for (const c of configs) {
+        tf.unregisterKernel(c.kernelName, 'wasm');
+        tf.registerKernel(c);
+      }
+      if (direct) installDirectSaves(tf);
+      else uninstallDirectSaves(tf);
+    };
+    const sums = { before: [] as number[], after: [] as number[] };
+    await run(); // warm-up
+    for (let r = 0; r < Number(opts.ab); r++) {
+      for (const side of r % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const)) {
+        use(side === 'before' ? before : after, side === 'after');
+        const cpu = await run();
+        sums[side].push(cpu.reduce((a, b) => a + b, 0) / cpu.length);
+        console.log(`round ${r + 1} ${side}: CPU s per step ${cpu.map((c) => c.toFixed(3)).join(' ')} (mean ${(sums[side].at(-1) as number).toFixed(3)})`);
+      }
+    }
+    const ratios = sums.before.map((b, i) => b / (sums.after[i] as number));
+    console.log(`mean CPU s per step, median over rounds: before ${median(sums.before).toFixed(3)}, after ${median(sums.after).toFixed(3)}; before/after per round ${ratios.map((x) => x.toFixed(3)).join(' ')} (median ${median(ratios).toFixed(3)})`);
+    engine.dispose();
+    return;
+  }
+  let cpu: number[] = [];
+  try {
+    cpu = await run(async (done) => {
+      recording = done >= 1 && done < steps;
+      if (session !== undefined && done === 1) await session.post('Profiler.start');
+      if (session !== undefined && done === steps) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(opts['cpu-prof'] as string, JSON.stringify(profile));
+      }
+    });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     engine.dispose();
   }
   const per = steps - 1;
@@ -152,7 +195,7 @@ const main = async (): Promise<void> => {
     if (k.startsWith('(no engine)')) direct += n;
   }
   console.log(`kernel calls per step (steps 2..${steps}): ${Math.round(total / per)}, of them ${Math.round(nested / per)} made inside other kernels and ${Math.round(direct / per)} outside the engine's runKernel; through runKernel: ${Math.round((total - nested - direct) / per)}`);
-  if (cpu.length > 0) console.log(`CPU s per step (steps 2..${steps}): ${cpu.map((c) => c.toFixed(3)).join(' ')}; median ${[...cpu].sort((a, b) => a - b)[Math.floor(cpu.length / 2)]?.toFixed(3)}`);
+  console.log(`CPU s per step (steps 2..${steps}): ${cpu.map((c) => c.toFixed(3)).join(' ')}; median ${median(cpu).toFixed(3)}`);
   console.log([...byKernel].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${Math.round(n / per)}`).join(', '));
   console.log(`by origin (kernel ← engine function | first vsdlab frame outside src/tensor), top ${opts.top}:`);
   for (const [k, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, Number(opts.top))) console.log(`${String(Math.round(n / per)).padStart(6)}  ${k}`);
