@@ -27,8 +27,8 @@ const CONV_INPUT_GRAD_CASES: { dy: number[]; w: number[]; input: number[]; strid
 const convInputGradHashes = (): string[] =>
   CONV_INPUT_GRAD_CASES.map((c, i) =>
     tf.tidy(() => {
-      const dy = tf.tensor(values(c.dy.reduce((a, b) => a * b, 1), 10 + i), c.dy) as tf.Tensor4D;
-      const w = tf.tensor(values(c.w.reduce((a, b) => a * b, 1), 20 + i), c.w) as tf.Tensor4D;
+      const dy = tf.tensor4d(values(c.dy.reduce((a, b) => a * b, 1), 10 + i), c.dy as [number, number, number, number]);
+      const w = tf.tensor4d(values(c.w.reduce((a, b) => a * b, 1), 20 + i), c.w as [number, number, number, number]);
       const dx = tf.conv2dTranspose(dy, w, c.input as [number, number, number, number], c.strides, c.pad);
       return createHash('sha256').update(new Uint8Array((dx.dataSync() as Float32Array).buffer)).digest('hex');
     }),
