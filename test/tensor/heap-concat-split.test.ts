@@ -69,7 +69,7 @@ test('Concat and SplitV as row copies equal wasm kernels bit for bit', async (t)
       assert.deepEqual(got, want, `concat [${shapes.map((s) => `[${s}]`).join(', ')}] axis ${axis}`);
     }
     for (const dtype of ['int32', 'bool'] as const) {
-      const [got, want] = bothWays(() => [tf.concat([tensor([4, 3, 5], 20, dtype), tensor([4, 2, 5], 21, dtype)], 1)]);
+      const [got, want] = bothWays(() => [tf.concat([tensor([4, 3, 5], 20, dtype), tensor([4, 2, 5], 21, dtype)], 1), tf.concat([tensor([3, 40], 22, dtype), tensor([3, 30], 23, dtype)], 1)]);
       assert.deepEqual(got, want, `concat ${dtype}`);
     }
   });
@@ -89,7 +89,7 @@ test('Concat and SplitV as row copies equal wasm kernels bit for bit', async (t)
       assert.deepEqual(got, want, `split [${shape}] ${JSON.stringify(splits)} axis ${axis}`);
     }
     for (const dtype of ['int32', 'bool'] as const) {
-      const [got, want] = bothWays(() => tf.split(tensor([4, 6, 5], 40, dtype), [2, 4], 1));
+      const [got, want] = bothWays(() => [...tf.split(tensor([4, 6, 5], 40, dtype), [2, 4], 1), ...tf.split(tensor([3, 90], 41, dtype), [30, 60], 1)]);
       assert.deepEqual(got, want, `split ${dtype}`);
     }
   });
