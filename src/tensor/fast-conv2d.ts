@@ -132,8 +132,12 @@ export const conv2dInputGradViaForward = (backendName: string, fallback: KernelC
   const call = (name: string, ins: KernelInputs | tf.TensorInfo[], at: KernelAttrs): tf.TensorInfo =>
     requireKernel(name, backendName)(ins as KernelInputs, at, backend);
   const scratch = new Scratch(backend);
+  // wasm: a view of the filter on the heap, not readSync's copy; taken per phase, since an allocation that grows the
+  // heap detaches earlier views (flippedSubFilter reads it before it writes)
+  const heap = backend as Partial<{ typedArrayFromHeap(info: tf.TensorInfo): Float32Array }>;
   let values: Float32Array | undefined;
-  const filterValues = (): Float32Array => (values ??= backend.readSync(filter.dataId) as Float32Array);
+  const filterValues = (): Float32Array =>
+    typeof heap.typedArrayFromHeap === 'function' && filter.dtype === 'float32' ? heap.typedArrayFromHeap(filter) : (values ??= backend.readSync(filter.dataId) as Float32Array);
   const phase = (rh: number, rw: number, last: boolean): tf.TensorInfo => {
     const ph = axisPhase(rh, sh, kh, g.padTop, height, g.outHeight);
     const pw = axisPhase(rw, sw, kw, g.padLeft, width, g.outWidth);

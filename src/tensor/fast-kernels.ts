@@ -2,15 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { type KernelCall, captureKernel } from './kernel-calls.js';
 import { routeMatMul, routeTransposedMatMul } from './fast-matmul.js';
 import { conv2dFilterGradViaForward, conv2dInputGradViaForward } from './fast-conv2d.js';
-import { sharedIdentity, sharedSameTypeCast } from './zero-copy.js';
+import { installDirectSaves, sharedIdentity, sharedSameTypeCast, uninstallDirectSaves } from './zero-copy.js';
 import { heapTile } from './fast-tile.js';
+import { heapConcat, heapSplitV } from './heap-concat-split.js';
 
 // kernel-level replacement makes routing transparent: tf.matMul(a, b, true), every built-in gradient,
 // tf.conv2dTranspose and fused ops all land on the fast forward kernels without model code knowing.
 // the fused element-wise ops (fused-ops.ts) are new kernels, registered on import, not replacements.
 
 /** the kernels this module replaces (or adds, for Conv2DBackpropFilter which wasm lacks) */
-export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Identity, tf.Cast, tf.Tile] as const;
+export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Identity, tf.Cast, tf.Tile, tf.Concat, tf.SplitV] as const;
+
+/** the copy kernels that `shareSavedTensors: false` leaves as tfjs has them */
+const COPY_KERNELS: ReadonlySet<string> = new Set([tf.Identity, tf.Cast, tf.Tile, tf.Concat, tf.SplitV]);
 
 type RawKernelFunc = tf.KernelConfig['kernelFunc'];
 
@@ -42,7 +46,7 @@ export const fastKernelsRegistered = (backendName = 'wasm'): boolean => saved.ha
 
 export interface FastKernelOptions {
   /**
-   * Identity and same-type Cast share memory instead of copying, Tile copies blocks (default on; off leaves
+   * Identity and same-type Cast share memory instead of copying, Tile, Concat and SplitV copy blocks (default on; off leaves
    * tfjs's kernels, as before the fused element-wise work, for benchmarks)
    */
   shareSavedTensors?: boolean;
@@ -53,7 +57,7 @@ export interface FastKernelOptions {
  * idempotent; returns the names of the kernels that are routed.
  */
 export const registerFastKernels = (backendName = 'wasm', options: FastKernelOptions = {}): string[] => {
-  const routed = options.shareSavedTensors === false ? ROUTED_KERNELS.filter((k) => k !== tf.Identity && k !== tf.Cast && k !== tf.Tile) : [...ROUTED_KERNELS];
+  const routed = options.shareSavedTensors === false ? ROUTED_KERNELS.filter((k) => !COPY_KERNELS.has(k)) : [...ROUTED_KERNELS];
   if (saved.has(backendName)) return routed;
   const originals = new Map<string, KernelCall | undefined>();
   for (const name of ROUTED_KERNELS) originals.set(name, captureKernel(name, backendName));
@@ -70,8 +74,18 @@ export const registerFastKernels = (backendName = 'wasm', options: FastKernelOpt
   if (options.shareSavedTensors !== false) {
     replace(tf.Identity, backendName, sharedIdentity(need(tf.Identity)));
     replace(tf.Cast, backendName, sharedSameTypeCast(need(tf.Cast)));
+    // and the engine's saves reach that Identity without runKernel's bookkeeping (engine-wide, on while any
+    // backend has its fast kernels)
+    installDirectSaves(tf);
     // broadcasts (the null text for guidance) as block copies
     replace(tf.Tile, backendName, heapTile(need(tf.Tile)));
+    // the skip connections' channel concats and their gradients as row copies
+    replace(tf.Concat, backendName, heapConcat(need(tf.Concat)));
+    const splitV = tf.getKernel(tf.SplitV, backendName);
+    if (splitV === undefined) throw new Error(`backend ${backendName} has no ${tf.SplitV} kernel to route`);
+    const rawSplitV = splitV.kernelFunc as unknown as (args: { inputs: Record<string, tf.TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => tf.TensorInfo[];
+    const routedSplitV = heapSplitV((inputs, attrs, backend) => rawSplitV({ inputs, attrs, backend }));
+    replace(tf.SplitV, backendName, routedSplitV as unknown as KernelCall);
   }
   return routed;
 };
@@ -85,4 +99,5 @@ export const unregisterFastKernels = (backendName = 'wasm'): void => {
     if (original !== undefined) tf.registerKernel(original);
   }
   saved.delete(backendName);
+  if (saved.size === 0) uninstallDirectSaves(tf);
 };
