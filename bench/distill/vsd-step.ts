@@ -8,7 +8,7 @@
 // run: npm run build && node dist/bench/distill/vsd-step.js [--rounds 4 --steps 5 --batch 16 --size 32 --base 16 --patch 1 --no-torch --no-phases --baseline --optimizer fused|ops|both --teacher-engine tfjs|onnx|both]
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
 import { initLora } from '../../src/nn/lora.js';
+import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
 import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { embeddedDistillNet, type TeacherPasses } from '../../src/distill/net.js';
@@ -49,20 +50,24 @@ const { values: opts } = parseArgs({
     // where the score gradient's two teacher passes run: tfjs (wasm), onnx (ONNX Runtime, one thread), or both,
     // alternating run by run in each round
     'teacher-engine': { type: 'string', default: 'tfjs' },
+    // the embedded study's own step: the committed teacher's architecture (models/embedded/teacher/teacher.json,
+    // random weights) and experiments/embedded-ablation.yaml's distill settings (batch 8, LoRA rank 16 on q, k, v,
+    // out and the ResBlock convs, LoRA guidance 1, LoRA lr 1e-2); --batch/--base/--patch are then ignored
+    study: { type: 'boolean', default: false },
   },
 });
 if (!['tfjs', 'onnx', 'both'].includes(opts['teacher-engine'])) throw new Error('--teacher-engine must be tfjs, onnx or both');
 if (!['fused', 'ops', 'both'].includes(opts.optimizer)) throw new Error('--optimizer must be fused, ops or both');
 const rounds = Number(opts.rounds);
 const stepsPerRound = Number(opts.steps);
-const batch = Number(opts.batch);
+const batch = opts.study ? 8 : Number(opts.batch);
 const size = Number(opts.size);
 const forwardReps = Number(opts['forward-reps']);
 if (stepsPerRound < 2) throw new Error('--steps must be at least 2 (the first step of each round is a warm-up)');
 
 // the embedded teacher's architecture (experiments/recipes/embedded-teacher.yaml), random weights everywhere
 // (zeroInit off, so no branch starts at exactly zero; the speed does not depend on it)
-const config: UNetConfig = {
+const benchConfig: UNetConfig = {
   inChannels: 3,
   outChannels: 3,
   baseChannels: Number(opts.base),
@@ -75,6 +80,11 @@ const config: UNetConfig = {
   ...(Number(opts.patch) > 1 ? { patchSize: Number(opts.patch) } : {}),
   zeroInit: false,
 };
+const studyConfig = (): UNetConfig => {
+  const teacherJson = JSON.parse(readFileSync(join(repoRoot, 'models', 'embedded', 'teacher', 'teacher.json'), 'utf8')) as { unet: UNetConfig };
+  return { ...teacherJson.unet, zeroInit: false };
+};
+const config: UNetConfig = opts.study ? studyConfig() : benchConfig;
 const TEXT_LEN = 24; // the embedded text encoder's length (width = condDim)
 
 // the embedded ablation's distill settings (experiments/embedded-ablation.yaml); checkpoints only at the end
@@ -94,7 +104,9 @@ const settings: DistillSettings = {
   studentLrSchedule: 'constant',
   emaDecay: 0.99,
   inputTimestep: 999,
-  lora: { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
+  lora: opts.study
+    ? { enabled: true, rank: 16, alpha: 16, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']), lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 1, nullPromptProb: 0.1, tMin: 0, tMax: 999 }
+    : { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
   checkpointEvery: 1_000_000,
   logEvery: 1_000_000,
 };
@@ -467,16 +479,17 @@ const main = async (): Promise<void> => {
   });
   const fwdPeakBytes = fwdProfile.peakBytes;
   const fwd = countFlops(fwdProfile.kernels as unknown as KernelRecord[]);
-  // the score gradient's two teacher passes (frozen and LoRA, each CFG on 2B), counted the same way
+  // the score gradient's two teacher passes (frozen with CFG on 2B; LoRA on 2B with CFG, on B at guidance 1), counted the same way
   const teacherPassFlops = countFlops(
     (
       await tf.profile(() => {
-        const { x, t, cond } = forwardInputs(2 * batch);
+        const frozen = forwardInputs(2 * batch);
+        const adapted = forwardInputs(settings.lora.guidanceScale === 1 ? batch : 2 * batch);
         const lora = initLora(teacher.params, { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets }, 0);
-        unetForward(teacher, x, t, cond).dispose();
-        unetForward(teacher, x, t, cond, lora).dispose();
+        unetForward(teacher, frozen.x, frozen.t, frozen.cond).dispose();
+        unetForward(teacher, adapted.x, adapted.t, adapted.cond, lora).dispose();
         disposeParams(lora.params);
-        tf.dispose([x, cond]);
+        tf.dispose([frozen.x, frozen.cond, adapted.x, adapted.cond]);
       })
     ).kernels as unknown as KernelRecord[],
   ).total;
@@ -494,8 +507,9 @@ const main = async (): Promise<void> => {
     kernelCpuStep = recorder.stop();
   }
 
-  let torch = opts['no-torch'] ? undefined : await startTorch();
-  if (!opts['no-torch'] && torch === undefined) console.error(`pytorch peer (${PYTHON} ${PEER}) did not start; vsdlab side only`);
+  // the peer re-writes the bench's UNet (attention at the last level, an ε body); --study's teacher differs
+  let torch = opts['no-torch'] || opts.study ? undefined : await startTorch();
+  if (!opts['no-torch'] && !opts.study && torch === undefined) console.error(`pytorch peer (${PYTHON} ${PEER}) did not start; vsdlab side only`);
   let torchInfo: Record<string, unknown> = {};
   const peerHello = { torch: torch?.hello['torch'], threads: torch?.hello['threads'] };
   const checkDir = mkdtempSync(join(tmpdir(), 'vsd-bench-check-'));
@@ -581,7 +595,7 @@ const main = async (): Promise<void> => {
   console.log(`optimiser: ${opts.optimizer === 'both' ? 'fused JS pass (step figures) and tfjs op sequences, alternating' : opts.optimizer === 'ops' ? 'tfjs op sequences (clipping, Adam, EMA)' : 'fused JS pass (clipping, Adam, EMA)'}`);
   console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as JS kernels), Identity/Cast sharing memory');
   console.log(`model: UNet ${JSON.stringify({ ...config, zeroInit: undefined })}, images ${size}x${size}x${config.inChannels}, text ${TEXT_LEN}x${config.condDim}, batch ${batch}`);
-  console.log(`step: VSD with LoRA teacher (rank ${settings.lora.rank}, alpha ${settings.lora.alpha}, q,v), CFG ${settings.guidanceScale} on both teachers (2B = ${2 * batch}), Adam on student and LoRA, clip 1.0, EMA`);
+  console.log(`step${opts.study ? ' (--study: the embedded ablation\'s)' : ''}: VSD with LoRA teacher (rank ${settings.lora.rank}, alpha ${settings.lora.alpha}, ${settings.lora.targets.join(',')}), CFG ${settings.guidanceScale} on the frozen teacher (2B = ${2 * batch}), ${settings.lora.guidanceScale} on the LoRA teacher, Adam on student and LoRA, clip 1.0, EMA`);
   console.log(`params: vsdlab UNet ${params}, LoRA ${loraParams}; PyTorch UNet ${String(torchInfo['params'] ?? 'n/a')}, LoRA ${String(torchInfo['lora_params'] ?? 'n/a')}`);
   if (check !== undefined) {
     console.log(`same weights, same inputs: PyTorch forward vs vsdlab max |diff| ${check['lora_on']?.max_abs_diff.toExponential(2)} with LoRA on, ${check['lora_off']?.max_abs_diff.toExponential(2)} off (outputs up to ${check['lora_off']?.max_abs_ref.toFixed(2)})`);
