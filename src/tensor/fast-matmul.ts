@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type KernelCall, Scratch, requireKernel } from './kernel-calls.js';
-import { type WasmHeapBackend, isWasmHeapBackend, wasmBatchMatMul, wasmTransposeLastTwo } from './wasm-batch-matmul.js';
+import { wasmBatchMatMul, wasmTransposeLastTwo } from './wasm-batch-matmul.js';
+import { type WasmHeapBackend, isWasmHeapBackend } from './wasm-heap.js';
 
 // wasm's matMul is fast (xnnpack) only for one un-transposed product: transposed operands run ~10x slower
 // (measured 0.4 / 2.3 vs 30 GFLOP/s) and a batch of products (attention) falls to a naive loop (1-2 GFLOP/s).

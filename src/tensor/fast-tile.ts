@@ -1,18 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { KernelCall } from './kernel-calls.js';
+import { isWasmHeapBackend, type NumericArray } from './wasm-heap.js';
 
 // wasm's Tile computes a source index per element (≈ 100 ns each: 2.7 ms to broadcast one [1, 24, 64] text
 // embedding to a batch of 32 for classifier-free guidance). tiled output is the input's blocks repeated: copy
 // each innermost row once, then double the filled part of every axis with copyWithin.
-
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-const isWasmHeapBackend = (backend: tf.KernelBackend): backend is tf.KernelBackend & WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === 'function' && typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
-
-type NumericArray = Float32Array | Int32Array | Uint8Array;
 
 /** writes x (shape `shape`) tiled `reps` times per axis into out, which has shape shape[i]·reps[i] */
 export const tileInto = (x: NumericArray, shape: readonly number[], reps: readonly number[], out: NumericArray): void => {

@@ -1,14 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { isWasmHeapBackend } from './wasm-heap.js';
 
 // a JS pass that reads and writes tensors' float32 values directly, for work that is a handful of element-wise
 // operations on many small tensors (the optimiser) where tfjs' per-op overhead would cost more than the math.
 // wasm keeps each tensor in its heap (a view, no copy); cpu keeps a Float32Array per tensor.
-
-/** the part of tfjs-backend-wasm's BackendWasm used here */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
 
 /** the part of tfjs-backend-cpu's MathBackendCPU used here */
 interface CpuBackend {
@@ -19,9 +14,6 @@ interface CpuBackend {
 interface EngineState {
   state: { tensorInfo: { get(dataId: tf.DataId): { backend: tf.KernelBackend } | undefined } };
 }
-
-const isWasmHeapBackend = (b: tf.KernelBackend): b is tf.KernelBackend & WasmHeapBackend =>
-  typeof (b as Partial<WasmHeapBackend>).makeOutput === 'function' && typeof (b as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
 
 const isCpuBackend = (b: tf.KernelBackend): b is tf.KernelBackend & CpuBackend => typeof (b as Partial<CpuBackend>).data?.get === 'function';
 

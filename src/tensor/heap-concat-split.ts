@@ -1,19 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelCall } from './kernel-calls.js';
+import { isWasmHeapBackend, type NumericArray } from './wasm-heap.js';
 
 // the UNet's skip concats (channel axis) and their gradients (SplitV) move rows of 16-64 floats. wasm's Concat
 // makes a subarray per row (≈ 8,000 short-lived objects per call: GC), and its SplitV slices each output through
 // readSync, a copy of the whole input per output, then copies it again row by row. Both are pure copies: here
 // the rows are copied between heap views directly, the same elements to the same places.
 
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-const isWasmHeapBackend = (backend: tf.KernelBackend): backend is tf.KernelBackend & WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === 'function' && typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
-
-type NumericArray = Float32Array | Int32Array | Uint8Array;
 const NUMERIC: ReadonlySet<string> = new Set(['float32', 'int32', 'bool']);
 
 const elements = (shape: readonly number[]): number => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelAttrs } from './kernel-calls.js';
+import { isWasmHeapBackend } from './wasm-heap.js';
 
 // element-wise work is memory-bound: one JS pass over the float32 values beats a chain of wasm kernels, each
 // with its own allocation and full pass. a JS kernel is a plain function over float32 arrays; this module
@@ -19,16 +20,6 @@ export interface JsKernel {
 /** the backends whose tensor values JS can reach directly */
 export const JS_KERNEL_BACKENDS = ['wasm', 'cpu'] as const;
 export type JsKernelBackend = (typeof JS_KERNEL_BACKENDS)[number];
-
-/** the part of tfjs-backend-wasm's BackendWasm used here (tensors live in its heap, addressed by memoryOffset) */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: tf.DataId, force?: boolean): boolean;
-}
-
-const isWasmHeapBackend = (backend: tf.KernelBackend): backend is tf.KernelBackend & WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === 'function' && typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
 
 const elements = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 

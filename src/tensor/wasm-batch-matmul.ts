@@ -4,20 +4,12 @@
 // module's memory and the result out (tfjs does not share its WebAssembly.Memory): a few KB per call.
 import type * as tf from '@tensorflow/tfjs';
 import { wasmModule } from './wasm-module.js';
+import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
 
 interface MatMulKernels {
   batchMatMul(a: number, b: number, scratch: number, out: number, batchA: number, batchB: number, batch: number, m: number, k: number, n: number, transposeA: boolean, transposeB: boolean): void;
   transposeBatch(src: number, dst: number, batch: number, rows: number, cols: number): void;
 }
-
-/** the part of tfjs-backend-wasm's BackendWasm used here (tensors live in its heap) */
-export interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-export const isWasmHeapBackend = (backend: tf.KernelBackend): backend is tf.KernelBackend & WasmHeapBackend =>
-  typeof (backend as Partial<WasmHeapBackend>).makeOutput === 'function' && typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
 
 const size = (shape: readonly number[]): number => shape.reduce((p, d) => p * d, 1);
 

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, registerFastKernels, unregisterFastKernels } from '../../src/tensor/index.js';
 import { captureKernel, type KernelCall } from '../../src/tensor/kernel-calls.js';
 import { routeMatMul, setMatMulKernels } from '../../src/tensor/fast-matmul.js';
-import { isWasmHeapBackend, wasmBatchMatMul, wasmTransposeLastTwo } from '../../src/tensor/wasm-batch-matmul.js';
+import { wasmBatchMatMul, wasmTransposeLastTwo } from '../../src/tensor/wasm-batch-matmul.js';
+import { isWasmHeapBackend } from '../../src/tensor/wasm-heap.js';
 
 // the SIMD kernel (assembly/matmul.ts) must give tfjs-backend-wasm's naive batched loop's float32 bits exactly
 
