@@ -26,6 +26,7 @@ import { gradientNorm, optimizerStep, setOptimizerPath, type OptimizerPath } fro
 import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
 import { saveSafetensors } from '../../src/weights/safetensors.js';
 import { formatKernelCpu, recordKernelCpu, type KernelCpu } from '../tensor/kernel-cpu.js';
+import { benchStepSettings } from './bench-step-settings.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 const PYTHON = '/usr/bin/python3';
@@ -87,29 +88,10 @@ const studyConfig = (): UNetConfig => {
 const config: UNetConfig = opts.study ? studyConfig() : benchConfig;
 const TEXT_LEN = 24; // the embedded text encoder's length (width = condDim)
 
-// the embedded ablation's distill settings (experiments/embedded-ablation.yaml); checkpoints only at the end
-const settings: DistillSettings = {
-  seed: 0,
-  steps: stepsPerRound,
-  batchSize: batch,
-  guidanceScale: 4.5,
-  tMin: 20,
-  tMax: 980,
-  gradClip: 1,
-  gradientWeighting: 'sigma-squared',
-  adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
-  studentParameterization: 'eps',
-  studentInit: 'teacher',
-  studentLr: 1e-4,
-  studentLrSchedule: 'constant',
-  emaDecay: 0.99,
-  inputTimestep: 999,
-  lora: opts.study
-    ? { enabled: true, rank: 16, alpha: 16, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']), lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 1, nullPromptProb: 0.1, tMin: 0, tMax: 999 }
-    : { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
-  checkpointEvery: 1_000_000,
-  logEvery: 1_000_000,
-};
+// the embedded ablation's distill settings (experiments/embedded-ablation.yaml); with --study its LoRA settings too
+const settings: DistillSettings = opts.study
+  ? { ...benchStepSettings(stepsPerRound, batch), lora: { enabled: true, rank: 16, alpha: 16, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']), lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 1, nullPromptProb: 0.1, tMin: 0, tMax: 999 } }
+  : benchStepSettings(stepsPerRound, batch);
 
 const cpuSeconds = (): number => {
   const { user, system } = process.cpuUsage();

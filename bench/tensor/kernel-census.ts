@@ -17,6 +17,7 @@ import { embeddedDistillNet } from '../../src/distill/net.js';
 import { onnxUNetEngine } from '../../src/diffusion/unet/onnx-unet-engine.js';
 import { registerFastKernels, selectBackend, unregisterFastKernels } from '../../src/tensor/index.js';
 import { installDirectSaves, uninstallDirectSaves } from '../../src/tensor/zero-copy.js';
+import { benchStepSettings } from '../distill/bench-step-settings.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,26 +37,7 @@ const batch = Number(opts.batch);
 
 // the vsd-step bench's model and settings (bench/distill/vsd-step.ts, --patch 2)
 const config: UNetConfig = { inChannels: 3, outChannels: 3, baseChannels: 16, channelMults: [1, 2, 2], resBlocksPerLevel: 1, attentionLevels: [false, false, true], heads: 4, condDim: 64, groups: 8, patchSize: 2, zeroInit: false };
-const settings: DistillSettings = {
-  seed: 0,
-  steps,
-  batchSize: batch,
-  guidanceScale: 4.5,
-  tMin: 20,
-  tMax: 980,
-  gradClip: 1,
-  gradientWeighting: 'sigma-squared',
-  adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
-  studentParameterization: 'eps',
-  studentInit: 'teacher',
-  studentLr: 1e-4,
-  studentLrSchedule: 'constant',
-  emaDecay: 0.99,
-  inputTimestep: 999,
-  lora: { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
-  checkpointEvery: 1_000_000,
-  logEvery: 1_000_000,
-};
+const settings: DistillSettings = benchStepSettings(steps, batch);
 const TEXT_LEN = 24;
 const encodeText = (captions: readonly string[]): tf.Tensor3D =>
   tf.tidy(() => tf.concat(captions.map((c, i) => tf.randomNormal([1, TEXT_LEN, config.condDim], 0, 1, 'float32', c.length * 131 + i))) as tf.Tensor3D);
