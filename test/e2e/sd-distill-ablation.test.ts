@@ -10,14 +10,9 @@ import { openSafetensors } from '../../src/weights/safetensors-file.js';
 import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
+import { ensureSyntheticShapes } from '../helpers/synthetic-shapes.js';
 
 const EXPERIMENT = 'test/fixtures/sd/distill-ablation.yaml';
-
-function ensureDataset(): void {
-  if (existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) return;
-  const built = vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']);
-  assert.equal(built.code, 0, built.stderr);
-}
 
 const jsonl = (path: string): Array<Record<string, number>> =>
   readFileSync(path, 'utf8')
@@ -26,7 +21,7 @@ const jsonl = (path: string): Array<Record<string, number>> =>
     .map((l) => JSON.parse(l) as Record<string, number>);
 
 test('LoRA teacher on/off × ε/x0/v students distilled from a diffusers folder generate in one step, are measured and reported', async () => {
-  ensureDataset();
+  ensureSyntheticShapes();
   const dir = tempDir();
   const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features'), VSDLAB_PROMPT_CACHE: join(dir, 'prompt-embeds') };
   const run = vsdlab(['run', EXPERIMENT, '--store', join(dir, 'runs')], { env });

@@ -9,17 +9,12 @@ import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { tinyOnnxFolder } from '../models/sd/onnx-folder.js';
+import { ensureSyntheticShapes } from '../helpers/synthetic-shapes.js';
 
 const EXPERIMENT = 'test/fixtures/sd/teacher-rows.yaml';
 
-function ensureDataset(): void {
-  if (existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) return;
-  const built = vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']);
-  assert.equal(built.code, 0, built.stderr);
-}
-
 test('a diffusers folder as teacher.model: 25-step DDIM and one-step rows generate 16×16 images, are measured and reported', async () => {
-  ensureDataset();
+  ensureSyntheticShapes();
   const dir = tempDir();
   const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
   const run = vsdlab(['run', EXPERIMENT, '--store', join(dir, 'runs')], { env });
@@ -43,7 +38,7 @@ test('a diffusers folder as teacher.model: 25-step DDIM and one-step rows genera
 });
 
 test('generate.engine: the same teacher rows through ONNX Runtime (Optimum export) give the tfjs engine\'s images to within one 8-bit level', async () => {
-  ensureDataset();
+  ensureSyntheticShapes();
   const dir = tempDir();
   const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
   const onnx = tinyOnnxFolder();
@@ -64,7 +59,7 @@ test('generate.engine: the same teacher rows through ONNX Runtime (Optimum expor
 });
 
 test('distill.teacher_engine: onnx with a diffusers teacher is refused by name (its teacher passes run on tfjs)', () => {
-  ensureDataset();
+  ensureSyntheticShapes();
   const dir = tempDir();
   const run = vsdlab(['run', 'test/fixtures/sd/distill-ablation.yaml', '--store', join(dir, 'runs'), '--only', 'vsd-eps', '--set', 'distill.teacher_engine=onnx'], { env: { VSDLAB_FEATURE_CACHE: join(dir, 'features') } });
   assert.notEqual(run.code, 0);

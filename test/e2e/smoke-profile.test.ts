@@ -5,13 +5,11 @@ import { join } from 'node:path';
 import { vsdlab } from '../helpers/cli.js';
 import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
+import { ensureSyntheticShapes } from '../helpers/synthetic-shapes.js';
 
 // the embedded study's smoke profile with the committed teacher and feature networks, as `npm start -- --profile smoke`
 test('the smoke profile of the embedded study runs end to end; the teacher at 25 DDIM steps beats its one-step sample (FID and KID) and VSD-ε beats SDS-ε (FID)', () => {
-  if (!existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) {
-    const built = vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']);
-    assert.equal(built.code, 0, built.stderr);
-  }
+  ensureSyntheticShapes();
   const dir = tempDir();
   const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
   const run = vsdlab(['run', 'experiments/embedded-smoke.yaml', '--store', join(dir, 'runs')], { env });

@@ -7,13 +7,14 @@ import { tempDir } from '../helpers/temp.js';
 import { vsdlab } from '../helpers/cli.js';
 import { checkStore } from './store-check.js';
 import { spawnVsdlab, type RunEvent } from './spawn-vsdlab.js';
+import { ensureSyntheticShapes } from '../helpers/synthetic-shapes.js';
 
 const EXPERIMENT = 'test/fixtures/reliability/tiny-study.yaml';
 // a short lock lapse, so a takeover happens in seconds (production default: 30 s)
 const LAPSE = { VSDLAB_LOCK_STALE_MS: '1500' };
 
 const ensureDataset = (): void => {
-  if (!existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) assert.equal(vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']).code, 0);
+  ensureSyntheticShapes();
 };
 
 const cellFile = (store: string, prefix: string, file: string): string => {
@@ -52,7 +53,7 @@ for (const [label, commands, always] of [
 ] as const) {
   const skip = always || FULL ? false : 'set VSDLAB_RELIABILITY_FULL=1 to run it (a minute on 2 cores)';
   test(`${label} on one experiment: every cell completes, no cell or stage is computed twice, the store reads back whole`, { skip }, async () => {
-    ensureDataset();
+    ensureSyntheticShapes();
     const dir = tempDir();
     const store = join(dir, 'runs');
     const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
@@ -67,7 +68,7 @@ for (const [label, commands, always] of [
 }
 
 test('a runner paused (SIGSTOP) past its lock lapse is taken over, and when it wakes (SIGCONT) it writes nothing over its successor', async () => {
-  ensureDataset();
+  ensureSyntheticShapes();
   const dir = tempDir();
   const steps = ['--set', 'distill.steps=6'];
   const env = { ...LAPSE, VSDLAB_FEATURE_CACHE: join(dir, 'features') };

@@ -5,15 +5,13 @@ import { runKillTrials } from './kill-trials.js';
 import { fromRoot, repoRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { vsdlab } from '../helpers/cli.js';
+import { ensureSyntheticShapes } from '../helpers/synthetic-shapes.js';
 
 // the short mode of scripts/kill-trials.js (RELIABILITY.md): 7 trials of one SIGKILL each, seed fixed, alternating
 // the study with a sharded evaluation (it goes through every stage, and its workers outlive a killed runner) and
 // the COCO prepare (a few seconds a trial); the full mode adds the unsharded study
 test('kill trials: SIGKILL at random moments, then a re-run: same metrics and artifacts, nothing corrupt, no finished stage again', async () => {
-  if (!existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) {
-    const built = vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']);
-    assert.equal(built.code, 0, built.stderr);
-  }
+  ensureSyntheticShapes();
   const figures = await runKillTrials({ experiment: 'test/fixtures/reliability/tiny-study.yaml', targets: ['sharded', 'prepare'], workDir: tempDir(), trials: 7, seed: 18, maxKills: 1, root: repoRoot });
   assert.equal(figures.trials, 7);
   assert.deepEqual(figures.trialsOf, { sharded: 4, prepare: 3 });

@@ -8,6 +8,7 @@ import { fromRoot } from '../helpers/paths.js';
 import { tempDir } from '../helpers/temp.js';
 import { vsdlab } from '../helpers/cli.js';
 import { EXIT_CODES } from '../../src/cli/exit-codes.js';
+import { ensureSyntheticShapes } from '../helpers/synthetic-shapes.js';
 
 const EXPERIMENT = 'test/fixtures/reliability/tiny-study.yaml';
 
@@ -37,7 +38,7 @@ const cellStatus = (store: string, prefix: string): { state: string; error: { co
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} stops vsdlab run cleanly: exit 130 (not 1), the cell recorded as interrupted, one line on stderr, and a re-run resumes it`, async () => {
-    if (!existsSync(fromRoot('data/synthetic-shapes/manifest.json'))) assert.equal(vsdlab(['datasets', 'build', 'datasets/synthetic-shapes.yaml', '--out', 'data/synthetic-shapes']).code, 0);
+    ensureSyntheticShapes();
     const dir = tempDir();
     const store = join(dir, 'runs');
     const env = { VSDLAB_FEATURE_CACHE: join(dir, 'features') };
