@@ -1,6 +1,8 @@
 // The VSD step the distillation benches time (bench/distill/vsd-step.ts, bench/tensor/kernel-census.ts): the
 // embedded ablation's distill settings at the bench's batch, with the bench's LoRA (rank 8 on to_q/to_v, CFG 4.5),
-// checkpoints only at the end. vsd-step's --study swaps in the study's own LoRA settings.
+// checkpoints only at the end. studyStepSettings is the embedded ablation's own step (vsd-step --study, the
+// teacher-engine bench): batch 8, LoRA rank 16 on q, k, v, out and the ResBlock convs, LoRA lr 1e-2, LoRA guidance 1.
+import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
 import type { DistillSettings } from '../../src/distill/trainer.js';
 
 export const benchStepSettings = (steps: number, batchSize: number): DistillSettings => ({
@@ -22,4 +24,12 @@ export const benchStepSettings = (steps: number, batchSize: number): DistillSett
   lora: { enabled: true, rank: 8, alpha: 8, targets: ['to_q', 'to_v'], lr: 1e-3, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 4.5, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
   checkpointEvery: 1_000_000,
   logEvery: 1_000_000,
+});
+
+/** the embedded ablation's LoRA teacher (experiments/embedded-ablation.yaml); `enabled: false` is its SDS cells */
+export const STUDY_LORA = { rank: 16, alpha: 16, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']) };
+
+export const studyStepSettings = (steps: number, lora = true): DistillSettings => ({
+  ...benchStepSettings(steps, 8),
+  lora: { enabled: lora, ...STUDY_LORA, lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 1, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
 });

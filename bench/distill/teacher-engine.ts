@@ -10,7 +10,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
 import { guided } from '../../src/diffusion/guidance.js';
 import { ddimSample } from '../../src/diffusion/samplers/ddim.js';
 import { sampleNoise } from '../../src/diffusion/sample-noise.js';
@@ -22,6 +21,7 @@ import { embeddedDistillNet } from '../../src/distill/net.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { selectBackend } from '../../src/tensor/index.js';
 import { loadTeacher } from '../../src/teacher/bundle.js';
+import { STUDY_LORA, studyStepSettings } from './bench-step-settings.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -50,27 +50,8 @@ const teacher = loadTeacher('models/embedded/teacher');
 const captions = ['a red circle at the top left on a blue background', 'A crimson cross near the bottom against an emerald canvas', 'a yellow ring in the centre on a black canvas', 'two green squares on a white background', 'a purple triangle on the right against an orange canvas'];
 const prompts = (step: number, n: number): string[] => Array.from({ length: n }, (_, i) => captions[(step * 3 + i) % captions.length] as string);
 
-const loraShape = { rank: 16, alpha: 16, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']) };
-const settings = (lora: boolean): DistillSettings => ({
-  seed: 0,
-  steps: stepsPerRun,
-  batchSize: 8,
-  guidanceScale: 4.5,
-  tMin: 20,
-  tMax: 980,
-  gradClip: 1,
-  gradientWeighting: 'sigma-squared',
-  adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
-  studentParameterization: 'eps',
-  studentInit: 'teacher',
-  studentLr: 1e-4,
-  studentLrSchedule: 'constant',
-  emaDecay: 0.99,
-  inputTimestep: 999,
-  lora: { enabled: lora, ...loraShape, lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 1, nullPromptProb: 0.1, tMin: 0, tMax: 999 },
-  checkpointEvery: 1_000_000,
-  logEvery: 1_000_000,
-});
+const loraShape = STUDY_LORA;
+const settings = (lora: boolean): DistillSettings => studyStepSettings(stepsPerRun, lora);
 
 /** CPU seconds of each step after the first (the first builds the ORT session or warms tfjs's kernels) */
 async function steps(engine: UNetEngineName, lora: boolean): Promise<number[]> {

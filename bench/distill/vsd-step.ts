@@ -16,7 +16,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scaledLinearSchedule } from '../../src/diffusion/schedule.js';
 import { initLora } from '../../src/nn/lora.js';
-import { loraLayersOf } from '../../src/diffusion/lora-targets.js';
 import { disposeParams, initUNet, parameterCount, unetForward, type UNet, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { distill, type DistillModels, type DistillSettings } from '../../src/distill/trainer.js';
 import { embeddedDistillNet, type TeacherPasses } from '../../src/distill/net.js';
@@ -26,7 +25,7 @@ import { gradientNorm, optimizerStep, setOptimizerPath, type OptimizerPath } fro
 import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
 import { saveSafetensors } from '../../src/weights/safetensors.js';
 import { formatKernelCpu, recordKernelCpu, type KernelCpu } from '../tensor/kernel-cpu.js';
-import { benchStepSettings } from './bench-step-settings.js';
+import { benchStepSettings, studyStepSettings } from './bench-step-settings.js';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../../..');
 const PYTHON = '/usr/bin/python3';
@@ -89,9 +88,7 @@ const config: UNetConfig = opts.study ? studyConfig() : benchConfig;
 const TEXT_LEN = 24; // the embedded text encoder's length (width = condDim)
 
 // the embedded ablation's distill settings (experiments/embedded-ablation.yaml); with --study its LoRA settings too
-const settings: DistillSettings = opts.study
-  ? { ...benchStepSettings(stepsPerRound, batch), lora: { enabled: true, rank: 16, alpha: 16, targets: loraLayersOf(['q', 'k', 'v', 'out', 'conv']), lr: 1e-2, updatesPerStep: 1, lossWeighting: 'alpha-bar', guidanceScale: 1, nullPromptProb: 0.1, tMin: 0, tMax: 999 } }
-  : benchStepSettings(stepsPerRound, batch);
+const settings: DistillSettings = opts.study ? studyStepSettings(stepsPerRound) : benchStepSettings(stepsPerRound, batch);
 
 const cpuSeconds = (): number => {
   const { user, system } = process.cpuUsage();
