@@ -7,17 +7,11 @@ import { clipByGlobalNorm } from '../../src/distill/objectives.js';
 import { gradientNorm, optimizerStep, setOptimizerPath } from '../../src/distill/optimizer-step.js';
 import { floatStorage } from '../../src/tensor/float-storage.js';
 import { selectBackend } from '../../src/tensor/index.js';
+import { rng } from '../helpers/random-arrays.js';
 
 // the fused optimiser pass against its oracle, the op sequences it replaces (clipByGlobalNorm, Adam.apply,
 // emaUpdate), bit for bit, on both backends whose tensor storage JS reaches
 
-const rng = (seed: number): (() => number) => {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-};
 
 // conv filters, biases, a linear weight, odd sizes; the largest has enough elements that float32 summation
 // order shows in the norm

@@ -18,21 +18,11 @@ import {
 import { fastExp } from '../../src/tensor/fast-math.js';
 import { initUNet, unetForward, disposeParams, type UNetConfig } from '../../src/diffusion/unet/index.js';
 import { TINY_UNET } from '../helpers/tiny-unet.js';
+import { randomArray } from '../helpers/random-arrays.js';
 
 // every fused op against the plain tfjs composition it replaces (the composition on the cpu backend is the
 // reference), forward and every gradient, on cpu (the same JS kernels) and on wasm
 
-const rng = (seed: number): (() => number) => {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-};
-const randomArray = (n: number, seed: number, scale = 2, offset = 0): Float32Array => {
-  const next = rng(seed);
-  return Float32Array.from({ length: n }, () => offset + scale * next());
-};
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** max |got − want| / max |want|: float32 rounding of O(1)-conditioned results stays near 1e-7 */

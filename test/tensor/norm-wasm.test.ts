@@ -6,6 +6,7 @@ import type { JsKernel } from '../../src/tensor/js-kernels.js';
 import type { KernelAttrs } from '../../src/tensor/kernel-calls.js';
 import * as wasm from '../../src/tensor/norm-kernels.js';
 import * as js from './norm-wasm-js-reference.js';
+import { rng, randomArray } from '../helpers/random-arrays.js';
 
 // the WebAssembly norm kernels (assembly/norm.ts behind src/tensor/norm-kernels.ts) against the JS kernels they
 // replaced (norm-wasm-js-reference.ts), bit for bit: every output float's 32 bits, except that a NaN need only meet
@@ -13,17 +14,6 @@ import * as js from './norm-wasm-js-reference.js';
 // order the compiler picks (V8 commutes x·y freely), so neither side's NaN bits are a property of the kernel. run
 // on plain arrays (the bodies both backends share) and through tfjs on the cpu and the wasm backend.
 
-const rng = (seed: number): (() => number) => {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  };
-};
-const randomArray = (n: number, seed: number, scale = 2, offset = 0): Float32Array => {
-  const next = rng(seed);
-  return Float32Array.from({ length: n }, () => offset + scale * next());
-};
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** NaNs met (NaN for NaN), so that the tests can check that their NaN cases ran */
