@@ -1,14 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelCall } from './kernel-calls.js';
 import { isWasmHeapBackend } from './wasm-heap.js';
+import { wasmModule } from './wasm-module.js';
 
 // the bias gradients sum over leading axes (Sum over axis 0 of [N, C], over [0, 1, 2] of NHWC; GroupNorm's over
 // [1, 2]). wasm's Sum reduces only innermost axes: it first transposes x to [outer, C, reduced] (a generic
 // element-by-element copy), then sums each row sequentially in float32 from 0 (tfjs-backend-wasm cc/kernels/Sum.cc:
 // `T sum = 0; for (x ...) sum += *x;`). Column c of the untransposed x holds the same elements in the same order,
 // so adding row after row into a float32 accumulator per column, starting from 0, performs the very same float32
-// additions: the same bits, without the transpose. (A JS number add rounded to float32 on store equals the float32
-// add: double has more than 2·24 + 2 bits, so the double rounding is exact.)
+// additions: the same bits, without the transpose. assembly/column-sum.ts does it four columns to a v128;
+// columnSumsInto is the same loop in JS (the reference the tests hold the kernel to: a JS number add rounded to
+// float32 on store equals the float32 add, double having more than 2·24 + 2 bits).
+
+interface ColumnSumKernels {
+  columnSums(x: number, out: number, outer: number, rows: number, cols: number): void;
+}
 
 /**
  * out[a, c] = Σ_r x[a, r, c] for x row-major [outer, rows, cols], each sum taken sequentially over r from +0 in
@@ -49,9 +55,14 @@ export const heapColumnSum =
     const g = columnSumGeometry(x.shape, attrs['axis'] as number | number[]);
     if (g === undefined) return original(inputs, attrs, backend);
     const kept = x.shape.filter((_, a) => !g.axes.includes(a));
+    const n = g.outer * g.rows * g.cols;
+    const mod = wasmModule<ColumnSumKernels>('column-sum');
+    const [xAt, outAt] = mod.layout([n, g.outer * g.cols]) as [number, number];
+    mod.f32(xAt, n).set(backend.typedArrayFromHeap(x) as Float32Array);
+    mod.exports.columnSums(xAt, outAt, g.outer, g.rows, g.cols);
     const out = backend.makeOutput(kept, 'float32');
     // views only after the allocation: a growing heap detaches earlier views
-    columnSumsInto(backend.typedArrayFromHeap(x) as Float32Array, g.outer, g.rows, g.cols, backend.typedArrayFromHeap(out) as Float32Array);
+    (backend.typedArrayFromHeap(out) as Float32Array).set(mod.f32(outAt, g.outer * g.cols));
     if (attrs['keepDims'] === true) out.shape = tf.backend_util.expandShapeToKeepDim(kept, g.axes);
     return out;
   };

@@ -1,12 +1,17 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { KernelCall } from './kernel-calls.js';
-import { copyRows } from './heap-concat-split.js';
-import { isWasmHeapBackend, type NumericArray } from './wasm-heap.js';
+import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
+import { wasmModule } from './wasm-module.js';
 
 // wasm's Transpose (≈ 230 a step: the attention's head split/merge [0, 2, 1, 3], the filter gradient's
-// [3, 1, 2, 0] and [1, 2, 0, 3]) walks every element through a generic index computation (≈ 5 ns each) behind
-// a cwrap call that copies the shape and perm. A transpose is a pure copy: here the same elements are copied to
-// the same places by strided loops on the heap, with the axes that move together merged first.
+// [3, 1, 2, 0] and [1, 2, 0, 3]) walks every element through a generic index computation (≈ 6 ns each). A
+// transpose is a pure copy: here the axes that move together are merged, and assembly/transpose.ts copies rows
+// (v128) or 4x4 blocks (shuffles) of 32-bit elements, bits untouched, in the module's memory (one memcpy in, one out).
+
+interface TransposeKernels {
+  copyRows(src: number, dst: number, meta: number, outer: number, len: number, index: number): void;
+  transposeBlocks(src: number, dst: number, meta: number, outer: number, nq: number, dq: number, n0: number, s0: number, index: number): void;
+}
 
 /** `shape` and `perm` with size-1 axes dropped and axes that stay neighbours merged (the same copy, fewer loops) */
 export const collapsePermutation = (shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } => {
@@ -34,72 +39,74 @@ export const collapsePermutation = (shape: readonly number[], perm: readonly num
 };
 
 /**
- * writes x (row-major, `shape`) transposed by `perm` into out: out[i0..] = x at input index i[perm⁻¹]. Views of
- * one kind (Int32Array for float32 and int32: bits are copied, never converted; Uint8Array for bool).
+ * how the kernel copies one transpose: the outer output axes as (length, source step, destination step), then
+ * either rows of `len` contiguous elements (the innermost axis stays innermost) or [nq, n0] blocks (output axis q,
+ * the source's innermost, steps dq in the output; the innermost output axis steps s0 in the source). undefined: a no-op.
  */
-export const transposeInto = (x: Int32Array | Uint8Array, shape: readonly number[], perm: readonly number[], out: Int32Array | Uint8Array): void => {
+export type TransposePlan =
+  | { kind: 'rows'; meta: Int32Array; len: number }
+  | { kind: 'blocks'; meta: Int32Array; nq: number; dq: number; n0: number; s0: number };
+
+export const transposePlan = (shape: readonly number[], perm: readonly number[]): TransposePlan | undefined => {
   const c = collapsePermutation(shape, perm);
   const rank = c.shape.length;
-  const total = c.shape.reduce((a, b) => a * b, 1);
-  if (total === 0) return;
-  if (rank <= 1) {
-    out.set(x.subarray(0, total));
-    return;
-  }
-  const inStride = new Array<number>(rank);
+  if (c.perm.every((a, i) => a === i)) return undefined;
+  const inStep = new Array<number>(rank);
   for (let a = rank - 1, s = 1; a >= 0; a--) {
-    inStride[a] = s;
+    inStep[a] = s;
     s *= c.shape[a] as number;
   }
-  // output axis i runs over input axis perm[i]: its length and its step in x
+  // output axis i runs over input axis perm[i]: its length, its step in the source and in the output
   const dims = c.perm.map((a) => c.shape[a] as number);
-  const steps = c.perm.map((a) => inStride[a] as number);
-  const n0 = dims[rank - 1] as number;
-  const s0 = steps[rank - 1] as number;
-  const n1 = dims[rank - 2] as number;
-  const s1 = steps[rank - 2] as number;
-  const outer = total / (n0 * n1);
-  const index = new Array<number>(rank - 2).fill(0);
-  let base = 0;
-  let o = 0;
-  for (let b = 0; b < outer; b++) {
-    if (s0 === 1) {
-      // the innermost axis stays innermost: n1 rows of n0 contiguous elements
-      copyRows(x as NumericArray, base, s1, out as NumericArray, o, n0, n0, n1);
-      o += n0 * n1;
-    } else {
-      for (let j = 0; j < n1; j++) {
-        const at = base + j * s1;
-        for (let i = 0; i < n0; i++) out[o++] = x[at + i * s0] as number;
-      }
-    }
-    // next outer output index (odometer over output axes rank-3 .. 0)
-    for (let a = rank - 3; a >= 0; a--) {
-      index[a] = (index[a] as number) + 1;
-      base += steps[a] as number;
-      if ((index[a] as number) < (dims[a] as number)) break;
-      base -= (index[a] as number) * (steps[a] as number);
-      index[a] = 0;
-    }
+  const src = c.perm.map((a) => inStep[a] as number);
+  const dst = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    dst[i] = s;
+    s *= dims[i] as number;
   }
+  const triples = (axes: number[]): Int32Array => Int32Array.from(axes.flatMap((i) => [dims[i] as number, src[i] as number, dst[i] as number]));
+  const last = rank - 1;
+  const q = src.indexOf(1);
+  const outer = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== q && i !== last);
+  if (q === last) return { kind: 'rows', meta: triples(outer), len: dims[last] as number };
+  return { kind: 'blocks', meta: triples(outer), nq: dims[q] as number, dq: dst[q] as number, n0: dims[last] as number, s0: src[last] as number };
 };
 
-const isNoOp = (shape: readonly number[], perm: readonly number[]): boolean => collapsePermutation(shape, perm).perm.every((a, i) => a === i);
+const plans = new Map<string, TransposePlan | undefined>();
+const planOf = (shape: readonly number[], perm: readonly number[]): TransposePlan | undefined => {
+  const key = `${shape.join(',')}|${perm.join(',')}`;
+  if (!plans.has(key)) plans.set(key, transposePlan(shape, perm));
+  return plans.get(key);
+};
 
-/** the same bits as a view of 4-byte or 1-byte elements, so that a copy never converts a value */
-const bitsView = (a: NumericArray): Int32Array | Uint8Array => (a instanceof Uint8Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length));
+const bits = (a: Float32Array | Int32Array | Uint8Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
 
-/** Transpose by strided copies on the wasm heap; strings, no-op permutations and other backends keep the original kernel */
+/** x (4-byte elements on the wasm heap) transposed by a plan into a new output of shape outShape */
+const transposeOnHeap = (x: tf.TensorInfo, outShape: number[], plan: TransposePlan, backend: WasmHeapBackend): tf.TensorInfo => {
+  const n = outShape.reduce((a, b) => a * b, 1);
+  const mod = wasmModule<TransposeKernels>('transpose');
+  const outer = plan.meta.length / 3;
+  const [srcAt, dstAt, metaAt, indexAt] = mod.layout([n, n, plan.meta.length, outer]) as [number, number, number, number];
+  const memory = mod.f32(0, 0).buffer;
+  new Int32Array(memory, srcAt, n).set(bits(backend.typedArrayFromHeap(x)));
+  new Int32Array(memory, metaAt, plan.meta.length).set(plan.meta);
+  if (plan.kind === 'rows') mod.exports.copyRows(srcAt, dstAt, metaAt, outer, plan.len, indexAt);
+  else mod.exports.transposeBlocks(srcAt, dstAt, metaAt, outer, plan.nq, plan.dq, plan.n0, plan.s0, indexAt);
+  const out = backend.makeOutput(outShape, x.dtype);
+  bits(backend.typedArrayFromHeap(out)).set(new Int32Array(memory, dstAt, n));
+  return out;
+};
+
+/** Transpose of float32 / int32 on the wasm heap by the copy kernels; bool, strings, no-op permutations and other backends keep the original kernel */
 export const heapTranspose =
   (original: KernelCall): KernelCall =>
   (inputs, attrs, backend) => {
     const x = inputs['x'];
     const perm = attrs['perm'] as number[] | undefined;
-    if (x === undefined || perm === undefined || perm.length !== x.shape.length || !isWasmHeapBackend(backend) || !['float32', 'int32', 'bool'].includes(x.dtype) || isNoOp(x.shape, perm)) {
+    if (x === undefined || perm === undefined || perm.length !== x.shape.length || !isWasmHeapBackend(backend) || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
       return original(inputs, attrs, backend);
     }
-    const out = backend.makeOutput(perm.map((a) => x.shape[a] as number), x.dtype as tf.DataType);
-    // views only after the allocation: a growing heap detaches earlier views
-    transposeInto(bitsView(backend.typedArrayFromHeap(x)), x.shape, perm, bitsView(backend.typedArrayFromHeap(out)));
-    return out;
+    const plan = x.shape.some((d) => d === 0) ? undefined : planOf(x.shape, perm);
+    if (plan === undefined) return original(inputs, attrs, backend);
+    return transposeOnHeap(x, perm.map((a) => x.shape[a] as number), plan, backend);
   };

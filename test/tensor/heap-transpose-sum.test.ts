@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, registerFastKernels, unregisterFastKernels } from '../../src/tensor/index.js';
 import { collapsePermutation } from '../../src/tensor/heap-transpose.js';
-import { columnSumGeometry } from '../../src/tensor/heap-column-sum.js';
+import { columnSumGeometry, columnSumsInto } from '../../src/tensor/heap-column-sum.js';
 import { rng } from '../helpers/random-arrays.js';
 
 // the strided-copy Transpose and the column-sum Sum must give the backend's own kernels' outputs bit for bit:
@@ -174,6 +174,24 @@ test('strided-copy Transpose and column-sum Sum equal the backends\' kernels bit
         assert.deepEqual(got, want, `sum [${shape}] over [${axes}] keepDims ${keepDims}`);
       }
     });
+  });
+
+  await t.test('sum: the order argument in plain JS: in-order float32 column sums give wasm\'s transposed row sums', () => {
+    unregisterFastKernels('wasm');
+    try {
+      for (const [shape, axes] of [...STEP_SUMS.slice(0, 8), [[4099, 5], [0]], [[3, 2000, 7], [1]]] as [number[], number[]][]) {
+        const g = columnSumGeometry(shape, axes);
+        assert.ok(g !== undefined);
+        const x = tensor(shape, 77);
+        const want = tf.sum(x, axes);
+        const got = new Float32Array(g.outer * g.cols);
+        columnSumsInto(x.dataSync() as Float32Array, g.outer, g.rows, g.cols, got);
+        assert.deepEqual(Array.from(new Uint32Array(got.buffer)), bitsOf(want).bits, `sum [${shape}] over [${axes}]`);
+        tf.dispose([x, want]);
+      }
+    } finally {
+      registerFastKernels('wasm');
+    }
   });
 
   await t.test('sum: negative zeros sum to +0 as wasm\'s sum from 0 does; int32, unsorted axes and gradients keep their kernels', () => {
