@@ -11,6 +11,7 @@ import { wasmModule } from './wasm-module.js';
 interface TransposeKernels {
   copyRows(src: number, dst: number, meta: number, outer: number, len: number, index: number): void;
   transposeBlocks(src: number, dst: number, meta: number, outer: number, nq: number, dq: number, n0: number, s0: number, index: number): void;
+  transposeBlocksOuterInner(src: number, dst: number, meta: number, outer: number, nq: number, dq: number, n0: number, s0: number, index: number): void;
 }
 
 /** `shape` and `perm` with size-1 axes dropped and axes that stay neighbours merged (the same copy, fewer loops) */
@@ -45,7 +46,7 @@ export const collapsePermutation = (shape: readonly number[], perm: readonly num
  */
 export type TransposePlan =
   | { kind: 'rows'; meta: Int32Array; len: number }
-  | { kind: 'blocks'; meta: Int32Array; nq: number; dq: number; n0: number; s0: number };
+  | { kind: 'blocks'; meta: Int32Array; nq: number; dq: number; n0: number; s0: number; outerInner: boolean };
 
 export const transposePlan = (shape: readonly number[], perm: readonly number[]): TransposePlan | undefined => {
   const c = collapsePermutation(shape, perm);
@@ -69,7 +70,11 @@ export const transposePlan = (shape: readonly number[], perm: readonly number[])
   const q = src.indexOf(1);
   const outer = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== q && i !== last);
   if (q === last) return { kind: 'rows', meta: triples(outer), len: dims[last] as number };
-  return { kind: 'blocks', meta: triples(outer), nq: dims[q] as number, dq: dst[q] as number, n0: dims[last] as number, s0: src[last] as number };
+  // the filter gradient's [3, 1, 2, 0]: block rows far apart, the outer axis a short step; walking the outer axes
+  // inside each block position keeps the 8 rows streaming (≈ 4x faster there, slower for a plain matrix)
+  const inner = outer[outer.length - 1];
+  const outerInner = inner !== undefined && (src[inner] as number) < (src[last] as number) && (dst[inner] as number) < (dst[q] as number);
+  return { kind: 'blocks', meta: triples(outer), nq: dims[q] as number, dq: dst[q] as number, n0: dims[last] as number, s0: src[last] as number, outerInner };
 };
 
 const plans = new Map<string, TransposePlan | undefined>();
@@ -91,7 +96,7 @@ const transposeOnHeap = (x: tf.TensorInfo, outShape: number[], plan: TransposePl
   new Int32Array(memory, srcAt, n).set(bits(backend.typedArrayFromHeap(x)));
   new Int32Array(memory, metaAt, plan.meta.length).set(plan.meta);
   if (plan.kind === 'rows') mod.exports.copyRows(srcAt, dstAt, metaAt, outer, plan.len, indexAt);
-  else mod.exports.transposeBlocks(srcAt, dstAt, metaAt, outer, plan.nq, plan.dq, plan.n0, plan.s0, indexAt);
+  else (plan.outerInner ? mod.exports.transposeBlocksOuterInner : mod.exports.transposeBlocks)(srcAt, dstAt, metaAt, outer, plan.nq, plan.dq, plan.n0, plan.s0, indexAt);
   const out = backend.makeOutput(outShape, x.dtype);
   bits(backend.typedArrayFromHeap(out)).set(new Int32Array(memory, dstAt, n));
   return out;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, registerFastKernels, unregisterFastKernels } from '../../src/tensor/index.js';
-import { collapsePermutation } from '../../src/tensor/heap-transpose.js';
+import { collapsePermutation, transposePlan } from '../../src/tensor/heap-transpose.js';
 import { columnSumGeometry, columnSumsInto } from '../../src/tensor/heap-column-sum.js';
 import { rng } from '../helpers/random-arrays.js';
 
@@ -108,6 +108,16 @@ test('collapsePermutation merges neighbouring axes and drops size-1 axes', () =>
   assert.deepEqual(collapsePermutation([16, 16, 4, 8], [0, 2, 1, 3]), { shape: [16, 16, 4, 8], perm: [0, 2, 1, 3] });
   assert.deepEqual(collapsePermutation([64, 1, 1, 32], [1, 2, 0, 3]), { shape: [2048], perm: [0] });
   assert.deepEqual(collapsePermutation([2, 1, 3], [2, 1, 0]), { shape: [2, 3], perm: [1, 0] });
+});
+
+test('the transpose cases reach every copy path of assembly/transpose.ts, with and without ragged edges', () => {
+  const paths = new Map<string, number>();
+  for (const [shape, perm] of [...STEP_TRANSPOSES, ...randomTransposes(300, 7)]) {
+    const p = transposePlan(shape, perm);
+    const key = p === undefined ? 'no-op' : p.kind === 'rows' ? `rows${p.len % 4 === 0 ? '' : ' + tail'}` : `${p.outerInner ? 'outer-inner blocks' : 'blocks'}${p.n0 % 4 === 0 && p.nq % 4 === 0 ? '' : ' + edges'}`;
+    paths.set(key, (paths.get(key) ?? 0) + 1);
+  }
+  for (const key of ['no-op', 'rows', 'rows + tail', 'blocks', 'blocks + edges', 'outer-inner blocks', 'outer-inner blocks + edges']) assert.ok((paths.get(key) ?? 0) >= 3, `${key}: ${paths.get(key) ?? 0} cases`);
 });
 
 test('columnSumGeometry: only a run of increasing axes that is not innermost', () => {
