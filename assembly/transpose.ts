@@ -1,6 +1,6 @@
-// Transposes of 4-byte elements as copies: the output is written in order, each element copied as its 32 bits
-// (i32 / v128 loads and stores, never a float operation), so any permutation of float32 or int32 values comes
-// out bit for bit. The caller (src/tensor/heap-transpose.ts) merges axes first and describes the "outer" output
+// Transposes of 4-byte elements as copies: each element is copied as its 32 bits (i32 / v128 loads, shuffles and
+// stores, never a float operation), so any permutation of float32 or int32 values comes out bit for bit. Only the
+// permutations that move the innermost axis: 4x4 blocks by shuffles. The caller (src/tensor/heap-transpose.ts) merges axes first and describes the "outer" output
 // axes as (length, source step, destination step) triples in `meta` (i32s), outermost first; `index` is scratch
 // for their counters (`outer` i32s).
 
@@ -11,40 +11,6 @@
 // field 0, 1, 2 of outer axis `axis`: its length, its source step, its destination step (elements)
 @inline function metaAt(meta: usize, axis: i32, field: i32): i32 {
   return load<i32>(meta + (<usize>(axis * 3 + field) << 2));
-}
-
-/**
- * the innermost output axis is the source's innermost axis: for every outer index, `len` contiguous elements from
- * src + (Σ index·srcStep) to dst + (Σ index·dstStep)
- */
-export function copyRows(src: usize, dst: usize, meta: usize, outer: i32, len: i32, index: usize): void {
-  for (let a = 0; a < outer; a++) store<i32>(index + (<usize>a << 2), 0);
-  let count = 1;
-  for (let a = 0; a < outer; a++) count *= metaAt(meta, a, 0);
-  let s: i32 = 0;
-  let d: i32 = 0;
-  const len4 = len & ~3;
-  for (let b = 0; b < count; b++) {
-    const sp = at(src, s);
-    const dp = at(dst, d);
-    let i = 0;
-    for (; i < len4; i += 4) v128.store(dp + (<usize>i << 2), v128.load(sp + (<usize>i << 2)));
-    for (; i < len; i++) store<i32>(dp + (<usize>i << 2), load<i32>(sp + (<usize>i << 2)));
-    // odometer: innermost outer axis first
-    for (let a = outer - 1; a >= 0; a--) {
-      const ia = index + (<usize>a << 2);
-      const n = load<i32>(ia) + 1;
-      s += metaAt(meta, a, 1);
-      d += metaAt(meta, a, 2);
-      if (n < metaAt(meta, a, 0)) {
-        store<i32>(ia, n);
-        break;
-      }
-      s -= n * metaAt(meta, a, 1);
-      d -= n * metaAt(meta, a, 2);
-      store<i32>(ia, 0);
-    }
-  }
 }
 
 /**

@@ -3,13 +3,14 @@ import type { KernelCall } from './kernel-calls.js';
 import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
 import { wasmModule } from './wasm-module.js';
 
-// wasm's Transpose (≈ 230 a step: the attention's head split/merge [0, 2, 1, 3], the filter gradient's
-// [3, 1, 2, 0] and [1, 2, 0, 3]) walks every element through a generic index computation (≈ 6 ns each). A
-// transpose is a pure copy: here the axes that move together are merged, and assembly/transpose.ts copies rows
-// (v128) or 4x4 blocks (shuffles) of 32-bit elements, bits untouched, in the module's memory (one memcpy in, one out).
+// wasm's Transpose copies element by element. Where the innermost axis stays innermost (the attention's head
+// split/merge [0, 2, 1, 3], the filter gradient's [1, 2, 0, 3]) that is about as fast as a row copy here, measured
+// in the step, so those keep wasm's kernel. Where it moves (the filter gradient's [3, 1, 2, 0] of NHWC
+// activations, 2-D transposes) assembly/transpose.ts moves 4x4 blocks of 32-bit elements by shuffles, bits
+// untouched, in the module's memory (one memcpy in, one out): 15-30 % less per call in the step. A transpose is a
+// pure copy, so any copy order gives the same bits.
 
 interface TransposeKernels {
-  copyRows(src: number, dst: number, meta: number, outer: number, len: number, index: number): void;
   transposeBlocks(src: number, dst: number, meta: number, outer: number, nq: number, dq: number, n0: number, s0: number, index: number): void;
   transposeBlocksOuterInner(src: number, dst: number, meta: number, outer: number, nq: number, dq: number, n0: number, s0: number, index: number): void;
 }
@@ -41,12 +42,17 @@ export const collapsePermutation = (shape: readonly number[], perm: readonly num
 
 /**
  * how the kernel copies one transpose: the outer output axes as (length, source step, destination step), then
- * either rows of `len` contiguous elements (the innermost axis stays innermost) or [nq, n0] blocks (output axis q,
- * the source's innermost, steps dq in the output; the innermost output axis steps s0 in the source). undefined: a no-op.
+ * [nq, n0] blocks (output axis q, the source's innermost, steps dq in the output; the innermost output axis steps
+ * s0 in the source). undefined: a no-op, or the innermost axis stays innermost (wasm's kernel).
  */
-export type TransposePlan =
-  | { kind: 'rows'; meta: Int32Array; len: number }
-  | { kind: 'blocks'; meta: Int32Array; nq: number; dq: number; n0: number; s0: number; outerInner: boolean };
+export interface TransposePlan {
+  meta: Int32Array;
+  nq: number;
+  dq: number;
+  n0: number;
+  s0: number;
+  outerInner: boolean;
+}
 
 export const transposePlan = (shape: readonly number[], perm: readonly number[]): TransposePlan | undefined => {
   const c = collapsePermutation(shape, perm);
@@ -69,12 +75,12 @@ export const transposePlan = (shape: readonly number[], perm: readonly number[])
   const last = rank - 1;
   const q = src.indexOf(1);
   const outer = Array.from({ length: rank }, (_, i) => i).filter((i) => i !== q && i !== last);
-  if (q === last) return { kind: 'rows', meta: triples(outer), len: dims[last] as number };
+  if (q === last) return undefined;
   // the filter gradient's [3, 1, 2, 0]: block rows far apart, the outer axis a short step; walking the outer axes
   // inside each block position keeps the 8 rows streaming (≈ 4x faster there, slower for a plain matrix)
   const inner = outer[outer.length - 1];
   const outerInner = inner !== undefined && (src[inner] as number) < (src[last] as number) && (dst[inner] as number) < (dst[q] as number);
-  return { kind: 'blocks', meta: triples(outer), nq: dims[q] as number, dq: dst[q] as number, n0: dims[last] as number, s0: src[last] as number, outerInner };
+  return { meta: triples(outer), nq: dims[q] as number, dq: dst[q] as number, n0: dims[last] as number, s0: src[last] as number, outerInner };
 };
 
 const plans = new Map<string, TransposePlan | undefined>();
@@ -95,14 +101,13 @@ const transposeOnHeap = (x: tf.TensorInfo, outShape: number[], plan: TransposePl
   const memory = mod.f32(0, 0).buffer;
   new Int32Array(memory, srcAt, n).set(bits(backend.typedArrayFromHeap(x)));
   new Int32Array(memory, metaAt, plan.meta.length).set(plan.meta);
-  if (plan.kind === 'rows') mod.exports.copyRows(srcAt, dstAt, metaAt, outer, plan.len, indexAt);
-  else (plan.outerInner ? mod.exports.transposeBlocksOuterInner : mod.exports.transposeBlocks)(srcAt, dstAt, metaAt, outer, plan.nq, plan.dq, plan.n0, plan.s0, indexAt);
+  (plan.outerInner ? mod.exports.transposeBlocksOuterInner : mod.exports.transposeBlocks)(srcAt, dstAt, metaAt, outer, plan.nq, plan.dq, plan.n0, plan.s0, indexAt);
   const out = backend.makeOutput(outShape, x.dtype);
   bits(backend.typedArrayFromHeap(out)).set(new Int32Array(memory, dstAt, n));
   return out;
 };
 
-/** Transpose of float32 / int32 on the wasm heap by the copy kernels; bool, strings, no-op permutations and other backends keep the original kernel */
+/** Transpose of float32 / int32 on the wasm heap by the block kernels when the innermost axis moves; everything else keeps the original kernel */
 export const heapTranspose =
   (original: KernelCall): KernelCall =>
   (inputs, attrs, backend) => {
