@@ -1,8 +1,8 @@
-// Transposes of 4-byte elements as copies: each element is copied as its 32 bits (i32 / v128 loads, shuffles and
-// stores, never a float operation), so any permutation of float32 or int32 values comes out bit for bit. Only the
-// permutations that move the innermost axis: 4x4 blocks by shuffles. The caller (src/tensor/heap-transpose.ts) merges axes first and describes the "outer" output
-// axes as (length, source step, destination step) triples in `meta` (i32s), outermost first; `index` is scratch
-// for their counters (`outer` i32s).
+// Transposes that move the innermost axis, as 4x4 blocks of 4-byte elements: each element is copied as its 32 bits
+// (v128 loads, shuffles and stores, never a float operation), so float32 and int32 values come out bit for bit.
+// The caller (src/tensor/heap-transpose.ts) merges axes first and describes the "outer" output axes as (length,
+// source step, destination step) triples in `meta` (i32s), outermost first; `index` is scratch for their counters
+// (`outer` i32s).
 
 @inline function at(base: usize, index: i32): usize {
   return base + (<usize>index << 2);

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { KernelCall } from './kernel-calls.js';
-import { isWasmHeapBackend, type WasmHeapBackend } from './wasm-heap.js';
+import { isWasmHeapBackend } from './wasm-heap.js';
 import { wasmModule } from './wasm-module.js';
 
 // wasm's Transpose copies element by element. Where the innermost axis stays innermost (the attention's head
@@ -90,21 +90,32 @@ const planOf = (shape: readonly number[], perm: readonly number[]): TransposePla
   return plans.get(key);
 };
 
+// below this many elements the block kernel's copies in and out cost what it saves (measured in the step)
+const MIN_ELEMENTS = 32768;
+
 const bits = (a: Float32Array | Int32Array | Uint8Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
 
-/** x (4-byte elements on the wasm heap) transposed by a plan into a new output of shape outShape */
-const transposeOnHeap = (x: tf.TensorInfo, outShape: number[], plan: TransposePlan, backend: WasmHeapBackend): tf.TensorInfo => {
-  const n = outShape.reduce((a, b) => a * b, 1);
+/** runs the block kernel: x (32-bit elements) into the module, transposed there; returns the module's view of the result */
+const transposeInModule = (x: Int32Array, plan: TransposePlan): Int32Array => {
+  const n = x.length;
   const mod = wasmModule<TransposeKernels>('transpose');
   const outer = plan.meta.length / 3;
   const [srcAt, dstAt, metaAt, indexAt] = mod.layout([n, n, plan.meta.length, outer]) as [number, number, number, number];
   const memory = mod.f32(0, 0).buffer;
-  new Int32Array(memory, srcAt, n).set(bits(backend.typedArrayFromHeap(x)));
+  new Int32Array(memory, srcAt, n).set(x);
   new Int32Array(memory, metaAt, plan.meta.length).set(plan.meta);
   (plan.outerInner ? mod.exports.transposeBlocksOuterInner : mod.exports.transposeBlocks)(srcAt, dstAt, metaAt, outer, plan.nq, plan.dq, plan.n0, plan.s0, indexAt);
-  const out = backend.makeOutput(outShape, x.dtype);
-  bits(backend.typedArrayFromHeap(out)).set(new Int32Array(memory, dstAt, n));
-  return out;
+  return new Int32Array(memory, dstAt, n);
+};
+
+/**
+ * x (row-major `shape`, 32-bit elements: float32 bits or int32) transposed by `perm` with the block kernel, or
+ * undefined where it does not apply (the innermost axis stays innermost, a no-op, an empty x). For tests of the
+ * kernel on shapes of any size.
+ */
+export const transposeBits = (x: Int32Array, shape: readonly number[], perm: readonly number[]): Int32Array | undefined => {
+  const plan = shape.some((d) => d === 0) ? undefined : planOf(shape, perm);
+  return plan === undefined ? undefined : transposeInModule(x, plan).slice();
 };
 
 /** Transpose of float32 / int32 on the wasm heap by the block kernels when the innermost axis moves; everything else keeps the original kernel */
@@ -116,7 +127,11 @@ export const heapTranspose =
     if (x === undefined || perm === undefined || perm.length !== x.shape.length || !isWasmHeapBackend(backend) || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
       return original(inputs, attrs, backend);
     }
-    const plan = x.shape.some((d) => d === 0) ? undefined : planOf(x.shape, perm);
+    const plan = x.shape.reduce((a, b) => a * b, 1) < MIN_ELEMENTS ? undefined : planOf(x.shape, perm);
     if (plan === undefined) return original(inputs, attrs, backend);
-    return transposeOnHeap(x, perm.map((a) => x.shape[a] as number), plan, backend);
+    const result = transposeInModule(bits(backend.typedArrayFromHeap(x)), plan);
+    // the heap view only after the allocation: a growing heap detaches earlier views
+    const out = backend.makeOutput(perm.map((a) => x.shape[a] as number), x.dtype);
+    bits(backend.typedArrayFromHeap(out)).set(result);
+    return out;
   };

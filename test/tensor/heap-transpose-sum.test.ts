@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, registerFastKernels, unregisterFastKernels } from '../../src/tensor/index.js';
-import { collapsePermutation, transposePlan } from '../../src/tensor/heap-transpose.js';
+import { collapsePermutation, transposeBits, transposePlan } from '../../src/tensor/heap-transpose.js';
 import { columnSumGeometry, columnSumsInto } from '../../src/tensor/heap-column-sum.js';
 import { rng } from '../helpers/random-arrays.js';
 
@@ -92,12 +92,12 @@ const shuffled = (n: number, next: () => number): number[] => {
   return p;
 };
 
-/** random shapes of rank 1-5 with some size-1 axes, and a random permutation each */
-const randomTransposes = (count: number, seed: number): [number[], number[]][] => {
+/** random shapes of rank 1-5 with some size-1 axes (axes up to `most` long), and a random permutation each */
+const randomTransposes = (count: number, seed: number, most = 9): [number[], number[]][] => {
   const next = rng(seed);
   return Array.from({ length: count }, () => {
     const rank = 1 + Math.floor((next() + 0.5) * 5);
-    const shape = Array.from({ length: rank }, () => (next() < -0.3 ? 1 : 1 + Math.floor((next() + 0.5) * 9)));
+    const shape = Array.from({ length: rank }, () => (next() < -0.3 ? 1 : 1 + Math.floor((next() + 0.5) * most)));
     return [shape, shuffled(rank, next)];
   });
 };
@@ -133,8 +133,31 @@ test('columnSumGeometry: only a run of increasing axes that is not innermost', (
 test('strided-copy Transpose and column-sum Sum equal the backends\' kernels bit for bit', async (t) => {
   await selectBackend('wasm');
 
-  await t.test('transpose: the step shapes and 300 random shapes and permutations, float32', () => {
-    const cases = [...STEP_TRANSPOSES, ...randomTransposes(300, 7)];
+  await t.test('transpose: the block kernel on the step shapes and 300 random shapes and permutations', () => {
+    unregisterFastKernels('wasm');
+    try {
+      let ran = 0;
+      [...STEP_TRANSPOSES, ...randomTransposes(300, 7)].forEach(([shape, perm], i) => {
+        const x = tensor(shape, 100 + i);
+        const got = transposeBits(new Int32Array((x.dataSync() as Float32Array).buffer.slice(0)), shape, perm);
+        const want = tf.transpose(x, perm);
+        if (got !== undefined) {
+          ran++;
+          assert.deepEqual(Array.from(got), bitsOf(want).bits.map((b) => b | 0), `transpose [${shape}] by [${perm}]`);
+        }
+        tf.dispose([x, want]);
+      });
+      assert.ok(ran >= 100, `${ran} cases ran the kernel`);
+    } finally {
+      registerFastKernels('wasm');
+    }
+  });
+
+  await t.test('transpose: the routed kernel on the step shapes and random shapes up to 250,000 elements', () => {
+    const cases = [...STEP_TRANSPOSES, ...randomTransposes(800, 8, 24).filter(([shape]) => size(shape) <= 250_000)];
+    // the route takes the kernel from 32,768 elements where the innermost axis moves
+    const routed = cases.filter(([shape, perm]) => size(shape) >= 32768 && transposePlan(shape, perm) !== undefined).length;
+    assert.ok(routed >= 30, `${routed} cases take the kernel`);
     cases.forEach(([shape, perm], i) => {
       const [got, want] = bothWays('wasm', () => [tf.transpose(tensor(shape, 100 + i), perm)]);
       assert.deepEqual(got, want, `transpose [${shape}] by [${perm}]`);
@@ -143,14 +166,15 @@ test('strided-copy Transpose and column-sum Sum equal the backends\' kernels bit
 
   await t.test('transpose: int32, bool, NaN and signed-zero bits, empty and scalar-like inputs', () => {
     for (const dtype of ['int32', 'bool'] as const) {
-      for (const [shape, perm] of [...STEP_TRANSPOSES.slice(0, 8), ...randomTransposes(40, 11)]) {
+      for (const [shape, perm] of [...STEP_TRANSPOSES.slice(0, 9), ...randomTransposes(40, 11, 24)]) {
         const [got, want] = bothWays('wasm', () => [tf.transpose(tensor(shape, 5, dtype), perm)]);
         assert.deepEqual(got, want, `transpose ${dtype} [${shape}] by [${perm}]`);
       }
     }
     // a signalling-NaN payload and -0 are copied as bits, never through a float
-    const bits = new Uint32Array([0x7fa00001, 0x80000000, 0xffc12345, 0x3f800000, 0x00000001, 0x7f800000]);
-    const [got, want] = bothWays('wasm', () => [tf.transpose(tf.tensor(new Float32Array(bits.buffer), [2, 3]), [1, 0])]);
+    const bits = new Uint32Array(40000);
+    bits.set([0x7fa00001, 0x80000000, 0xffc12345, 0x3f800000, 0x00000001, 0x7f800000]);
+    const [got, want] = bothWays('wasm', () => [tf.transpose(tf.tensor(new Float32Array(bits.buffer), [200, 200]), [1, 0])]);
     assert.deepEqual(got, want, 'NaN payloads and signed zeros');
     for (const [shape, perm] of [[[0, 3], [1, 0]], [[1, 1], [1, 0]], [[3, 1, 4], [0, 2, 1]], [[5], [0]]] as [number[], number[]][]) {
       const [g, w] = bothWays('wasm', () => [tf.transpose(tensor(shape, 3), perm)]);
