@@ -5,7 +5,6 @@ import { conv2dFilterGradViaForward, conv2dInputGradViaForward } from './fast-co
 import { installDirectSaves, sharedIdentity, sharedSameTypeCast, uninstallDirectSaves } from './zero-copy.js';
 import { heapTile } from './fast-tile.js';
 import { heapConcat, heapSplitV } from './heap-concat-split.js';
-import { heapTranspose } from './heap-transpose.js';
 import { heapColumnSum } from './heap-column-sum.js';
 
 // kernel-level replacement makes routing transparent: tf.matMul(a, b, true), every built-in gradient,
@@ -13,10 +12,10 @@ import { heapColumnSum } from './heap-column-sum.js';
 // the fused element-wise ops (fused-ops.ts) are new kernels, registered on import, not replacements.
 
 /** the kernels this module replaces (or adds, for Conv2DBackpropFilter which wasm lacks) */
-export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Identity, tf.Cast, tf.Tile, tf.Concat, tf.SplitV, tf.Transpose, tf.Sum] as const;
+export const ROUTED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter, tf.Identity, tf.Cast, tf.Tile, tf.Concat, tf.SplitV, tf.Sum] as const;
 
-/** the copy kernels (and Sum, whose transpose they remove) that `shareSavedTensors: false` leaves as tfjs has them */
-const COPY_KERNELS: ReadonlySet<string> = new Set([tf.Identity, tf.Cast, tf.Tile, tf.Concat, tf.SplitV, tf.Transpose, tf.Sum]);
+/** the copy kernels (and Sum, whose transpose copy it skips) that `shareSavedTensors: false` leaves as tfjs has them */
+const COPY_KERNELS: ReadonlySet<string> = new Set([tf.Identity, tf.Cast, tf.Tile, tf.Concat, tf.SplitV, tf.Sum]);
 
 type RawKernelFunc = tf.KernelConfig['kernelFunc'];
 
@@ -48,8 +47,8 @@ export const fastKernelsRegistered = (backendName = 'wasm'): boolean => saved.ha
 
 export interface FastKernelOptions {
   /**
-   * Identity and same-type Cast share memory instead of copying, Tile, Concat, SplitV and Transpose copy blocks, Sum over
-   * leading axes skips its transpose (default on; off leaves tfjs's kernels, as before the fused element-wise work,
+   * Identity and same-type Cast share memory instead of copying, Tile, Concat and SplitV copy blocks, Sum over leading
+   * axes skips its transpose (default on; off leaves tfjs's kernels, as before the fused element-wise work,
    * for benchmarks)
    */
   shareSavedTensors?: boolean;
@@ -89,8 +88,6 @@ export const registerFastKernels = (backendName = 'wasm', options: FastKernelOpt
     const rawSplitV = splitV.kernelFunc as unknown as (args: { inputs: Record<string, tf.TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => tf.TensorInfo[];
     const routedSplitV = heapSplitV((inputs, attrs, backend) => rawSplitV({ inputs, attrs, backend }));
     replace(tf.SplitV, backendName, routedSplitV as unknown as KernelCall);
-    // the attention's head split/merge and the filter gradient's layouts as strided copies
-    replace(tf.Transpose, backendName, heapTranspose(need(tf.Transpose)));
     // bias gradients (sums over leading axes) without the transpose wasm's Sum makes first
     replace(tf.Sum, backendName, heapColumnSum(need(tf.Sum)));
   }
