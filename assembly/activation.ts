@@ -1,0 +1,164 @@
+// SiLU, GEGLU and their gradients over float32 arrays, for src/tensor/activation-kernels.ts. every value is
+// bit-identical to the JS kernels these replaced: the same double operations in the same order per element (wasm
+// f64 is IEEE like JS numbers; no FMA, no reassociation), the same exp (fast-math.ts's table method, its fraction
+// table copied in by the caller), one rounding to float32 at the store. SIMD only runs independent elements side
+// by side: four per step as two f64x2, the tail (fewer than four) one at a time. the caller lays out all buffers
+// (no allocation here). a NaN comes out where the JS kernels give one; its sign bit is defined by neither side
+// (IEEE and wasm leave it open; compilers commute operands).
+import { FRACTION, expPair, expScalar } from './_fast-exp';
+
+/** where the caller writes the exp fraction table */
+export function fractionTable(): usize {
+  return FRACTION;
+}
+
+/** where the module's static data ends: the loader lays out call buffers above it (every module exports this) */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+@inline function f32at(p: usize): f64 {
+  return <f64>load<f32>(p);
+}
+
+@inline function putF32(p: usize, v: f64): void {
+  store<f32>(p, <f32>v);
+}
+
+/** floats [p, p + 3] as two f64x2: lanes 0, 1 and 2, 3 */
+@inline function lowPair(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+@inline function highPair(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3));
+}
+
+/** two f64x2 rounded to float32 and stored as four floats at p */
+@inline function store4(p: usize, lo: v128, hi: v128): void {
+  v128.store(p, f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+}
+
+// ------------------------------------------------------------------------------------------------------ SiLU
+
+/** JS: v / (1 + fastExp(-v)) */
+@inline function siluPair(v: v128): v128 {
+  return f64x2.div(v, f64x2.add(f64x2.splat(1), expPair(f64x2.neg(v))));
+}
+
+/** y = x·σ(x) over n floats */
+export function silu(x: usize, y: usize, n: i32): void {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    store4(y + at, siluPair(lowPair(v)), siluPair(highPair(v)));
+  }
+  for (let i = n4; i < n; i++) {
+    const at = <usize>i << 2;
+    const v = f32at(x + at);
+    putF32(y + at, v / (1 + expScalar(-v)));
+  }
+}
+
+/** JS: s = 1 / (1 + fastExp(-v)); dy · s · (1 + v · (1 − s)), left to right */
+@inline function siluGradPair(d: v128, v: v128): v128 {
+  const one = f64x2.splat(1);
+  const s = f64x2.div(one, f64x2.add(one, expPair(f64x2.neg(v))));
+  return f64x2.mul(f64x2.mul(d, s), f64x2.add(one, f64x2.mul(v, f64x2.sub(one, s))));
+}
+
+/** dx = dy·σ(x)·(1 + x·(1 − σ(x))) over n floats */
+export function siluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const at = <usize>i << 2;
+    const v = v128.load(x + at);
+    const d = v128.load(dy + at);
+    store4(dx + at, siluGradPair(lowPair(d), lowPair(v)), siluGradPair(highPair(d), highPair(v)));
+  }
+  for (let i = n4; i < n; i++) {
+    const at = <usize>i << 2;
+    const v = f32at(x + at);
+    const s = 1 / (1 + expScalar(-v));
+    putF32(dx + at, f32at(dy + at) * s * (1 + v * (1 - s)));
+  }
+}
+
+// ----------------------------------------------------------------------------------------------------- GEGLU
+
+/** JS: u2 = 2·k·(g + c·g·g·g); (a · g) / (1 + fastExp(−u2)), every product left to right */
+@inline function gegluPair(a: v128, g: v128, k: f64, c: f64): v128 {
+  const cube = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.splat(c), g), g), g);
+  const u2 = f64x2.mul(f64x2.mul(f64x2.splat(2), f64x2.splat(k)), f64x2.add(g, cube));
+  return f64x2.div(f64x2.mul(a, g), f64x2.add(f64x2.splat(1), expPair(f64x2.neg(u2))));
+}
+
+/** x [rows, 2D] = [value | gate] → y [rows, D] = value · gelu_tanh(gate); k = √(2/π), c = 0.044715 (fast-math.ts's) */
+export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64): void {
+  const d4 = D & ~3;
+  const rowIn = <usize>D << 3;
+  const gateAt = <usize>D << 2;
+  for (let row = 0; row < rows; row++) {
+    const xr = x + <usize>row * rowIn;
+    const yr = y + <usize>row * gateAt;
+    for (let d = 0; d < d4; d += 4) {
+      const at = <usize>d << 2;
+      const a = v128.load(xr + at);
+      const g = v128.load(xr + gateAt + at);
+      store4(yr + at, gegluPair(lowPair(a), lowPair(g), k, c), gegluPair(highPair(a), highPair(g), k, c));
+    }
+    for (let d = d4; d < D; d++) {
+      const at = <usize>d << 2;
+      const g = f32at(xr + gateAt + at);
+      const u2 = 2 * k * (g + c * g * g * g);
+      putF32(yr + at, (f32at(xr + at) * g) / (1 + expScalar(-u2)));
+    }
+  }
+}
+
+/**
+ * JS: g2 = g·g; s = 1 / (1 + fastExp(−2·k·(g + c·g2·g))); dGelu = s + g·s·(1 − s)·2·k·(1 + 3·c·g2); the value's
+ * gradient dy·g·s into lo, the gate's dy·a·dGelu into hi (two floats each, at pair·2), every product left to right
+ */
+@inline function gegluGradPair(grad: v128, a: v128, g: v128, k: f64, c: f64, lo: usize, hi: usize, pair: i32): void {
+  const one = f64x2.splat(1);
+  const g2 = f64x2.mul(g, g);
+  const inner = f64x2.add(g, f64x2.mul(f64x2.mul(f64x2.splat(c), g2), g));
+  const s = f64x2.div(one, f64x2.add(one, expPair(f64x2.mul(f64x2.mul(f64x2.splat(-2), f64x2.splat(k)), inner))));
+  const slope = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.mul(g, s), f64x2.sub(one, s)), f64x2.splat(2)), f64x2.splat(k));
+  const dGelu = f64x2.add(s, f64x2.mul(slope, f64x2.add(one, f64x2.mul(f64x2.mul(f64x2.splat(3), f64x2.splat(c)), g2))));
+  const dValue = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(grad, g), s));
+  const dGate = f32x4.demote_f64x2_zero(f64x2.mul(f64x2.mul(grad, a), dGelu));
+  v128.store64_lane(lo + (<usize>pair << 3), dValue, 0);
+  v128.store64_lane(hi + (<usize>pair << 3), dGate, 0);
+}
+
+/** dy [rows, D], x [rows, 2D] → dx [rows, 2D]: [dy·gelu(gate) | dy·value·gelu'(gate)] */
+export function gegluGrad(dy: usize, x: usize, dx: usize, rows: i32, D: i32, k: f64, c: f64): void {
+  const d4 = D & ~3;
+  const rowIn = <usize>D << 3;
+  const gateAt = <usize>D << 2;
+  for (let row = 0; row < rows; row++) {
+    const xr = x + <usize>row * rowIn;
+    const dxr = dx + <usize>row * rowIn;
+    const dyr = dy + <usize>row * gateAt;
+    for (let d = 0; d < d4; d += 4) {
+      const at = <usize>d << 2;
+      const grad = v128.load(dyr + at);
+      const a = v128.load(xr + at);
+      const g = v128.load(xr + gateAt + at);
+      gegluGradPair(lowPair(grad), lowPair(a), lowPair(g), k, c, dxr + at, dxr + gateAt + at, 0);
+      gegluGradPair(highPair(grad), highPair(a), highPair(g), k, c, dxr + at, dxr + gateAt + at, 1);
+    }
+    for (let d = d4; d < D; d++) {
+      const at = <usize>d << 2;
+      const g = f32at(xr + gateAt + at);
+      const g2 = g * g;
+      const s = 1 / (1 + expScalar(-2 * k * (g + c * g2 * g)));
+      const grad = f32at(dyr + at);
+      const dGelu = s + g * s * (1 - s) * 2 * k * (1 + 3 * c * g2);
+      putF32(dxr + at, grad * g * s);
+      putF32(dxr + gateAt + at, grad * f32at(xr + at) * dGelu);
+    }
+  }
+}
