@@ -60,10 +60,10 @@ const checkGeglu = (shape: number[], x: Float32Array, dy: Float32Array, label: s
 };
 
 // the VSD step's shapes (bench: embedded width, patch 2): SiLU [1, 64] and [16, 64] (time embedding), GEGLU
-// [1, 1, 256] and [16, 16, 256] (the attention's feed-forward, D = 128); then lengths that are not multiples of 4
-// (the scalar tail) or of 2, and a GEGLU width D ≢ 0 mod 4 per row
-const SILU_SHAPES = [[1, 64], [16, 64], [16, 16, 128], [0, 4], [1], [2], [3], [5], [6], [7], [9], [13], [3, 7, 11], [1025]];
-const GEGLU_SHAPES = [[1, 1, 256], [16, 16, 256], [16, 16, 8], [0, 6], [2], [4], [6], [10], [14], [3, 2], [5, 6], [3, 5, 10], [7, 14], [2, 3, 18], [4, 260], [1, 3, 262]];
+// [1, 1, 256] and [16, 16, 256] (the attention's feed-forward, D = 128); then lengths (GEGLU: widths D per row)
+// that take every path: blocks of 8, a block of 4, a tail of 1 to 3 (odd lengths, lengths ≢ 0 mod 4)
+const SILU_SHAPES = [[1, 64], [16, 64], [16, 16, 128], [0, 4], [1], [2], [3], [4], [5], [6], [7], [9], [12], [13], [3, 7, 11], [1025], [1031]];
+const GEGLU_SHAPES = [[1, 1, 256], [16, 16, 256], [16, 16, 8], [0, 6], [2], [4], [6], [10], [14], [3, 2], [5, 6], [3, 5, 10], [7, 14], [2, 3, 18], [3, 24], [3, 26], [4, 260], [1, 3, 262]];
 
 test('wasm SiLU, GEGLU and their gradients equal the JS kernels bit for bit on model and odd shapes', () => {
   for (const [k, shape] of SILU_SHAPES.entries()) {
