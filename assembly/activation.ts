@@ -6,14 +6,12 @@
 // sharing them take ≈ 25 % less time than two), then a block of four, then the last 0-3 one at a time. the caller
 // lays out all buffers (no allocation here). a NaN comes out where the JS kernels give one; its sign bit is
 // defined by neither side (IEEE and wasm leave it open; compilers commute operands).
-import { FRACTION, expPair, expScalar } from './_fast-exp';
+// the module imports its memory (scripts/build-wasm.js) and has no static data: on the wasm backend it runs in the
+// tfjs heap itself, on the tensors' own floats (no copies in and out); elsewhere in a memory of its own. every
+// function takes `table`, the address of fast-math.ts's exp fraction table (32 doubles) in that memory.
+import { expPair, expScalar } from './_fast-exp';
 
-/** where the caller writes the exp fraction table */
-export function fractionTable(): usize {
-  return FRACTION;
-}
-
-/** where the module's static data ends: the loader lays out call buffers above it (every module exports this) */
+/** where the module's static data ends (none: 0 or a few bytes; every module exports this) */
 export function heapBase(): usize {
   return __heap_base;
 }
@@ -42,42 +40,42 @@ export function heapBase(): usize {
 // ------------------------------------------------------------------------------------------------------ SiLU
 
 /** JS: v / (1 + fastExp(-v)) */
-@inline function siluPair(v: v128): v128 {
-  return f64x2.div(v, f64x2.add(f64x2.splat(1), expPair(f64x2.neg(v))));
+@inline function siluPair(v: v128, table: usize): v128 {
+  return f64x2.div(v, f64x2.add(f64x2.splat(1), expPair(f64x2.neg(v), table)));
 }
 
 /** y = x·σ(x) over n floats */
-export function silu(x: usize, y: usize, n: i32): void {
+export function silu(x: usize, y: usize, n: i32, table: usize): void {
   const n8 = n & ~7;
   const n4 = n & ~3;
   for (let i = 0; i < n8; i += 8) {
     const at = <usize>i << 2;
     const v = v128.load(x + at);
     const v1 = v128.load(x + at, 16);
-    store4(y + at, siluPair(lowPair(v)), siluPair(highPair(v)));
-    store4(y + at + 16, siluPair(lowPair(v1)), siluPair(highPair(v1)));
+    store4(y + at, siluPair(lowPair(v), table), siluPair(highPair(v), table));
+    store4(y + at + 16, siluPair(lowPair(v1), table), siluPair(highPair(v1), table));
   }
   for (let i = n8; i < n4; i += 4) {
     const at = <usize>i << 2;
     const v = v128.load(x + at);
-    store4(y + at, siluPair(lowPair(v)), siluPair(highPair(v)));
+    store4(y + at, siluPair(lowPair(v), table), siluPair(highPair(v), table));
   }
   for (let i = n4; i < n; i++) {
     const at = <usize>i << 2;
     const v = f32at(x + at);
-    putF32(y + at, v / (1 + expScalar(-v)));
+    putF32(y + at, v / (1 + expScalar(-v, table)));
   }
 }
 
 /** JS: s = 1 / (1 + fastExp(-v)); dy · s · (1 + v · (1 − s)), left to right */
-@inline function siluGradPair(d: v128, v: v128): v128 {
+@inline function siluGradPair(d: v128, v: v128, table: usize): v128 {
   const one = f64x2.splat(1);
-  const s = f64x2.div(one, f64x2.add(one, expPair(f64x2.neg(v))));
+  const s = f64x2.div(one, f64x2.add(one, expPair(f64x2.neg(v), table)));
   return f64x2.mul(f64x2.mul(d, s), f64x2.add(one, f64x2.mul(v, f64x2.sub(one, s))));
 }
 
 /** dx = dy·σ(x)·(1 + x·(1 − σ(x))) over n floats */
-export function siluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+export function siluGrad(dy: usize, x: usize, dx: usize, n: i32, table: usize): void {
   const n8 = n & ~7;
   const n4 = n & ~3;
   for (let i = 0; i < n8; i += 8) {
@@ -86,19 +84,19 @@ export function siluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
     const d = v128.load(dy + at);
     const v1 = v128.load(x + at, 16);
     const d1 = v128.load(dy + at, 16);
-    store4(dx + at, siluGradPair(lowPair(d), lowPair(v)), siluGradPair(highPair(d), highPair(v)));
-    store4(dx + at + 16, siluGradPair(lowPair(d1), lowPair(v1)), siluGradPair(highPair(d1), highPair(v1)));
+    store4(dx + at, siluGradPair(lowPair(d), lowPair(v), table), siluGradPair(highPair(d), highPair(v), table));
+    store4(dx + at + 16, siluGradPair(lowPair(d1), lowPair(v1), table), siluGradPair(highPair(d1), highPair(v1), table));
   }
   for (let i = n8; i < n4; i += 4) {
     const at = <usize>i << 2;
     const v = v128.load(x + at);
     const d = v128.load(dy + at);
-    store4(dx + at, siluGradPair(lowPair(d), lowPair(v)), siluGradPair(highPair(d), highPair(v)));
+    store4(dx + at, siluGradPair(lowPair(d), lowPair(v), table), siluGradPair(highPair(d), highPair(v), table));
   }
   for (let i = n4; i < n; i++) {
     const at = <usize>i << 2;
     const v = f32at(x + at);
-    const s = 1 / (1 + expScalar(-v));
+    const s = 1 / (1 + expScalar(-v, table));
     putF32(dx + at, f32at(dy + at) * s * (1 + v * (1 - s)));
   }
 }
@@ -106,14 +104,14 @@ export function siluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
 // ----------------------------------------------------------------------------------------------------- GEGLU
 
 /** JS: u2 = 2·k·(g + c·g·g·g); (a · g) / (1 + fastExp(−u2)), every product left to right */
-@inline function gegluPair(a: v128, g: v128, k: f64, c: f64): v128 {
+@inline function gegluPair(a: v128, g: v128, k: f64, c: f64, table: usize): v128 {
   const cube = f64x2.mul(f64x2.mul(f64x2.mul(f64x2.splat(c), g), g), g);
   const u2 = f64x2.mul(f64x2.mul(f64x2.splat(2), f64x2.splat(k)), f64x2.add(g, cube));
-  return f64x2.div(f64x2.mul(a, g), f64x2.add(f64x2.splat(1), expPair(f64x2.neg(u2))));
+  return f64x2.div(f64x2.mul(a, g), f64x2.add(f64x2.splat(1), expPair(f64x2.neg(u2), table)));
 }
 
 /** x [rows, 2D] = [value | gate] → y [rows, D] = value · gelu_tanh(gate); k = √(2/π), c = 0.044715 (fast-math.ts's) */
-export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64): void {
+export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64, table: usize): void {
   const d8 = D & ~7;
   const d4 = D & ~3;
   const rowIn = <usize>D << 3;
@@ -127,29 +125,29 @@ export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64): vo
       const g = v128.load(xr + gateAt + at);
       const a1 = v128.load(xr + at, 16);
       const g1 = v128.load(xr + gateAt + at, 16);
-      store4(yr + at, gegluPair(lowPair(a), lowPair(g), k, c), gegluPair(highPair(a), highPair(g), k, c));
-      store4(yr + at + 16, gegluPair(lowPair(a1), lowPair(g1), k, c), gegluPair(highPair(a1), highPair(g1), k, c));
+      store4(yr + at, gegluPair(lowPair(a), lowPair(g), k, c, table), gegluPair(highPair(a), highPair(g), k, c, table));
+      store4(yr + at + 16, gegluPair(lowPair(a1), lowPair(g1), k, c, table), gegluPair(highPair(a1), highPair(g1), k, c, table));
     }
     for (let d = d8; d < d4; d += 4) {
       const at = <usize>d << 2;
       const a = v128.load(xr + at);
       const g = v128.load(xr + gateAt + at);
-      store4(yr + at, gegluPair(lowPair(a), lowPair(g), k, c), gegluPair(highPair(a), highPair(g), k, c));
+      store4(yr + at, gegluPair(lowPair(a), lowPair(g), k, c, table), gegluPair(highPair(a), highPair(g), k, c, table));
     }
     for (let d = d4; d < D; d++) {
       const at = <usize>d << 2;
       const g = f32at(xr + gateAt + at);
       const u2 = 2 * k * (g + c * g * g * g);
-      putF32(yr + at, (f32at(xr + at) * g) / (1 + expScalar(-u2)));
+      putF32(yr + at, (f32at(xr + at) * g) / (1 + expScalar(-u2, table)));
     }
   }
 }
 
 /** JS: g2 = g·g; s = 1 / (1 + fastExp(−2·k·(g + c·g2·g))), every product left to right */
-@inline function gateSigmoid(g: v128, g2: v128, k: f64, c: f64): v128 {
+@inline function gateSigmoid(g: v128, g2: v128, k: f64, c: f64, table: usize): v128 {
   const one = f64x2.splat(1);
   const inner = f64x2.add(g, f64x2.mul(f64x2.mul(f64x2.splat(c), g2), g));
-  return f64x2.div(one, f64x2.add(one, expPair(f64x2.mul(f64x2.mul(f64x2.splat(-2), f64x2.splat(k)), inner))));
+  return f64x2.div(one, f64x2.add(one, expPair(f64x2.mul(f64x2.mul(f64x2.splat(-2), f64x2.splat(k)), inner), table)));
 }
 
 /** JS: dGelu = s + g·s·(1 − s)·2·k·(1 + 3·c·g2), left to right */
@@ -163,7 +161,7 @@ export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64): vo
  * four elements of the GEGLU gradient from floats at the pointers: the value's gradient dy·g·s (JS: grad * g * s)
  * to dValue, the gate's dy·a·dGelu (JS: grad * x[value] * dGelu) to dGate
  */
-@inline function gegluGrad4(dy: usize, value: usize, gate: usize, dValue: usize, dGate: usize, k: f64, c: f64): void {
+@inline function gegluGrad4(dy: usize, value: usize, gate: usize, dValue: usize, dGate: usize, k: f64, c: f64, table: usize): void {
   const grad = v128.load(dy);
   const a = v128.load(value);
   const gv = v128.load(gate);
@@ -171,8 +169,8 @@ export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64): vo
   const gh = highPair(gv);
   const gl2 = f64x2.mul(gl, gl);
   const gh2 = f64x2.mul(gh, gh);
-  const sl = gateSigmoid(gl, gl2, k, c);
-  const sh = gateSigmoid(gh, gh2, k, c);
+  const sl = gateSigmoid(gl, gl2, k, c, table);
+  const sh = gateSigmoid(gh, gh2, k, c, table);
   const dl = lowPair(grad);
   const dh = highPair(grad);
   store4(dValue, f64x2.mul(f64x2.mul(dl, gl), sl), f64x2.mul(f64x2.mul(dh, gh), sh));
@@ -180,7 +178,7 @@ export function geglu(x: usize, y: usize, rows: i32, D: i32, k: f64, c: f64): vo
 }
 
 /** dy [rows, D], x [rows, 2D] → dx [rows, 2D]: [dy·gelu(gate) | dy·value·gelu'(gate)] */
-export function gegluGrad(dy: usize, x: usize, dx: usize, rows: i32, D: i32, k: f64, c: f64): void {
+export function gegluGrad(dy: usize, x: usize, dx: usize, rows: i32, D: i32, k: f64, c: f64, table: usize): void {
   const d8 = D & ~7;
   const d4 = D & ~3;
   const rowIn = <usize>D << 3;
@@ -191,18 +189,18 @@ export function gegluGrad(dy: usize, x: usize, dx: usize, rows: i32, D: i32, k: 
     const dyr = dy + <usize>row * gateAt;
     for (let d = 0; d < d8; d += 8) {
       const at = <usize>d << 2;
-      gegluGrad4(dyr + at, xr + at, xr + gateAt + at, dxr + at, dxr + gateAt + at, k, c);
-      gegluGrad4(dyr + at + 16, xr + at + 16, xr + gateAt + at + 16, dxr + at + 16, dxr + gateAt + at + 16, k, c);
+      gegluGrad4(dyr + at, xr + at, xr + gateAt + at, dxr + at, dxr + gateAt + at, k, c, table);
+      gegluGrad4(dyr + at + 16, xr + at + 16, xr + gateAt + at + 16, dxr + at + 16, dxr + gateAt + at + 16, k, c, table);
     }
     for (let d = d8; d < d4; d += 4) {
       const at = <usize>d << 2;
-      gegluGrad4(dyr + at, xr + at, xr + gateAt + at, dxr + at, dxr + gateAt + at, k, c);
+      gegluGrad4(dyr + at, xr + at, xr + gateAt + at, dxr + at, dxr + gateAt + at, k, c, table);
     }
     for (let d = d4; d < D; d++) {
       const at = <usize>d << 2;
       const g = f32at(xr + gateAt + at);
       const g2 = g * g;
-      const s = 1 / (1 + expScalar(-2 * k * (g + c * g2 * g)));
+      const s = 1 / (1 + expScalar(-2 * k * (g + c * g2 * g), table));
       const grad = f32at(dyr + at);
       const dGelu = s + g * s * (1 - s) * 2 * k * (1 + 3 * c * g2);
       putF32(dxr + at, grad * g * s);

@@ -1,11 +1,12 @@
 import type { JsKernel } from './js-kernels.js';
-import { EXP_FRACTION, GELU_C, GELU_K } from './fast-math.js';
-import { type WasmModule, wasmModule } from './wasm-module.js';
+import { GELU_C, GELU_K } from './fast-math.js';
+import { runActivation } from './activation-wasm.js';
 
 // SiLU and the GEGLU gate (value · gelu_tanh(gate)) as one-pass kernels with their gradients, their loops in
 // WebAssembly (assembly/activation.ts: SIMD, the same double operations as the JS loops they replaced, so the same
-// bits: test/tensor/activation-wasm.test.ts). the tanh GELU is written through the identity ½(1 + tanh u) = σ(2u):
-// one exp per element (fast-math.ts's fastExp), in double, rounded once to float32 at the store.
+// bits: test/tensor/activation-wasm.test.ts), in place on the wasm backend's tensors (activation-wasm.ts). the
+// tanh GELU is written through the identity ½(1 + tanh u) = σ(2u): one exp per element (fast-math.ts's fastExp),
+// in double, rounded once to float32 at the store.
 
 export const SILU = 'VsdlabSilu';
 export const SILU_GRAD = 'VsdlabSiluGrad';
@@ -26,34 +27,6 @@ const sameShape = (a: readonly number[], b: readonly number[], kernel: string): 
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new Error(`${kernel}: shapes [${a.join(', ')}] and [${b.join(', ')}] differ`);
 };
 
-interface ActivationExports {
-  fractionTable(): number;
-  silu(x: number, y: number, n: number): void;
-  siluGrad(dy: number, x: number, dx: number, n: number): void;
-  geglu(x: number, y: number, rows: number, D: number, k: number, c: number): void;
-  gegluGrad(dy: number, x: number, dx: number, rows: number, D: number, k: number, c: number): void;
-}
-
-let loaded: WasmModule<ActivationExports> | undefined;
-/** assembly/activation.ts, with fast-math's exp fraction table copied in (its exp is fastExp to the bit) */
-const activationModule = (): WasmModule<ActivationExports> => {
-  if (loaded === undefined) {
-    const m = wasmModule<ActivationExports>('activation');
-    m.f64(m.exports.fractionTable(), EXP_FRACTION.length).set(EXP_FRACTION);
-    loaded = m;
-  }
-  return loaded;
-};
-
-/** the module's blocks for `inputs` (copied in) and then for outputs of these lengths: their offsets */
-const copyIn = (m: WasmModule<ActivationExports>, inputs: readonly Float32Array[], outputLengths: readonly number[]): number[] => {
-  const offsets = m.layout([...inputs.map((a) => a.length), ...outputLengths]);
-  inputs.forEach((a, i) => m.f32(offsets[i] as number, a.length).set(a));
-  return offsets;
-};
-
-const copyOut = (m: WasmModule<ActivationExports>, offset: number, out: Float32Array): void => out.set(m.f32(offset, out.length));
-
 /** y = x·σ(x) */
 export const siluKernel: JsKernel = {
   name: SILU,
@@ -62,10 +35,7 @@ export const siluKernel: JsKernel = {
   run: (ins, outs) => {
     const x = arrayAt(ins, 0);
     const y = arrayAt(outs, 0);
-    const m = activationModule();
-    const [px, py] = copyIn(m, [x], [y.length]) as [number, number];
-    m.exports.silu(px, py, x.length);
-    copyOut(m, py, y);
+    runActivation([x], [y], (k, table, [px, py]) => k.silu(px as number, py as number, x.length, table));
   },
 };
 
@@ -81,10 +51,7 @@ export const siluGradKernel: JsKernel = {
     const dy = arrayAt(ins, 0);
     const x = arrayAt(ins, 1);
     const dx = arrayAt(outs, 0);
-    const m = activationModule();
-    const [pdy, px, pdx] = copyIn(m, [dy, x], [dx.length]) as [number, number, number];
-    m.exports.siluGrad(pdy, px, pdx, x.length);
-    copyOut(m, pdx, dx);
+    runActivation([dy, x], [dx], (k, table, [pdy, px, pdx]) => k.siluGrad(pdy as number, px as number, pdx as number, x.length, table));
   },
 };
 
@@ -107,10 +74,7 @@ export const gegluKernel: JsKernel = {
     const x = arrayAt(ins, 0);
     const y = arrayAt(outs, 0);
     const rows = D === 0 ? 0 : y.length / D;
-    const m = activationModule();
-    const [px, py] = copyIn(m, [x], [y.length]) as [number, number];
-    m.exports.geglu(px, py, rows, D, GELU_K, GELU_C);
-    copyOut(m, py, y);
+    runActivation([x], [y], (k, table, [px, py]) => k.geglu(px as number, py as number, rows, D, GELU_K, GELU_C, table));
   },
 };
 
@@ -129,10 +93,7 @@ export const gegluGradKernel: JsKernel = {
     const x = arrayAt(ins, 1);
     const dx = arrayAt(outs, 0);
     const rows = D === 0 ? 0 : dy.length / D;
-    const m = activationModule();
-    const [pdy, px, pdx] = copyIn(m, [dy, x], [dx.length]) as [number, number, number];
     // gelu(g) = g·s with s = σ(2u), u = k(g + c g³): gelu'(g) = s + g·s(1 − s)·2k(1 + 3c g²)
-    m.exports.gegluGrad(pdy, px, pdx, rows, D, GELU_K, GELU_C);
-    copyOut(m, pdx, dx);
+    runActivation([dy, x], [dx], (k, table, [pdy, px, pdx]) => k.gegluGrad(pdy as number, px as number, pdx as number, rows, D, GELU_K, GELU_C, table));
   },
 };

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/tensor/index.js';
 import type { JsKernel } from '../../src/tensor/js-kernels.js';
 import * as wasm from '../../src/tensor/activation-kernels.js';
+import { heapInstance } from '../../src/tensor/activation-wasm.js';
+import type { WasmHeapBackend } from '../../src/tensor/wasm-heap.js';
 import * as js from './activation-wasm-js-reference.js';
 import { randomArray } from '../helpers/random-arrays.js';
 
@@ -11,7 +13,8 @@ import { randomArray } from '../helpers/random-arrays.js';
 // JS kernels they replaced (activation-wasm-js-reference.ts), bit for bit: every output float's 32 bits, except that
 // a NaN need only meet a NaN: which NaN an operation returns (its sign) is left open by IEEE 754 and by wasm, and
 // follows the operand order the compiler picks (V8 commutes x·y freely), so neither side's NaN bits are a property
-// of the kernel. run on plain arrays (the bodies both backends share) and through tfjs on the cpu and wasm backend.
+// of the kernel. run on plain arrays (the bodies both backends share: copies into the module's own memory) and
+// through tfjs on the cpu backend (copies) and the wasm backend (in place on the tfjs heap).
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -86,6 +89,21 @@ const EXTREMES = [
   Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN,
 ];
 
+/** GEGLU's x [e, 2e] holding every (value, gate) pair of the extremes, and a dy cycling through them */
+const gegluExtremes = (): { x: Float32Array; dy: Float32Array } => {
+  const e = EXTREMES.length;
+  const x = new Float32Array(2 * e * e);
+  const dy = new Float32Array(e * e);
+  for (let r = 0; r < e; r++) {
+    for (let d = 0; d < e; d++) {
+      x[2 * e * r + d] = EXTREMES[d]!;
+      x[2 * e * r + e + d] = EXTREMES[(d + r) % e]!;
+      dy[e * r + d] = EXTREMES[(7 * d + r) % e]!;
+    }
+  }
+  return { x, dy };
+};
+
 test('wasm activation kernels: ±0, subnormals, ±large, ±∞ and NaN give the JS kernels bits (every pair of them)', () => {
   const e = EXTREMES.length;
   // every (x, dy) pair for SiLU; every (value, gate) pair for GEGLU with dy cycling through them as well
@@ -93,48 +111,61 @@ test('wasm activation kernels: ±0, subnormals, ±large, ±∞ and NaN give the 
   const dy = Float32Array.from({ length: e * e }, (_, i) => EXTREMES[Math.floor(i / e)]!);
   const before = nansMet;
   checkSilu([e * e], x, dy, 'extremes');
-  const gx = new Float32Array(2 * e * e);
-  const gdy = new Float32Array(e * e);
-  for (let r = 0; r < e; r++) {
-    for (let d = 0; d < e; d++) {
-      gx[2 * e * r + d] = EXTREMES[d]!;
-      gx[2 * e * r + e + d] = EXTREMES[(d + r) % e]!;
-      gdy[e * r + d] = EXTREMES[(7 * d + r) % e]!;
-    }
-  }
+  const { x: gx, dy: gdy } = gegluExtremes();
   checkGeglu([e, 2 * e], gx, gdy, 'extremes');
   assert.ok(nansMet > before, 'the NaN cases produced NaNs');
 });
 
+/** a registered kernel through tfjs on the active backend: its only output */
+const viaTf = async (name: string, ins: Record<string, Float32Array>, shapes: Record<string, number[]>): Promise<Float32Array> => {
+  const tensors = Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v, shapes[k])]));
+  const outs = tf.engine().runKernel(name, tensors, {}) as tf.Tensor | tf.Tensor[];
+  const [out] = Array.isArray(outs) ? outs : [outs];
+  assert.ok(out !== undefined, `${name}: no output`);
+  const values = (await out.data()) as Float32Array;
+  tf.dispose([out, ...Object.values(tensors)]);
+  return values;
+};
+
+/** the frozen JS kernel's only output */
+const ref = (kernel: JsKernel, ins: Float32Array[], shapes: number[][]): Float32Array => {
+  const [shape] = kernel.outputShapes(shapes, {});
+  const out = [new Float32Array(size(shape!))];
+  kernel.run(ins, out, shapes, {});
+  return out[0]!;
+};
+
+/** the four kernels through tfjs on the active backend against the JS kernels, on x (and dy) of this shape */
+const checkViaTf = async (kind: 'silu' | 'geglu', shape: number[], x: Float32Array, dy: Float32Array, label: string): Promise<void> => {
+  if (kind === 'silu') {
+    assertSameBits(await viaTf(wasm.SILU, { x }, { x: shape }), ref(js.siluKernel, [x], [shape]), `${label} ${wasm.SILU} [${shape}]`);
+    assertSameBits(await viaTf(wasm.SILU_GRAD, { dy, x }, { dy: shape, x: shape }), ref(js.siluGradKernel, [dy, x], [shape, shape]), `${label} ${wasm.SILU_GRAD} [${shape}]`);
+  } else {
+    const half = [...shape.slice(0, -1), shape[shape.length - 1]! / 2];
+    assertSameBits(await viaTf(wasm.GEGLU, { x }, { x: shape }), ref(js.gegluKernel, [x], [shape]), `${label} ${wasm.GEGLU} [${shape}]`);
+    assertSameBits(await viaTf(wasm.GEGLU_GRAD, { dy, x }, { dy: half, x: shape }), ref(js.gegluGradKernel, [dy, x], [half, shape]), `${label} ${wasm.GEGLU_GRAD} [${shape}]`);
+  }
+};
+
 for (const backend of ['cpu', 'wasm'] as const) {
-  test(`through tfjs on ${backend}: the registered activation kernels give the JS kernels' bits`, async () => {
+  test(`through tfjs on ${backend}: the registered activation kernels give the JS kernels' bits, every shape and extreme`, async () => {
     await selectBackend(backend);
     assert.equal(tf.getBackend(), backend);
-    const viaTf = async (name: string, ins: Record<string, Float32Array>, shapes: Record<string, number[]>): Promise<Float32Array> => {
-      const tensors = Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tf.tensor(v, shapes[k])]));
-      const outs = tf.engine().runKernel(name, tensors, {}) as tf.Tensor | tf.Tensor[];
-      const [out] = Array.isArray(outs) ? outs : [outs];
-      assert.ok(out !== undefined, `${name}: no output`);
-      const values = (await out.data()) as Float32Array;
-      tf.dispose([out, ...Object.values(tensors)]);
-      return values;
-    };
-    const ref = (kernel: JsKernel, ins: Float32Array[], shapes: number[][]): Float32Array => {
-      const [shape] = kernel.outputShapes(shapes, {});
-      const out = [new Float32Array(size(shape!))];
-      kernel.run(ins, out, shapes, {});
-      return out[0]!;
-    };
-    const s = [16, 64];
-    const sx = randomArray(size(s), 51, 12);
-    const sdy = randomArray(size(s), 52, 4);
-    assertSameBits(await viaTf(wasm.SILU, { x: sx }, { x: s }), ref(js.siluKernel, [sx], [s]), `${backend} ${wasm.SILU}`);
-    assertSameBits(await viaTf(wasm.SILU_GRAD, { dy: sdy, x: sx }, { dy: s, x: s }), ref(js.siluGradKernel, [sdy, sx], [s, s]), `${backend} ${wasm.SILU_GRAD}`);
-    const g = [16, 16, 256];
-    const h = [16, 16, 128];
-    const gx = randomArray(size(g), 53, 12);
-    const gdy = randomArray(size(h), 54, 4);
-    assertSameBits(await viaTf(wasm.GEGLU, { x: gx }, { x: g }), ref(js.gegluKernel, [gx], [g]), `${backend} ${wasm.GEGLU}`);
-    assertSameBits(await viaTf(wasm.GEGLU_GRAD, { dy: gdy, x: gx }, { dy: h, x: g }), ref(js.gegluGradKernel, [gdy, gx], [h, g]), `${backend} ${wasm.GEGLU_GRAD}`);
+    // on wasm the first call runs on copies and then readies the in-place instance (its table in the heap); the
+    // rest run on the tensors' floats in place
+    for (const [k, shape] of SILU_SHAPES.entries()) await checkViaTf('silu', shape, randomArray(size(shape), 10 * k + 1, 12, 0.3), randomArray(size(shape), 10 * k + 2, 4), backend);
+    for (const [k, shape] of GEGLU_SHAPES.entries()) await checkViaTf('geglu', shape, randomArray(size(shape), 10 * k + 1, 12, 0.3), randomArray(size(shape) / 2, 10 * k + 2, 4), backend);
+    const e = EXTREMES.length;
+    const before = nansMet;
+    await checkViaTf('silu', [e, e], Float32Array.from({ length: e * e }, (_, i) => EXTREMES[i % e]!), Float32Array.from({ length: e * e }, (_, i) => EXTREMES[Math.floor(i / e)]!), `${backend} extremes`);
+    const { x, dy } = gegluExtremes();
+    await checkViaTf('geglu', [e, 2 * e], x, dy, `${backend} extremes`);
+    assert.ok(nansMet > before, 'the NaN cases produced NaNs');
+    if (backend === 'wasm') {
+      const t = tf.tensor([1, 2, 3]);
+      const view = (tf.backend() as unknown as WasmHeapBackend).typedArrayFromHeap(t) as Float32Array;
+      assert.ok(heapInstance([view]) !== undefined, 'the kernels ran in place on the wasm heap');
+      t.dispose();
+    }
   });
 }
