@@ -14,7 +14,8 @@ const sources = readdirSync(SRC).filter((f) => f.endsWith('.ts') && !f.startsWit
 const IMPORTED_MEMORY = new Set(['activation']);
 for (const file of sources) {
   const name = file.replace(/\.ts$/, '');
-  // stub runtime: the kernels allocate nothing (the caller lays out the memory); no asserts, no GC, exported memory
+  // stub runtime: the kernels allocate nothing (the caller lays out the memory); no asserts, no GC; a memory of its
+  // own (exported) or the imported one
   const memory = IMPORTED_MEMORY.has(name) ? ['--importMemory', '--noExportMemory'] : ['--initialMemory', '1'];
   const { error, stderr } = await asc.main([join(SRC, file), '-o', join(OUT, `${name}.wasm`), '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', ...memory], {});
   if (error) {
