@@ -1,8 +1,12 @@
 import type { JsKernel } from './js-kernels.js';
-import { GELU_C, GELU_K, fastExp } from './fast-math.js';
+import { GELU_C, GELU_K } from './fast-math.js';
+import { runActivation } from './activation-wasm.js';
 
-// SiLU and the GEGLU gate (value · gelu_tanh(gate)) as one-pass JS kernels with their gradients. the tanh GELU
-// is written through the identity ½(1 + tanh u) = σ(2u): one exp per element.
+// SiLU and the GEGLU gate (value · gelu_tanh(gate)) as one-pass kernels with their gradients, their loops in
+// WebAssembly (assembly/activation.ts: SIMD, the same double operations as the JS loops they replaced, so the same
+// bits: test/tensor/activation-wasm.test.ts), in place on the wasm backend's tensors (activation-wasm.ts). the
+// tanh GELU is written through the identity ½(1 + tanh u) = σ(2u): one exp per element (fast-math.ts's fastExp),
+// in double, rounded once to float32 at the store.
 
 export const SILU = 'VsdlabSilu';
 export const SILU_GRAD = 'VsdlabSiluGrad';
@@ -31,10 +35,7 @@ export const siluKernel: JsKernel = {
   run: (ins, outs) => {
     const x = arrayAt(ins, 0);
     const y = arrayAt(outs, 0);
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i]!;
-      y[i] = v / (1 + fastExp(-v));
-    }
+    runActivation([x], [y], (k, table, [px, py]) => k.silu(px as number, py as number, x.length, table));
   },
 };
 
@@ -50,11 +51,7 @@ export const siluGradKernel: JsKernel = {
     const dy = arrayAt(ins, 0);
     const x = arrayAt(ins, 1);
     const dx = arrayAt(outs, 0);
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i]!;
-      const s = 1 / (1 + fastExp(-v));
-      dx[i] = dy[i]! * s * (1 + v * (1 - s));
-    }
+    runActivation([dy, x], [dx], (k, table, [pdy, px, pdx]) => k.siluGrad(pdy as number, px as number, pdx as number, x.length, table));
   },
 };
 
@@ -77,15 +74,7 @@ export const gegluKernel: JsKernel = {
     const x = arrayAt(ins, 0);
     const y = arrayAt(outs, 0);
     const rows = D === 0 ? 0 : y.length / D;
-    for (let row = 0; row < rows; row++) {
-      const xo = 2 * D * row;
-      const yo = D * row;
-      for (let d = 0; d < D; d++) {
-        const g = x[xo + D + d]!;
-        const u2 = 2 * GELU_K * (g + GELU_C * g * g * g);
-        y[yo + d] = (x[xo + d]! * g) / (1 + fastExp(-u2));
-      }
-    }
+    runActivation([x], [y], (k, table, [px, py]) => k.geglu(px as number, py as number, rows, D, GELU_K, GELU_C, table));
   },
 };
 
@@ -104,19 +93,7 @@ export const gegluGradKernel: JsKernel = {
     const x = arrayAt(ins, 1);
     const dx = arrayAt(outs, 0);
     const rows = D === 0 ? 0 : dy.length / D;
-    for (let row = 0; row < rows; row++) {
-      const xo = 2 * D * row;
-      const yo = D * row;
-      for (let d = 0; d < D; d++) {
-        const g = x[xo + D + d]!;
-        const g2 = g * g;
-        const s = 1 / (1 + fastExp(-2 * GELU_K * (g + GELU_C * g2 * g)));
-        const grad = dy[yo + d]!;
-        // gelu(g) = g·s with s = σ(2u), u = k(g + c g³): gelu'(g) = s + g·s(1 − s)·2k(1 + 3c g²)
-        const dGelu = s + g * s * (1 - s) * 2 * GELU_K * (1 + 3 * GELU_C * g2);
-        dx[xo + d] = grad * g * s;
-        dx[xo + D + d] = grad * x[xo + d]! * dGelu;
-      }
-    }
+    // gelu(g) = g·s with s = σ(2u), u = k(g + c g³): gelu'(g) = s + g·s(1 − s)·2k(1 + 3c g²)
+    runActivation([dy, x], [dx], (k, table, [pdy, px, pdx]) => k.gegluGrad(pdy as number, px as number, pdx as number, rows, D, GELU_K, GELU_C, table));
   },
 };

@@ -1,10 +1,11 @@
-// The part of the WebAssembly JS API that src/tensor/wasm-module.ts uses. Node has the global at run time; the
-// compiler's ES2023 lib and @types/node@20 do not declare it (it lives in lib.dom).
+// The part of the WebAssembly JS API that src/tensor/wasm-module.ts and activation-wasm.ts use. Node has the global
+// at run time; the compiler's ES2023 lib and @types/node@20 do not declare it (it lives in lib.dom).
 declare namespace WebAssembly {
   class Module {
     constructor(bytes: BufferSource);
   }
   class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
     grow(pages: number): number;
   }
