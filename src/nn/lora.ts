@@ -61,11 +61,11 @@ const activePair = (adapter: LoraAdapter | undefined, name: string): [tf.Variabl
   return a === undefined || b === undefined ? undefined : [a, b];
 };
 
-/** A, B and the scale alpha / rank of an adapted linear weight while the adapter is on, or undefined (layers.ts's fused linear) */
-export const loraLinearPair = (adapter: LoraAdapter | undefined, name: string): { a: tf.Tensor2D; b: tf.Tensor2D; scale: number } | undefined => {
+/** A, B and the scale alpha / rank of an adapted weight while the adapter is on, or undefined (layers.ts's fused kernels) */
+export const loraPair = (adapter: LoraAdapter | undefined, name: string): { a: tf.Tensor; b: tf.Tensor; scale: number } | undefined => {
   const [a, b] = activePair(adapter, name) ?? [];
   if (adapter === undefined || a === undefined || b === undefined) return undefined;
-  return { a: a as tf.Tensor2D, b: b as tf.Tensor2D, scale: adapter.config.alpha / adapter.config.rank };
+  return { a, b, scale: adapter.config.alpha / adapter.config.rank };
 };
 
 /** the low-rank update for a base weight, or undefined when the adapter is off or does not target it */
