@@ -2,9 +2,11 @@
 // step (the vsd-step bench's model and settings, --patch 2, teacher passes on ONNX Runtime): engine dispatches
 // (runKernel calls) and tape nodes per step, and CPU s per step with the side switching step by step, each round
 // run twice with the sides swapped, in one process (the machine is shared: ratios, not absolute seconds).
-// run: npm run build && node dist/bench/tensor/layer-kernels-ab.js [--rounds 3 --steps 5 --batch 16]
+// --study: the embedded ablation's own step instead (the committed teacher's architecture, batch 8, LoRA rank 16 on
+// q, k, v, out and the ResBlock convs: those convs keep the op pair), as vsd-step --study.
+// run: npm run build && node dist/bench/tensor/layer-kernels-ab.js [--rounds 3 --steps 5 --batch 16 | --study]
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,22 +18,26 @@ import { onnxUNetEngine } from '../../src/diffusion/unet/onnx-unet-engine.js';
 import { selectBackend } from '../../src/tensor/index.js';
 import { registerLinearKernels, unregisterLinearKernels } from '../../src/tensor/linear-kernel.js';
 import { registerConvBiasKernel, unregisterConvBiasKernel } from '../../src/tensor/conv-bias-kernel.js';
-import { benchStepSettings } from '../distill/bench-step-settings.js';
+import { benchStepSettings, studyStepSettings } from '../distill/bench-step-settings.js';
 
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     steps: { type: 'string', default: '5' },
     batch: { type: 'string', default: '16' },
+    study: { type: 'boolean', default: false },
   },
 });
 const steps = Number(opts.steps);
 
-// kernel-census.ts's model
-const config: UNetConfig = { inChannels: 3, outChannels: 3, baseChannels: 16, channelMults: [1, 2, 2], resBlocksPerLevel: 1, attentionLevels: [false, false, true], heads: 4, condDim: 64, groups: 8, patchSize: 2, zeroInit: false };
+// kernel-census.ts's model, or (--study) the committed teacher's
+const benchConfig: UNetConfig = { inChannels: 3, outChannels: 3, baseChannels: 16, channelMults: [1, 2, 2], resBlocksPerLevel: 1, attentionLevels: [false, false, true], heads: 4, condDim: 64, groups: 8, patchSize: 2, zeroInit: false };
+const config: UNetConfig = opts.study ? { ...(JSON.parse(readFileSync('models/embedded/teacher/teacher.json', 'utf8')) as { unet: UNetConfig }).unet, zeroInit: false } : benchConfig;
+const settings = opts.study ? studyStepSettings(steps) : benchStepSettings(steps, Number(opts.batch));
 const TEXT_LEN = 24;
+// + 1: tf.randomNormal takes seed 0 (the empty caption's) for no seed, a different null text every run
 const encodeText = (captions: readonly string[]): tf.Tensor3D =>
-  tf.tidy(() => tf.concat(captions.map((c, i) => tf.randomNormal([1, TEXT_LEN, config.condDim], 0, 1, 'float32', c.length * 131 + i))) as tf.Tensor3D);
+  tf.tidy(() => tf.concat(captions.map((c, i) => tf.randomNormal([1, TEXT_LEN, config.condDim], 0, 1, 'float32', c.length * 131 + i + 1))) as tf.Tensor3D);
 
 type Side = 'before' | 'after';
 const use = (side: Side): void => {
@@ -46,7 +52,7 @@ const use = (side: Side): void => {
 
 await selectBackend('wasm');
 const teacher = initUNet(config, 0);
-const engine = onnxUNetEngine(teacher, { provider: 'cpu', lora: { rank: 8, alpha: 8, targets: ['to_q', 'to_v'] } });
+const engine = onnxUNetEngine(teacher, { provider: 'cpu', lora: { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets } });
 const models: DistillModels = {
   teacherPasses: { forward: (x, t, cond, lora) => engine.forward(x, t, cond, lora) },
   schedule: scaledLinearSchedule(),
@@ -77,7 +83,7 @@ const run = async (onStep: (done: number) => void): Promise<number[]> => {
   const dir = mkdtempSync(join(tmpdir(), 'layer-kernels-ab-'));
   try {
     onStep(0);
-    const result = await distill(models, benchStepSettings(steps, Number(opts.batch)), (step, n) => Array.from({ length: n }, (_, i) => `caption ${step} ${i}`), dir, {
+    const result = await distill(models, settings, (step, n) => Array.from({ length: n }, (_, i) => `caption ${step} ${i}`), dir, {
       progress: (done) => {
         const now = process.cpuUsage();
         if (done >= 2) cpu.push((now.user + now.system - last) / 1e6);
