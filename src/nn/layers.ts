@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightSource } from './params.js';
-import { type LoraAdapter, loraConvDelta, loraDelta } from './lora.js';
+import { type LoraAdapter, loraConvDelta, loraDelta, loraPair } from './lora.js';
+import { fusedLinear, linearKernelActive } from '../tensor/linear-kernel.js';
+import { convBiasKernelActive, fusedConvBias } from '../tensor/conv-bias-kernel.js';
 import { gradientsInBackward } from '../tensor/tape.js';
 import { geglu as fusedGeglu, groupNorm as fusedGroupNorm, layerNorm as fusedLayerNorm, silu as fusedSilu } from '../tensor/fused-ops.js';
 
@@ -20,11 +22,22 @@ const dimOf = (x: tf.Tensor, axis: number): number => {
 export const linear = (ctx: LayerContext, name: string, x: tf.Tensor, outDim: number, options: { bias?: boolean; init?: 'fanIn' | 'zeros' } = {}): tf.Tensor => {
   const inDim = dimOf(x, -1);
   const w = ctx.weights.get(`${name}.w`, [inDim, outDim], options.init ?? 'fanIn') as tf.Tensor2D;
+  // one dispatch for the whole chain below, the same bits (tensor/linear-kernel.ts)
+  if (linearKernelActive() && x.dtype === 'float32') {
+    const bias = options.bias !== false ? ctx.weights.get(`${name}.b`, [outDim], 'zeros') : undefined;
+    return fusedLinear(x, w, bias, loraPair(ctx.lora, `${name}.w`));
+  }
+  return linearChain(ctx, name, x, w, outDim, options.bias !== false);
+};
+
+/** linear as tfjs ops: the reference the fused kernel reproduces, and the path on backends without it */
+const linearChain = (ctx: LayerContext, name: string, x: tf.Tensor, w: tf.Tensor2D, outDim: number, bias: boolean): tf.Tensor => {
+  const inDim = dimOf(x, -1);
   const x2d = x.reshape([-1, inDim]) as tf.Tensor2D;
   let y: tf.Tensor = tf.matMul(x2d, w);
   const delta = loraDelta(ctx.lora, `${name}.w`, x2d);
   if (delta !== undefined) y = tf.add(y, delta);
-  if (options.bias !== false) y = tf.add(y, ctx.weights.get(`${name}.b`, [outDim], 'zeros'));
+  if (bias) y = tf.add(y, ctx.weights.get(`${name}.b`, [outDim], 'zeros'));
   return y.reshape([...x.shape.slice(0, -1), outDim]);
 };
 
@@ -43,6 +56,10 @@ export const conv = (
   const w = ctx.weights.get(`${name}.w`, [kernel, kernel, dimOf(x, 3), outChannels], options.init ?? 'fanIn') as tf.Tensor4D;
   const b = ctx.weights.get(`${name}.b`, [outChannels], 'zeros');
   const p = options.padding;
+  // without a LoRA delta, conv2d + bias as one dispatch, the same bits (tensor/conv-bias-kernel.ts)
+  if (convBiasKernelActive() && x.dtype === 'float32' && loraPair(ctx.lora, `${name}.w`) === undefined) {
+    return fusedConvBias(x, w, b, options.stride ?? 1, p === undefined ? 'same' : [[0, 0], [p, p], [p, p], [0, 0]]);
+  }
   const y = p === undefined ? tf.conv2d(x, w, options.stride ?? 1, 'same') : tf.conv2d(x, w, options.stride ?? 1, [[0, 0], [p, p], [p, p], [0, 0]]);
   const delta = loraConvDelta(ctx.lora, `${name}.w`, x, options.stride ?? 1);
   return tf.add(delta === undefined ? y : tf.add(y, delta), b);

@@ -61,6 +61,13 @@ const activePair = (adapter: LoraAdapter | undefined, name: string): [tf.Variabl
   return a === undefined || b === undefined ? undefined : [a, b];
 };
 
+/** A, B and the scale alpha / rank of an adapted weight while the adapter is on, or undefined (layers.ts's fused kernels) */
+export const loraPair = (adapter: LoraAdapter | undefined, name: string): { a: tf.Tensor; b: tf.Tensor; scale: number } | undefined => {
+  const [a, b] = activePair(adapter, name) ?? [];
+  if (adapter === undefined || a === undefined || b === undefined) return undefined;
+  return { a, b, scale: adapter.config.alpha / adapter.config.rank };
+};
+
 /** the low-rank update for a base weight, or undefined when the adapter is off or does not target it */
 export const loraDelta = (adapter: LoraAdapter | undefined, name: string, x2d: tf.Tensor2D): tf.Tensor2D | undefined => {
   const [a, b] = activePair(adapter, name) ?? [];
