@@ -3,42 +3,23 @@
 // Math.fround, here it is the same float32 op (wasm f32 and f32x4 arithmetic, sqrt included, is IEEE binary32 with
 // round-to-nearest and subnormals kept; no FMA), in the same order per element. lanes hold independent elements,
 // so f32x4 changes no result; the one reduction (squareSum) stays a scalar chain in the JS order. a NaN comes out
-// where JS gives one; its sign and payload are defined by neither side. the caller lays out all buffers.
+// where JS gives one; its sign and payload are defined by neither side.
+// built with an imported memory (scripts/build-wasm.js) and instantiated on tfjs-backend-wasm's own heap
+// (src/tensor/wasm-heap-module.ts), so it reads and writes the tensors where they are, with no copy: it must
+// therefore own no static data (no memory.data, no strings) and write only through the pointers it is given.
 
 /** where the module's static data ends: the loader lays out call buffers above it (every module exports this) */
 export function heapBase(): usize {
   return __heap_base;
 }
 
-/** Adam's float32 scalars, as fused-optimizer.ts's AdamScalars (written by the caller before adam()) */
-const SCALARS: usize = memory.data(16 * 4, 16);
-
-/** where the caller writes scale, wd, b1, g1, b2, g2, rate, bc2, eps, emaDecay, emaRest (in this order) */
-export function scalars(): usize {
-  return SCALARS;
-}
-
-@inline function scalar(i: i32): f32 {
-  return load<f32>(SCALARS + (<usize>i << 2));
-}
-
 /**
  * Adam.apply's ops per element, the gradient first scaled (clip) and decayed (weight decay) when the flags say,
- * then, with `ema`, emaUpdate's from the new parameter: g, p, m, v, e → p' into pOut, m' and v' over m and v,
- * e' over e. the flags are constants at each call site below, so each variant's loop carries no test.
+ * then, with `ema`, emaUpdate's from the new parameter: g, p, m, v (, e) → p', m', v' (, e') at pOut, mOut, vOut
+ * (, eOut). an output may be its input (m, v in place): each element is read before it is written. the flags
+ * are constants at each call site below, so each variant's loop carries no test.
  */
-@inline function adamLoop(g: usize, p: usize, m: usize, v: usize, pOut: usize, e: usize, n: i32, scaled: bool, decayed: bool, ema: bool): void {
-  const scale = scalar(0);
-  const wd = scalar(1);
-  const b1 = scalar(2);
-  const g1 = scalar(3);
-  const b2 = scalar(4);
-  const g2 = scalar(5);
-  const rate = scalar(6);
-  const bc2 = scalar(7);
-  const eps = scalar(8);
-  const ed = scalar(9);
-  const ep = scalar(10);
+@inline function adamLoop(g: usize, p: usize, m: usize, v: usize, pOut: usize, mOut: usize, vOut: usize, e: usize, eOut: usize, n: i32, scale: f32, wd: f32, b1: f32, g1: f32, b2: f32, g2: f32, rate: f32, bc2: f32, eps: f32, ed: f32, ep: f32, scaled: bool, decayed: bool, ema: bool): void {
   const scaleV = f32x4.splat(scale);
   const wdV = f32x4.splat(wd);
   const b1V = f32x4.splat(b1);
@@ -59,11 +40,11 @@ export function scalars(): usize {
     if (decayed) gi = f32x4.add(gi, f32x4.mul(pi, wdV));
     const mi = f32x4.add(f32x4.mul(v128.load(m + at), b1V), f32x4.mul(gi, g1V));
     const vi = f32x4.add(f32x4.mul(v128.load(v + at), b2V), f32x4.mul(f32x4.mul(gi, gi), g2V));
-    v128.store(m + at, mi);
-    v128.store(v + at, vi);
+    v128.store(mOut + at, mi);
+    v128.store(vOut + at, vi);
     const po = f32x4.sub(pi, f32x4.div(f32x4.mul(mi, rateV), f32x4.add(f32x4.sqrt(f32x4.div(vi, bc2V)), epsV)));
     v128.store(pOut + at, po);
-    if (ema) v128.store(e + at, f32x4.add(f32x4.mul(v128.load(e + at), edV), f32x4.mul(po, epV)));
+    if (ema) v128.store(eOut + at, f32x4.add(f32x4.mul(v128.load(e + at), edV), f32x4.mul(po, epV)));
   }
   for (let i = n4; i < n; i++) {
     const at = <usize>i << 2;
@@ -73,50 +54,51 @@ export function scalars(): usize {
     if (decayed) gi = gi + pi * wd;
     const mi = load<f32>(m + at) * b1 + gi * g1;
     const vi = load<f32>(v + at) * b2 + gi * gi * g2;
-    store<f32>(m + at, mi);
-    store<f32>(v + at, vi);
+    store<f32>(mOut + at, mi);
+    store<f32>(vOut + at, vi);
     const po = pi - (mi * rate) / (sqrt<f32>(vi / bc2) + eps);
     store<f32>(pOut + at, po);
-    if (ema) store<f32>(e + at, load<f32>(e + at) * ed + po * ep);
+    if (ema) store<f32>(eOut + at, load<f32>(e + at) * ed + po * ep);
   }
 }
 
 /**
- * one parameter tensor's Adam step (and EMA when e ≠ 0) over n floats, with the scalars at scalars(); m, v and
- * e are updated in place. scaled: clip the gradient by the scale; decayed: add weight decay.
+ * one parameter tensor's Adam step over n floats (and its EMA when e ≠ 0), with Adam's float32 scalars as
+ * fused-optimizer.ts's AdamScalars and the EMA's decay and 1 − decay. scaled: clip the gradient by `scale`;
+ * decayed: add weight decay.
  */
-export function adam(g: usize, p: usize, m: usize, v: usize, pOut: usize, e: usize, n: i32, scaled: bool, decayed: bool): void {
+export function adam(g: usize, p: usize, m: usize, v: usize, pOut: usize, mOut: usize, vOut: usize, e: usize, eOut: usize, n: i32, scaled: bool, decayed: bool, scale: f32, wd: f32, b1: f32, g1: f32, b2: f32, g2: f32, rate: f32, bc2: f32, eps: f32, ed: f32, ep: f32): void {
   if (e != 0) {
     if (scaled) {
-      if (decayed) adamLoop(g, p, m, v, pOut, e, n, true, true, true);
-      else adamLoop(g, p, m, v, pOut, e, n, true, false, true);
+      if (decayed) adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, true, true, true);
+      else adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, true, false, true);
     } else {
-      if (decayed) adamLoop(g, p, m, v, pOut, e, n, false, true, true);
-      else adamLoop(g, p, m, v, pOut, e, n, false, false, true);
+      if (decayed) adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, false, true, true);
+      else adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, false, false, true);
     }
   } else {
     if (scaled) {
-      if (decayed) adamLoop(g, p, m, v, pOut, e, n, true, true, false);
-      else adamLoop(g, p, m, v, pOut, e, n, true, false, false);
+      if (decayed) adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, true, true, false);
+      else adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, true, false, false);
     } else {
-      if (decayed) adamLoop(g, p, m, v, pOut, e, n, false, true, false);
-      else adamLoop(g, p, m, v, pOut, e, n, false, false, false);
+      if (decayed) adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, false, true, false);
+      else adamLoop(g, p, m, v, pOut, mOut, vOut, e, eOut, n, scale, wd, b1, g1, b2, g2, rate, bc2, eps, ed, ep, false, false, false);
     }
   }
 }
 
-/** emaUpdate's ops over n floats: e' = e·decay + p·rest, over e */
-export function ema(e: usize, p: usize, n: i32, decay: f32, rest: f32): void {
+/** emaUpdate's ops over n floats: e' = e·decay + p·rest into eOut (which may be e) */
+export function ema(e: usize, p: usize, eOut: usize, n: i32, decay: f32, rest: f32): void {
   const dV = f32x4.splat(decay);
   const rV = f32x4.splat(rest);
   const n4 = n & ~3;
   for (let i = 0; i < n4; i += 4) {
     const at = <usize>i << 2;
-    v128.store(e + at, f32x4.add(f32x4.mul(v128.load(e + at), dV), f32x4.mul(v128.load(p + at), rV)));
+    v128.store(eOut + at, f32x4.add(f32x4.mul(v128.load(e + at), dV), f32x4.mul(v128.load(p + at), rV)));
   }
   for (let i = n4; i < n; i++) {
     const at = <usize>i << 2;
-    store<f32>(e + at, load<f32>(e + at) * decay + load<f32>(p + at) * rest);
+    store<f32>(eOut + at, load<f32>(e + at) * decay + load<f32>(p + at) * rest);
   }
 }
 

@@ -8,8 +8,8 @@ import { adamWasm, emaWasm, squareSumWasm, type AdamScalars } from './optimizer-
 // IEEE float32 operation, so every op is emulated by the double operation rounded with Math.fround (for + − × ÷
 // and √ of float32 operands, double rounding to float32 equals float32 arithmetic), in the ops' order, with the
 // scalars as the ops see them: a JS number becomes a float32 scalar tensor, so it is rounded once, after any
-// double arithmetic on it (`lr / c1`, `1 - beta1`). On the wasm backend the same float32 ops run in WebAssembly
-// (optimizer-wasm.ts: f32x4, the same bits, ≈ 30× less CPU); the cpu backend keeps these JS loops.
+// double arithmetic on it (`lr / c1`, `1 - beta1`). On the wasm backend the same float32 ops run in WebAssembly,
+// in place on tfjs's heap (optimizer-wasm.ts: f32x4, the same bits); the cpu backend keeps these JS loops.
 
 const f = Math.fround;
 
@@ -135,14 +135,12 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     const pw = s.view(pOut);
     const mw = s.view(mOut);
     const vw = s.view(vOut);
+    // a first step's moments are tf.zerosLike(p)
+    const mv = mPrev ? s.view(mPrev) : mw.fill(0);
+    const vv = vPrev ? s.view(vPrev) : vw.fill(0);
     if (s.kind === 'wasm') {
-      // a first step's moments (tf.zerosLike(p)) are zeroed in the module's memory
-      const pass = e && eOut ? { from: s.view(e), to: s.view(eOut), decay: ed, rest: ep } : undefined;
-      adamWasm(k, gv, pv, pw, mPrev ? s.view(mPrev) : undefined, mw, vPrev ? s.view(vPrev) : undefined, vw, pass);
+      adamWasm(k, gv, pv, pw, mv, mw, vv, vw, e && eOut ? { from: s.view(e), to: s.view(eOut), decay: ed, rest: ep } : undefined);
     } else {
-      // a first step's moments are tf.zerosLike(p)
-      const mv = mPrev ? s.view(mPrev) : mw.fill(0);
-      const vv = vPrev ? s.view(vPrev) : vw.fill(0);
       adamElements(k, gv, pv, pw, mv, mw, vv, vw);
       if (e && eOut) emaElements(s.view(e), pw, s.view(eOut), ed, ep);
     }

@@ -11,7 +11,7 @@ import { randomArray } from '../helpers/random-arrays.js';
 
 // the fused optimiser's WebAssembly loops (assembly/optimizer.ts behind src/distill/optimizer-wasm.ts) against the
 // JS loops they replaced (fused-optimizer-js-reference.ts), bit for bit: every output float's 32 bits, except that
-// a NaN need only meet a NaN (IEEE 754 and wasm leave a NaN result's sign and payload open). on plain arrays of the
+// a NaN need only meet a NaN (IEEE 754 and wasm leave a NaN result's sign and payload open). on heap arrays of the
 // bench model's shapes and odd lengths, with extremes mixed in, then whole steps through tfjs's wasm backend.
 
 /** the parameter shapes of the bench's student (embedded width, base 16, patch 2: 246 tensors, 367,196 floats) */
@@ -66,7 +66,22 @@ const SCALAR_CASES: [string, AdamScalars][] = [
 ];
 const GRAD_SCALES = [1e-3, 1, 1e-39, 1e30];
 
-test('the wasm Adam (+ EMA) loop gives the JS loop’s bits: model shapes, odd lengths, extremes, every flag', () => {
+/** float32 tensors on tfjs's wasm heap holding `arrays`, and their views (taken after every allocation) */
+const onHeap = (...arrays: Float32Array[]): { views: Float32Array[]; dispose: () => void } => {
+  const s = floatStorage();
+  assert.ok(s?.kind === 'wasm');
+  const tensors = arrays.map((a) => s.allocate([a.length]));
+  const views = tensors.map((t) => s.view(t));
+  views.forEach((v, i) => v.set(arrays[i]!));
+  return { views, dispose: () => tf.dispose(tensors) };
+};
+
+/** moments as fusedAdamStep passes them: zeroed outputs on a first step, else updated in place or into new buffers */
+const MOMENTS = ['first step', 'in place', 'new buffers'] as const;
+
+test('the wasm Adam (+ EMA) loop gives the JS loop’s bits: model shapes, odd lengths, extremes, every flag', async () => {
+  assert.equal((await selectBackend('wasm')).name, 'wasm');
+  const tensorsBefore = tf.memory().numTensors;
   nansMet = 0;
   let checked = 0;
   for (const n of LENGTHS) {
@@ -78,22 +93,33 @@ test('the wasm Adam (+ EMA) loop gives the JS loop’s bits: model shapes, odd l
         const m = values(n, seed + 2, gScale, 2);
         const v = values(n, seed + 3, gScale * gScale, 3).map(Math.abs);
         const e = values(n, seed + 4, 2, 4);
-        for (const first of [false, true]) {
+        for (const moments of MOMENTS) {
+          const first = moments === 'first step';
           for (const withEma of [false, true]) {
-            const tag = `n ${n}, ${label}, g×${gScale}, ${first ? 'first step' : 'later step'}, ${withEma ? 'EMA' : 'no EMA'}`;
+            const tag = `n ${n}, ${label}, g×${gScale}, ${moments}, ${withEma ? 'EMA' : 'no EMA'}`;
             const decay = Math.fround(n % 2 ? 0.999 : 0.99);
             const rest = Math.fround(1 - (n % 2 ? 0.999 : 0.99));
             // reference: fusedAdamStep's JS calls (moments zeroed on a first step)
             const want = { p: new Float32Array(n), m: first ? new Float32Array(n) : m.slice(), v: first ? new Float32Array(n) : v.slice(), e: new Float32Array(n) };
             js.adamElements(k, g, p, want.p, want.m, want.m, want.v, want.v);
             if (withEma) js.emaElements(e, want.p, want.e, decay, rest);
-            // wasm, its moments written in place as fusedAdamStep does where it owns the buffers
-            const got = { p: new Float32Array(n).fill(Number.NaN), m: m.slice(), v: v.slice(), e: new Float32Array(n).fill(Number.NaN) };
-            adamWasm(k, g, p, got.p, first ? undefined : got.m, got.m, first ? undefined : got.v, got.v, withEma ? { from: e, to: got.e, decay, rest } : undefined);
-            assertSameBits(got.p, want.p, `${tag}: p`);
-            assertSameBits(got.m, want.m, `${tag}: m`);
-            assertSameBits(got.v, want.v, `${tag}: v`);
-            if (withEma) assertSameBits(got.e, want.e, `${tag}: EMA`);
+            // wasm, on heap tensors as fusedAdamStep hands them over; outputs start as NaN
+            const nan = new Float32Array(n).fill(Number.NaN);
+            const zeros = new Float32Array(n);
+            const heap = onHeap(g, p, nan, first ? zeros : m, first ? zeros : v, moments === 'new buffers' ? nan : m, moments === 'new buffers' ? nan : v, e, nan);
+            const [hg, hp, hpw, hmv, hvv, hmw, hvw, he, hew] = heap.views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+            const [mw, vw] = moments === 'new buffers' ? [hmw, hvw] : [hmv, hvv];
+            adamWasm(k, hg, hp, hpw, hmv, mw, hvv, vw, withEma ? { from: he, to: hew, decay, rest } : undefined);
+            assertSameBits(hpw, want.p, `${tag}: p`);
+            assertSameBits(mw, want.m, `${tag}: m`);
+            assertSameBits(vw, want.v, `${tag}: v`);
+            if (withEma) assertSameBits(hew, want.e, `${tag}: EMA`);
+            // inputs untouched (but the moments updated in place)
+            assertSameBits(hg, g, `${tag}: g kept`);
+            assertSameBits(hp, p, `${tag}: p kept`);
+            if (moments === 'new buffers') assertSameBits(hmv, m, `${tag}: m kept`);
+            if (withEma) assertSameBits(he, e, `${tag}: EMA kept`);
+            heap.dispose();
             checked += n;
           }
         }
@@ -101,11 +127,13 @@ test('the wasm Adam (+ EMA) loop gives the JS loop’s bits: model shapes, odd l
     }
   }
   assert.ok(checked > 5_000_000, `${checked} elements`);
+  assert.equal(tf.memory().numTensors, tensorsBefore);
   assert.ok(nansMet > 0, 'the extremes produce NaNs (∞ − ∞, 0 / 0), so the NaN cases ran');
   if (process.env['NAN_REPORT']) console.log(`${checked} elements, ${nansMet} NaNs, ${nanBitsDiffer} with other bits`);
 });
 
-test('the wasm EMA loop gives the JS loop’s bits, in place and not', () => {
+test('the wasm EMA loop gives the JS loop’s bits, in place and not', async () => {
+  assert.equal((await selectBackend('wasm')).name, 'wasm');
   for (const n of LENGTHS) {
     for (const decay of [0, 0.5, 0.99, 0.9999, 1]) {
       const e = values(n, n, 2, 0);
@@ -113,26 +141,32 @@ test('the wasm EMA loop gives the JS loop’s bits, in place and not', () => {
       const [d, r] = [Math.fround(decay), Math.fround(1 - decay)];
       const want = new Float32Array(n);
       js.emaElements(e, p, want, d, r);
-      const got = new Float32Array(n).fill(Number.NaN);
-      emaWasm(e, p, got, d, r);
+      const heap = onHeap(e, p, new Float32Array(n).fill(Number.NaN), e);
+      const [he, hp, got, inPlace] = heap.views as [Float32Array, Float32Array, Float32Array, Float32Array];
+      emaWasm(he, hp, got, d, r);
       assertSameBits(got, want, `n ${n}, decay ${decay}`);
-      const inPlace = e.slice();
-      emaWasm(inPlace, p, inPlace, d, r);
+      assertSameBits(he, e, `n ${n}, decay ${decay}: e kept`);
+      emaWasm(inPlace, hp, inPlace, d, r);
       assertSameBits(inPlace, want, `n ${n}, decay ${decay}, in place`);
+      heap.dispose();
     }
   }
 });
 
 test('the wasm Σg² adds in the JS (and tfjs-wasm Sum kernel) order, to the bit', async () => {
+  assert.equal((await selectBackend('wasm')).name, 'wasm');
   for (const n of [...LENGTHS, 376_000]) {
     for (const [si, scale] of [1e-3, 1, 1e-20, 1e-39, 1e19].entries()) {
       // mostly ordinary values, so that the sums stay finite and their rounding shows
       const g = randomArray(n, n + si, scale);
       if (si === 3) for (let i = 0; i < n; i += 97) g[i] = EXTREMES[i % EXTREMES.length] as number;
       const want = js.squareSum(g, 'wasm');
-      const got = squareSumWasm(g);
+      const heap = onHeap(g);
+      const hg = heap.views[0]!;
+      const got = squareSumWasm(hg);
       assert.ok(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)), `n ${n}, scale ${scale}: ${got} vs ${want}`);
-      assert.equal(squareSum(g, 'wasm'), want);
+      assert.equal(squareSum(hg, 'wasm'), want);
+      heap.dispose();
       assert.equal(squareSum(g, 'cpu'), js.squareSum(g, 'cpu'));
     }
   }
@@ -141,7 +175,14 @@ test('the wasm Σg² adds in the JS (and tfjs-wasm Sum kernel) order, to the bit
   let lanes = [0, 0, 0, 0];
   for (let i = 0; i < g.length; i++) lanes[i % 4] = Math.fround(lanes[i % 4]! + Math.fround(g[i]! * g[i]!));
   lanes = lanes.map(Math.fround);
-  assert.notEqual(Math.fround(Math.fround(lanes[0]! + lanes[1]!) + Math.fround(lanes[2]! + lanes[3]!)), squareSumWasm(g));
+  const heap = onHeap(g);
+  assert.notEqual(Math.fround(Math.fround(lanes[0]! + lanes[1]!) + Math.fround(lanes[2]! + lanes[3]!)), squareSumWasm(heap.views[0]!));
+  heap.dispose();
+});
+
+test('the heap kernels refuse arrays that are not views of tfjs’s current heap', async () => {
+  assert.equal((await selectBackend('wasm')).name, 'wasm');
+  assert.throws(() => squareSumWasm(new Float32Array(8)), /not of tfjs's current heap/);
 });
 
 // whole steps through tfjs: the model shapes, some gradients with extremes, a parameter without a gradient
