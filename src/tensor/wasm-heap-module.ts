@@ -53,6 +53,14 @@ const sectionIds = (bytes: Uint8Array): number[] => {
 const START = 8;
 const DATA = 11;
 
+/** why a module's bytes may not be instantiated on tfjs's heap, or undefined: static data or a start function */
+export const heapSafetyProblem = (bytes: Uint8Array): string | undefined => {
+  const ids = sectionIds(bytes);
+  if (ids.includes(DATA)) return 'has static data (a data section) that instantiating would write into tfjs\'s heap';
+  if (ids.includes(START)) return 'has a start function';
+  return undefined;
+};
+
 const compiled = new Map<string, WebAssembly.Module>();
 const instances = new WeakMap<WebAssembly.Memory, Map<string, WasmHeapModule<unknown>>>();
 
@@ -75,8 +83,8 @@ export function wasmHeapModule<E>(name: string): WasmHeapModule<E> {
     } catch {
       throw new Error(`the WebAssembly kernels ${path} are missing: run npm run build (it compiles assembly/${name}.ts)`);
     }
-    const ids = sectionIds(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
-    if (ids.includes(DATA) || ids.includes(START)) throw new Error(`dist/wasm/${name}.wasm has static data or a start function: it would write into tfjs's heap`);
+    const problem = heapSafetyProblem(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+    if (problem !== undefined) throw new Error(`dist/wasm/${name}.wasm ${problem}`);
     module = new WebAssembly.Module(bytes);
     compiled.set(name, module);
   }
