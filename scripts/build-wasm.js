@@ -9,14 +9,14 @@ const SRC = 'assembly';
 const OUT = join('dist', 'wasm');
 mkdirSync(OUT, { recursive: true });
 const sources = readdirSync(SRC).filter((f) => f.endsWith('.ts') && !f.startsWith('_') && !f.endsWith('.d.ts'));
-// modules that import their memory (env.memory) instead of owning one: they run in the tfjs wasm backend's heap,
-// on the tensors' floats in place (they hold no static data)
-const IMPORTED_MEMORY = new Set(['activation']);
+// modules that import their memory (env.memory) instead of owning one, so that they can run in tfjs-backend-wasm's
+// heap on the tensors' floats in place (they hold no static data; the loaders refuse a module that does)
+const IMPORTED_MEMORY = new Set(['activation', 'optimizer']);
 for (const file of sources) {
   const name = file.replace(/\.ts$/, '');
   // stub runtime: the kernels allocate nothing (the caller lays out the memory); no asserts, no GC; a memory of its
-  // own (exported) or the imported one
-  const memory = IMPORTED_MEMORY.has(name) ? ['--importMemory', '--noExportMemory'] : ['--initialMemory', '1'];
+  // own or the imported one, exported either way (the heap loader checks that the instance runs on the heap it gave)
+  const memory = IMPORTED_MEMORY.has(name) ? ['--initialMemory', '1', '--importMemory'] : ['--initialMemory', '1'];
   const { error, stderr } = await asc.main([join(SRC, file), '-o', join(OUT, `${name}.wasm`), '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd', ...memory], {});
   if (error) {
     console.error(`build-wasm: ${file}: ${error.message}\n${stderr.toString()}`);

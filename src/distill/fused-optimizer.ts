@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FloatStorage } from '../tensor/float-storage.js';
 import type { Adam } from './adam.js';
+import { adamWasm, emaWasm, squareSumWasm, type AdamScalars } from './optimizer-wasm.js';
 
 // clipping, Adam and EMA as one JS pass per parameter tensor over the tensors' own float32 storage, bit for bit
 // what the op sequences of clipByGlobalNorm, Adam.apply and emaUpdate compute: each tfjs element-wise op is one
 // IEEE float32 operation, so every op is emulated by the double operation rounded with Math.fround (for + − × ÷
 // and √ of float32 operands, double rounding to float32 equals float32 arithmetic), in the ops' order, with the
 // scalars as the ops see them: a JS number becomes a float32 scalar tensor, so it is rounded once, after any
-// double arithmetic on it (`lr / c1`, `1 - beta1`).
+// double arithmetic on it (`lr / c1`, `1 - beta1`). On the wasm backend the same float32 ops run in WebAssembly,
+// in place on tfjs's heap (optimizer-wasm.ts: f32x4, the same bits); the cpu backend keeps these JS loops.
 
 const f = Math.fround;
 
@@ -17,14 +19,8 @@ const f = Math.fround;
  * rounds the total once (tfjs-backend-cpu kernels/Sum.ts).
  */
 export function squareSum(g: Float32Array, kind: FloatStorage['kind']): number {
+  if (kind === 'wasm') return squareSumWasm(g);
   let acc = 0;
-  if (kind === 'wasm') {
-    for (let i = 0; i < g.length; i++) {
-      const x = g[i] as number;
-      acc = f(acc + f(x * x));
-    }
-    return acc;
-  }
   for (let i = 0; i < g.length; i++) {
     const x = g[i] as number;
     acc += f(x * x);
@@ -70,21 +66,6 @@ const publishState = (state: Map<string, tf.Tensor>, name: string, prev: tf.Tens
   prev?.dispose();
   state.set(name, tf.keep(out));
 };
-
-/** Adam's scalars as float32 values, as the op sequence's scalar tensors hold them */
-interface AdamScalars {
-  scale: number;
-  scaled: boolean;
-  wd: number;
-  decayed: boolean;
-  b1: number;
-  g1: number;
-  b2: number;
-  g2: number;
-  rate: number;
-  bc2: number;
-  eps: number;
-}
 
 /** Adam.apply's ops on one tensor's elements: p, m, v from pv, mv, vv into pw, mw, vw (mv may be mw, vv vw) */
 function adamElements(k: AdamScalars, gv: Float32Array, pv: Float32Array, pw: Float32Array, mv: Float32Array, mw: Float32Array, vv: Float32Array, vw: Float32Array): void {
@@ -157,8 +138,12 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     // a first step's moments are tf.zerosLike(p)
     const mv = mPrev ? s.view(mPrev) : mw.fill(0);
     const vv = vPrev ? s.view(vPrev) : vw.fill(0);
-    adamElements(k, gv, pv, pw, mv, mw, vv, vw);
-    if (e && eOut) emaElements(s.view(e), pw, s.view(eOut), ed, ep);
+    if (s.kind === 'wasm') {
+      adamWasm(k, gv, pv, pw, mv, mw, vv, vw, e && eOut ? { from: s.view(e), to: s.view(eOut), decay: ed, rest: ep } : undefined);
+    } else {
+      adamElements(k, gv, pv, pw, mv, mw, vv, vw);
+      if (e && eOut) emaElements(s.view(e), pw, s.view(eOut), ed, ep);
+    }
     publish(p, pOut);
     publishState(adam.m, name, mPrev, mOut);
     publishState(adam.v, name, vPrev, vOut);
@@ -173,7 +158,7 @@ export function fusedAdamStep(adam: Adam, s: FloatStorage, params: Record<string
     if (!p) throw new Error(`ema: no parameter ${name}`);
     sameShape(e, p, `ema: ${name}`);
     const eOut = s.allocate(e.shape);
-    emaElements(s.view(e), s.view(p), s.view(eOut), ed, ep);
+    (s.kind === 'wasm' ? emaWasm : emaElements)(s.view(e), s.view(p), s.view(eOut), ed, ep);
     publish(e, eOut);
   }
 }
