@@ -347,7 +347,7 @@ const phases = async (teacher: UNet): Promise<Part[]> => {
     setOptimizerPath(previous);
   };
   const mainPath: OptimizerPath = opts.optimizer === 'ops' ? 'ops' : 'fused';
-  out.push(await part(`clip + Adam + EMA (student, ${mainPath === 'fused' ? 'fused JS pass' : 'tfjs op sequences'})`, true, optimizer(mainPath)));
+  out.push(await part(`clip + Adam + EMA (student, ${mainPath === 'fused' ? 'fused pass, WebAssembly on the heap' : 'tfjs op sequences'})`, true, optimizer(mainPath)));
   if (opts.optimizer === 'both') out.push(await part('variant: clip + Adam + EMA (student) as tfjs op sequences', false, optimizer('ops')));
   out.push(
     await part('variant: student forward + backward with both teacher CFG passes inside its gradient scope, as the trainer', false, () =>
@@ -571,8 +571,8 @@ const main = async (): Promise<void> => {
   const torchHello = theirs.length === 0 ? 'n/a' : `${String(peerHello.torch)} CPU, ${String(peerHello.threads)} thread`;
   console.log(`tfjs ${info.version.tfjs}, wasm ${info.version.backend} (simd ${String(info.details['simd'])}, threads ${String(info.details['threads'])}, fast kernels ${Array.isArray(info.details['fastKernels']) ? 'on' : 'off'}); PyTorch ${torchHello}`);
   console.log(`teacher passes of the score gradient: ${teacherEngine === 'tfjs' ? 'tfjs (wasm)' : teacherEngine === 'onnx' ? 'ONNX Runtime, one thread (as distill.teacher_engine: onnx)' : 'ONNX Runtime, one thread (step figures), and tfjs, alternating'}`);
-  console.log(`optimiser: ${opts.optimizer === 'both' ? 'fused JS pass (step figures) and tfjs op sequences, alternating' : opts.optimizer === 'ops' ? 'tfjs op sequences (clipping, Adam, EMA)' : 'fused JS pass (clipping, Adam, EMA)'}`);
-  console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as JS kernels), Identity/Cast sharing memory');
+  console.log(`optimiser: ${opts.optimizer === 'both' ? 'fused pass (WebAssembly on the heap; step figures) and tfjs op sequences, alternating' : opts.optimizer === 'ops' ? 'tfjs op sequences (clipping, Adam, EMA)' : 'fused pass in WebAssembly on the heap (clipping, Adam, EMA)'}`);
+  console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as WebAssembly kernels; linear, conv + bias as one dispatch each), Identity/Cast sharing memory');
   console.log(`model: UNet ${JSON.stringify({ ...config, zeroInit: undefined })}, images ${size}x${size}x${config.inChannels}, text ${TEXT_LEN}x${config.condDim}, batch ${batch}`);
   console.log(`step${opts.study ? ' (--study: the embedded ablation\'s)' : ''}: VSD with LoRA teacher (rank ${settings.lora.rank}, alpha ${settings.lora.alpha}, ${settings.lora.targets.join(',')}), CFG ${settings.guidanceScale} on the frozen teacher (2B = ${2 * batch}), ${settings.lora.guidanceScale} on the LoRA teacher, Adam on student and LoRA, clip 1.0, EMA`);
   console.log(`params: vsdlab UNet ${params}, LoRA ${loraParams}; PyTorch UNet ${String(torchInfo['params'] ?? 'n/a')}, LoRA ${String(torchInfo['lora_params'] ?? 'n/a')}`);
