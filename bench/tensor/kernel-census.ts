@@ -39,8 +39,9 @@ const batch = Number(opts.batch);
 const config: UNetConfig = { inChannels: 3, outChannels: 3, baseChannels: 16, channelMults: [1, 2, 2], resBlocksPerLevel: 1, attentionLevels: [false, false, true], heads: 4, condDim: 64, groups: 8, patchSize: 2, zeroInit: false };
 const settings: DistillSettings = benchStepSettings(steps, batch);
 const TEXT_LEN = 24;
+// + 1: tf.randomNormal takes seed 0 (the empty caption's) for no seed, a different null text every run
 const encodeText = (captions: readonly string[]): tf.Tensor3D =>
-  tf.tidy(() => tf.concat(captions.map((c, i) => tf.randomNormal([1, TEXT_LEN, config.condDim], 0, 1, 'float32', c.length * 131 + i))) as tf.Tensor3D);
+  tf.tidy(() => tf.concat(captions.map((c, i) => tf.randomNormal([1, TEXT_LEN, config.condDim], 0, 1, 'float32', c.length * 131 + i + 1))) as tf.Tensor3D);
 
 const ENGINE_FRAMES = ['saveTensorsForBackwardMode', 'backpropagateGradients', 'gradients', 'customGrad', 'makeVariable', 'readSync'];
 
