@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type LayerContext, conv, geglu, groupNorm, layerNorm, linear, silu } from '../../nn/layers.js';
+import { attentionKernelActive, fusedAttention } from '../../tensor/attention-kernel.js';
 
 /** SD's ResnetBlock2D: GN-SiLU-conv, + projected time embedding, GN-SiLU-conv, 1x1 skip when channels change */
 export const resBlock = (ctx: LayerContext, name: string, x: tf.Tensor4D, temb: tf.Tensor2D, outChannels: number, groups: number): tf.Tensor4D => {
@@ -16,14 +17,24 @@ export const resBlock = (ctx: LayerContext, name: string, x: tf.Tensor4D, temb: 
 export const attention = (ctx: LayerContext, name: string, x: tf.Tensor3D, context: tf.Tensor3D, heads: number): tf.Tensor3D => {
   const [b, n, c] = x.shape;
   const m = context.shape[1];
+  const q = linear(ctx, `${name}.to_q`, x, c, { bias: false }) as tf.Tensor3D;
+  const k = linear(ctx, `${name}.to_k`, context, c, { bias: false }) as tf.Tensor3D;
+  const v = linear(ctx, `${name}.to_v`, context, c, { bias: false }) as tf.Tensor3D;
+  // one dispatch for the whole core below, the same bits (tensor/attention-kernel.ts)
+  const fused = attentionKernelActive() && q.dtype === 'float32' && k.dtype === 'float32' && v.dtype === 'float32';
+  const out = fused ? fusedAttention(q, k, v, heads) : attentionCore(q, k, v, b, n, m, c, heads);
+  return linear(ctx, `${name}.to_out`, out, c) as tf.Tensor3D;
+};
+
+/** the attention core as tfjs ops: the reference the fused kernel reproduces, and the path on backends without it */
+const attentionCore = (qp: tf.Tensor3D, kp: tf.Tensor3D, vp: tf.Tensor3D, b: number, n: number, m: number, c: number, heads: number): tf.Tensor3D => {
   const dh = c / heads;
   const split = (t: tf.Tensor, len: number): tf.Tensor4D => t.reshape([b, len, heads, dh]).transpose([0, 2, 1, 3]);
-  const q = split(linear(ctx, `${name}.to_q`, x, c, { bias: false }), n);
-  const k = split(linear(ctx, `${name}.to_k`, context, c, { bias: false }), m);
-  const v = split(linear(ctx, `${name}.to_v`, context, c, { bias: false }), m);
+  const q = split(qp, n);
+  const k = split(kp, m);
+  const v = split(vp, m);
   const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)));
-  const out = tf.matMul(weights, v).transpose([0, 2, 1, 3]).reshape([b, n, c]);
-  return linear(ctx, `${name}.to_out`, out, c) as tf.Tensor3D;
+  return tf.matMul(weights, v).transpose([0, 2, 1, 3]).reshape([b, n, c]);
 };
 
 /** SD's Transformer2DModel with one BasicTransformerBlock: self-attn, cross-attn to text, GEGLU feed-forward */
