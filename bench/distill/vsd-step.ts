@@ -23,6 +23,7 @@ import { onnxUNetEngine } from '../../src/diffusion/unet/onnx-unet-engine.js';
 import { Adam } from '../../src/distill/adam.js';
 import { gradientNorm, optimizerStep, setOptimizerPath, type OptimizerPath } from '../../src/distill/optimizer-step.js';
 import { registerFastKernels, selectBackend, unregisterFastKernels, unregisterFusedKernels } from '../../src/tensor/index.js';
+import { withOpChains } from '../../src/tensor/layer-kernels.js';
 import { saveSafetensors } from '../../src/weights/safetensors.js';
 import { formatKernelCpu, recordKernelCpu, type KernelCpu } from '../tensor/kernel-cpu.js';
 import { benchStepSettings, studyStepSettings } from './bench-step-settings.js';
@@ -442,36 +443,52 @@ const main = async (): Promise<void> => {
     return n;
   })();
 
-  // FLOPs: one profiled distill() run of one step (kernel list with shapes), and one profiled forward; after a
-  // warm-up run so that the kernel time shares describe a warm step
+  // a warm-up run first, so that the profiles describe a warm step
   await runDistill(models, 1);
-  const stepProfile = await tf.profile(async () => {
+  // peak tensor memory of the step as it runs (layer kernels on)
+  const stepPeakBytes = (
+    await tf.profile(async () => {
+      await runDistill(models, 1);
+    })
+  ).peakBytes;
+  const fwdPeakBytes = (
+    await tf.profile(() => {
+      const { x, t, cond } = forwardInputs(batch);
+      unetForward(teacher, x, t, cond).dispose();
+      tf.dispose([x, cond]);
+    })
+  ).peakBytes;
+  // FLOPs (and the kernel time shares) from the same step and forward on the op chains: tf.profile records only
+  // kernels the engine dispatches, and the layer kernels (linear, conv + bias, attention) run their products and
+  // their gradients' inside one dispatch; the chains run the same products on the same shapes
+  const { step, fwd, teacherPassFlops } = await withOpChains(info.tfjsBackend, async () => {
     await runDistill(models, 1);
+    const stepProfile = await tf.profile(async () => {
+      await runDistill(models, 1);
+    });
+    const step = countFlops(stepProfile.kernels as unknown as KernelRecord[]);
+    const fwdProfile = await tf.profile(() => {
+      const { x, t, cond } = forwardInputs(batch);
+      unetForward(teacher, x, t, cond).dispose();
+      tf.dispose([x, cond]);
+    });
+    const fwd = countFlops(fwdProfile.kernels as unknown as KernelRecord[]);
+    // the score gradient's two teacher passes (frozen with CFG on 2B; LoRA on 2B with CFG, on B at guidance 1), counted the same way
+    const teacherPassFlops = countFlops(
+      (
+        await tf.profile(() => {
+          const frozen = forwardInputs(2 * batch);
+          const adapted = forwardInputs(settings.lora.guidanceScale === 1 ? batch : 2 * batch);
+          const lora = initLora(teacher.params, { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets }, 0);
+          unetForward(teacher, frozen.x, frozen.t, frozen.cond).dispose();
+          unetForward(teacher, adapted.x, adapted.t, adapted.cond, lora).dispose();
+          disposeParams(lora.params);
+          tf.dispose([frozen.x, frozen.cond, adapted.x, adapted.cond]);
+        })
+      ).kernels as unknown as KernelRecord[],
+    ).total;
+    return { step, fwd, teacherPassFlops };
   });
-  // tf.profile hands back the engine's one profile object, which the next tf.profile overwrites: copy out now
-  const stepPeakBytes = stepProfile.peakBytes;
-  const step = countFlops(stepProfile.kernels as unknown as KernelRecord[]);
-  const fwdProfile = await tf.profile(() => {
-    const { x, t, cond } = forwardInputs(batch);
-    unetForward(teacher, x, t, cond).dispose();
-    tf.dispose([x, cond]);
-  });
-  const fwdPeakBytes = fwdProfile.peakBytes;
-  const fwd = countFlops(fwdProfile.kernels as unknown as KernelRecord[]);
-  // the score gradient's two teacher passes (frozen with CFG on 2B; LoRA on 2B with CFG, on B at guidance 1), counted the same way
-  const teacherPassFlops = countFlops(
-    (
-      await tf.profile(() => {
-        const frozen = forwardInputs(2 * batch);
-        const adapted = forwardInputs(settings.lora.guidanceScale === 1 ? batch : 2 * batch);
-        const lora = initLora(teacher.params, { rank: settings.lora.rank, alpha: settings.lora.alpha, targets: settings.lora.targets }, 0);
-        unetForward(teacher, frozen.x, frozen.t, frozen.cond).dispose();
-        unetForward(teacher, adapted.x, adapted.t, adapted.cond, lora).dispose();
-        disposeParams(lora.params);
-        tf.dispose([frozen.x, frozen.cond, adapted.x, adapted.cond]);
-      })
-    ).kernels as unknown as KernelRecord[],
-  ).total;
   // exclusive CPU time by kernel over steps 2..3 of a 3-step run (the first step warms up)
   const KERNEL_CPU_STEPS = 2;
   const recorder = recordKernelCpu(info.tfjsBackend);
@@ -572,7 +589,7 @@ const main = async (): Promise<void> => {
   console.log(`tfjs ${info.version.tfjs}, wasm ${info.version.backend} (simd ${String(info.details['simd'])}, threads ${String(info.details['threads'])}, fast kernels ${Array.isArray(info.details['fastKernels']) ? 'on' : 'off'}); PyTorch ${torchHello}`);
   console.log(`teacher passes of the score gradient: ${teacherEngine === 'tfjs' ? 'tfjs (wasm)' : teacherEngine === 'onnx' ? 'ONNX Runtime, one thread (as distill.teacher_engine: onnx)' : 'ONNX Runtime, one thread (step figures), and tfjs, alternating'}`);
   console.log(`optimiser: ${opts.optimizer === 'both' ? 'fused pass (WebAssembly on the heap; step figures) and tfjs op sequences, alternating' : opts.optimizer === 'ops' ? 'tfjs op sequences (clipping, Adam, EMA)' : 'fused pass in WebAssembly on the heap (clipping, Adam, EMA)'}`);
-  console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as WebAssembly kernels; linear, conv + bias as one dispatch each), Identity/Cast sharing memory');
+  console.log(opts.baseline ? 'variant: BASELINE (--baseline): element-wise layers as tfjs compositions, Identity/Cast copying, as before the fused ops' : 'variant: fused element-wise ops (group norm + SiLU, layer norm, SiLU, GEGLU as WebAssembly kernels; linear, conv + bias and the attention core as one dispatch each), Identity/Cast sharing memory');
   console.log(`model: UNet ${JSON.stringify({ ...config, zeroInit: undefined })}, images ${size}x${size}x${config.inChannels}, text ${TEXT_LEN}x${config.condDim}, batch ${batch}`);
   console.log(`step${opts.study ? ' (--study: the embedded ablation\'s)' : ''}: VSD with LoRA teacher (rank ${settings.lora.rank}, alpha ${settings.lora.alpha}, ${settings.lora.targets.join(',')}), CFG ${settings.guidanceScale} on the frozen teacher (2B = ${2 * batch}), ${settings.lora.guidanceScale} on the LoRA teacher, Adam on student and LoRA, clip 1.0, EMA`);
   console.log(`params: vsdlab UNet ${params}, LoRA ${loraParams}; PyTorch UNet ${String(torchInfo['params'] ?? 'n/a')}, LoRA ${String(torchInfo['lora_params'] ?? 'n/a')}`);
@@ -580,7 +597,7 @@ const main = async (): Promise<void> => {
     console.log(`same weights, same inputs: PyTorch forward vs vsdlab max |diff| ${check['lora_on']?.max_abs_diff.toExponential(2)} with LoRA on, ${check['lora_off']?.max_abs_diff.toExponential(2)} off (outputs up to ${check['lora_off']?.max_abs_ref.toFixed(2)})`);
   }
   console.log(`tensor memory (tf.profile peakBytes): ${fmt(stepPeakBytes / 2 ** 20, 0)} MiB during one distill() step, ${fmt(fwdPeakBytes / 2 ** 20, 0)} MiB during one forward (B=${batch}); the wasm heap cannot grow past 4 GiB`);
-  console.log(`FLOPs (2·MACs of conv/matMul kernels, from tf.profile): step ${fmt(step.total / 1e9)} G, forward(B=${batch}) ${fmt(fwd.total / 1e9)} G (step = ${fmt(step.total / fwd.total, 2)}× forward)`);
+  console.log(`FLOPs (2·MACs of conv/matMul kernels, from tf.profile of the step on the op chains): step ${fmt(step.total / 1e9)} G, forward(B=${batch}) ${fmt(fwd.total / 1e9)} G (step = ${fmt(step.total / fwd.total, 2)}× forward)`);
   for (const [family, e] of step.byFamily) console.log(`  ${family}: ${fmt(e.flops / 1e9)} GFLOP in ${e.calls} calls`);
   if (torchInfo['forward_flops'] !== undefined) console.log(`  cross-check: torch.profiler(with_flops) counts ${fmt(Number(torchInfo['forward_flops']) / 1e9)} GFLOP for the same forward (conv2d, addmm, mm, bmm)`);
   console.log(`CPU time per step, median of ${ours.length} (steps 2..${stepsPerRound} of ${rounds} interleaved runs): vsdlab ${fmt(oursStep)} s${theirs.length > 0 ? `, PyTorch ${fmt(median(theirs))} s, vsdlab / PyTorch ${fmt(oursStep / median(theirs), 2)}` : ''}`);
@@ -618,7 +635,7 @@ const main = async (): Promise<void> => {
   console.log(`kernel CPU time per step, exclusive (a kernel's own time without the kernels it calls; steps 2..${KERNEL_CPU_STEPS + 1} of a run, ${fmt(kernelCpuStep.totalMs / KERNEL_CPU_STEPS / 1000)} s per step with the timers):`);
   console.log(`  ${formatKernelCpu(kernelCpuStep, KERNEL_CPU_STEPS, 16)}`);
   const shares = [...step.msByKernel].sort((a, b) => b[1] - a[1]).slice(0, 12);
-  console.log(`kernel time shares in the profiled step (wall, ${fmt(step.kernelMs / 1000, 2)} s in kernels):`);
+  console.log(`kernel time shares in the profiled step, on the op chains (wall, ${fmt(step.kernelMs / 1000, 2)} s in kernels):`);
   console.log(`  ${shares.map(([n, ms]) => `${n} ${fmt((100 * ms) / step.kernelMs, 1)}%`).join(', ')}`);
   for (const [family, e] of step.byFamily) console.log(`  ${family}: ${fmt((100 * e.ms) / step.kernelMs, 1)}% of kernel time, ${fmt(e.flops / (e.ms / 1000) / 1e9, 1)} GFLOP/s while in it`);
 };
