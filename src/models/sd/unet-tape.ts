@@ -8,6 +8,7 @@
 // checkpointed, with sliced attention and LoRA; the peaks within stated bounds.
 import { attentionHeads, CROSS_ATTN_DOWN, CROSS_ATTN_UP, type UNetForwardOptions } from './unet.js';
 import type { UNetConfig } from './unet-config.js';
+import { layerKernelsActive } from '../../tensor/layer-kernels.js';
 
 /** an activation: its buffer's label and element count; `fromWeights` when the backward differentiates it */
 interface Act {
@@ -120,6 +121,26 @@ class Tape {
     this.grad(x);
     return this.fresh(n);
   }
+  /**
+   * tensor/linear-kernel.ts: one node keeping x, and with a LoRA pair x·A (a second output, made only while a tape
+   * records); dx is a buffer of its own. With LoRA the backward also holds dy·α/r, its product with Bᵀ and the zero
+   * dy the engine hands the unused x·A output.
+   */
+  linearKernel(x: Act, n: number, loraN: number): Act {
+    this.keep(x);
+    if (loraN > 0 && this.taped) {
+      this.keep(this.fresh(loraN));
+      this.unusedOutputs(true, n + 2 * loraN);
+    }
+    this.grad(x);
+    return this.fresh(n);
+  }
+  /** tensor/conv-bias-kernel.ts: one node keeping x (the chain's Add kept the conv's output too) */
+  convKernel(x: Act, n: number): Act {
+    this.keep(x);
+    this.grad(x);
+    return this.fresh(n);
+  }
   transpose(x: Act): Act {
     this.grad(x);
     return this.fresh(x.n, x.fromWeights);
@@ -182,10 +203,13 @@ interface Walk {
   lora: ReadonlySet<string>;
   rank: number;
   options: UNetForwardOptions;
+  /** linear and conv + bias as the layer kernels (tensor/layer-kernels.ts), not op chains */
+  layerKernels: boolean;
 }
 
 /** nn/layers.ts linear: reshape, x W, LoRA (x A) B · α/r, + b, reshape */
 function linear(t: Tape, w: Walk, name: string, x: Act, rows: number, out: number, bias = true): Act {
+  if (w.layerKernels) return t.linearKernel(x, rows * out, w.lora.has(name) ? rows * w.rank : 0);
   const x2 = t.reshape(x);
   let y = t.matMul(x2, rows * out);
   if (w.lora.has(name)) {
@@ -199,6 +223,8 @@ function linear(t: Tape, w: Walk, name: string, x: Act, rows: number, out: numbe
 
 /** nn/layers.ts conv: conv2d, LoRA conv (A k×k, B 1×1) · α/r, + b */
 function conv(t: Tape, w: Walk, name: string, x: Act, outN: number, rankN: number): Act {
+  // with a LoRA delta nn/layers.ts keeps the chain
+  if (w.layerKernels && !w.lora.has(name)) return t.convKernel(x, outN);
   let y = t.conv(x, outN);
   if (w.lora.has(name)) {
     const down = t.conv(x, rankN);
@@ -322,6 +348,8 @@ export interface WalkOptions {
   tokens: number;
   options?: UNetForwardOptions | undefined;
   lora?: { targets: readonly string[]; rank: number } | undefined;
+  /** whether linear and conv + bias run as the layer kernels; by default as on the active backend */
+  layerKernels?: boolean | undefined;
 }
 
 function walk(config: UNetConfig, o: WalkOptions, taped: boolean): { tape: TapeBytes; forwardPeak: number } {
@@ -334,7 +362,7 @@ function walk(config: UNetConfig, o: WalkOptions, taped: boolean): { tape: TapeB
     return out;
   };
   const loraNames = new Set<string>();
-  const w: Walk = { config, batch: o.batch, tokens: o.tokens, lora: loraNames, rank: o.lora?.rank ?? 0, options };
+  const w: Walk = { config, batch: o.batch, tokens: o.tokens, lora: loraNames, rank: o.lora?.rank ?? 0, options, layerKernels: o.layerKernels ?? layerKernelsActive() };
   const peak = { bytes: 0 };
   const b = o.batch;
   const c0 = config.block_out_channels[0] as number;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../../src/tensor/index.js';
+import { registerLayerKernels, unregisterLayerKernels } from '../../../src/tensor/layer-kernels.js';
 import { tapeSavedBytes } from '../../../src/tensor/tape.js';
 import { measureBufferPeak } from '../../../src/tensor/buffer-peak.js';
 import { sdUNetForward, type UNetForwardOptions } from '../../../src/models/sd/unet.js';
@@ -102,6 +103,31 @@ test('the tape model with a LoRA adapter on to_q, to_v and conv1 (plain and chec
   }
   tf.dispose(Object.values(lora.params));
   unet.dispose();
+});
+
+test('on the op chains (backends without the layer kernels) the tape model equals the engine\'s too, plain and with LoRA', async () => {
+  await selectBackend('wasm');
+  const unet = tinyUNet();
+  const warm = tinyInputs(unet.config, 1, 8);
+  sdUNetForward({ weights: unet.weights }, unet.config, warm.sample, [1], warm.context).dispose();
+  tf.dispose(Object.values(warm));
+  const targets = ['to_q', 'to_v', 'conv1'];
+  const lora = initLora(unet.weights.params, { rank: 2, alpha: 3, targets }, 5);
+  unregisterLayerKernels('wasm');
+  try {
+    for (const options of [{}, { checkpoint: true }]) {
+      const plain = unetTapeBytes(unet.config, { batch: 1, height: 8, width: 8, tokens: 77, options, layerKernels: false });
+      assert.equal(plain.saved, measure(unet, undefined, 1, 8, options).tape, `plain ${JSON.stringify(options)}`);
+      const adapted = unetTapeBytes(unet.config, { batch: 2, height: 8, width: 8, tokens: 77, options, lora: { rank: 2, targets }, layerKernels: false });
+      assert.equal(adapted.saved, measure(unet, lora, 2, 8, options).tape, `LoRA ${JSON.stringify(options)}`);
+    }
+    // and the layer kernels keep less: the chains' Add and Reshape nodes kept the products' outputs as well
+    assert.ok(unetTapeBytes(unet.config, { batch: 1, height: 8, width: 8, tokens: 77, layerKernels: true }).saved < unetTapeBytes(unet.config, { batch: 1, height: 8, width: 8, tokens: 77, layerKernels: false }).saved);
+  } finally {
+    registerLayerKernels('wasm');
+    tf.dispose(Object.values(lora.params));
+    unet.dispose();
+  }
 });
 
 test('parameter counts: the tiny UNet\'s file, SD 2.1-base\'s 865,910,724, and the budget\'s items', () => {
