@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { cachedFlipped } from './flipped-filter-cache.js';
 import { type KernelAttrs, type KernelCall, type KernelInputs, Scratch, requireKernel } from './kernel-calls.js';
 
 // both conv2d gradients rewritten as forward conv2d calls (xnnpack's fast path, ~31 GFLOP/s on one core)
@@ -146,7 +147,9 @@ export const conv2dInputGradViaForward = (backendName: string, fallback: KernelC
     if (ph.taps === 0 || pw.taps === 0 || ph.count === 0 || pw.count === 0) {
       return keep(call(tf.Fill, {}, { shape: [batch, rowsPerPhase, colsPerPhase, inChannels], value: 0, dtype: 'float32' }));
     }
-    const swapped = scratch.keep(flippedSubFilter(filterValues(), [kh, kw, inChannels, outChannels], ph, pw, [sh, sw], backend));
+    // the cache owns the flipped copy (reused while the filter's buffer lives unchanged), so it is not scratch
+    const subKey = `${sh},${sw},${ph.first},${ph.taps},${pw.first},${pw.taps}`;
+    const swapped = cachedFlipped(backend, filter, subKey, () => flippedSubFilter(filterValues(), [kh, kw, inChannels, outChannels], ph, pw, [sh, sw], backend));
     const src = cropNegative(dy, [ph.before, ph.after], [pw.before, pw.after], backend, scratch, backendName);
     const out = forwardConv(src.x, swapped, src.pad, [1, 1], backend, backendName);
     if (ph.count === rowsPerPhase && pw.count === colsPerPhase) return keep(out);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { forgetFlipped } from './flipped-filter-cache.js';
 import { isWasmHeapBackend } from './wasm-heap.js';
 
 // a JS pass that reads and writes tensors' float32 values directly, for work that is a handful of element-wise
@@ -57,7 +58,10 @@ export const floatStorage = (): FloatStorage | undefined => {
       },
       writable: (t) => {
         checked(t, backend);
-        return backend.refCount(t.dataId) === 1;
+        const sole = backend.refCount(t.dataId) === 1;
+        // the caller writes t in place next: no flipped copy of its old values may outlive that
+        if (sole) forgetFlipped(t.dataId);
+        return sole;
       },
       allocate: (shape) => tf.engine().makeTensorFromTensorInfo(backend.makeOutput([...shape], 'float32'), backend),
     };
