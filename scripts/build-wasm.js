@@ -11,7 +11,7 @@ mkdirSync(OUT, { recursive: true });
 const sources = readdirSync(SRC).filter((f) => f.endsWith('.ts') && !f.startsWith('_') && !f.endsWith('.d.ts'));
 // modules that import their memory (env.memory) instead of owning one, so that they can run in tfjs-backend-wasm's
 // heap on the tensors' floats in place (they hold no static data; the loaders refuse a module that does)
-const IMPORTED_MEMORY = new Set(['activation', 'optimizer']);
+const IMPORTED_MEMORY = new Set(['activation', 'optimizer', 'column-sum']);
 for (const file of sources) {
   const name = file.replace(/\.ts$/, '');
   // stub runtime: the kernels allocate nothing (the caller lays out the memory); no asserts, no GC; a memory of its

@@ -1,11 +1,10 @@
-// assembly/activation.ts's instances: the module imports its memory, so it can run inside the tfjs wasm backend's
-// heap on the tensors' own floats (no copies in and out: ≈ 2 MB of copies per VSD step, more memory traffic than
-// the kernels' own), or in a memory of its own into which the caller copies (the cpu backend, plain arrays).
-// either memory holds a copy of fast-math.ts's exp fraction table, whose address every kernel takes.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+// assembly/activation.ts's instances (loaded by wasm-heap-module.ts): the module imports its memory, so it can run
+// inside the tfjs wasm backend's heap on the tensors' own floats (no copies in and out: ≈ 2 MB of copies per VSD
+// step, more memory traffic than the kernels' own), or in a memory of its own into which the caller copies (the cpu
+// backend, plain arrays). either memory holds a copy of fast-math.ts's exp fraction table (the module's static
+// block), whose address every kernel takes.
 import { EXP_FRACTION } from './fast-math.js';
+import { type StaticBlock, type WasmHeapModule, ownMemoryModule, readyHeapModule, wasmHeapActive, wasmHeapModule } from './wasm-heap-module.js';
 
 export interface ActivationExports {
   silu(x: number, y: number, n: number, table: number): void;
@@ -21,48 +20,32 @@ export interface ActivationInstance {
   readonly table: number;
 }
 
-const PAGE = 65536;
-const TABLE_BYTES = 8 * EXP_FRACTION.length;
+const NAME = 'activation';
+/** the exp table, 8-byte aligned for the kernels' f64 loads */
+const EXP_TABLE: StaticBlock = {
+  bytes: 8 * EXP_FRACTION.length,
+  align: 8,
+  fill: (buffer, at) => new Float64Array(buffer, at, EXP_FRACTION.length).set(EXP_FRACTION),
+};
 
-let compiled: WebAssembly.Module | undefined;
-const instantiate = (memory: WebAssembly.Memory, table: number): ActivationInstance => {
-  if (compiled === undefined) {
-    const path = fileURLToPath(new URL('../../wasm/activation.wasm', import.meta.url));
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch {
-      throw new Error(`the WebAssembly kernels ${path} are missing: run npm run build (it compiles assembly/activation.ts)`);
-    }
-    compiled = new WebAssembly.Module(bytes);
-  }
-  const instance = new WebAssembly.Instance(compiled, { env: { memory } });
-  new Float64Array(memory.buffer, table, EXP_FRACTION.length).set(EXP_FRACTION);
-  return { exports: instance.exports as unknown as ActivationExports, memory, table };
+const instances = new WeakMap<WasmHeapModule<ActivationExports>, ActivationInstance>();
+const instanceOf = (m: WasmHeapModule<ActivationExports>): ActivationInstance => {
+  let i = instances.get(m);
+  if (i === undefined) instances.set(m, (i = { exports: m.exports, memory: m.memory, table: m.staticBlock }));
+  return i;
 };
 
 // ------------------------------------------------------------------------------------- a memory of its own
-
-let own: ActivationInstance | undefined;
-/** the table at 0, then the blocks */
-const BLOCKS_AT = Math.ceil(TABLE_BYTES / 16) * 16;
 
 /**
  * the module in its own memory with `arrays` copied into consecutive 16-byte aligned blocks, followed by blocks
  * for outputs of these lengths (floats): the instance and the blocks' byte offsets (valid until the next call)
  */
 export const copiedIn = (arrays: readonly Float32Array[], outputLengths: readonly number[]): [ActivationInstance, number[]] => {
-  own ??= instantiate(new WebAssembly.Memory({ initial: 1 }), 0);
-  const offsets: number[] = [];
-  let at = BLOCKS_AT;
-  for (const n of [...arrays.map((a) => a.length), ...outputLengths]) {
-    offsets.push(at);
-    at += Math.ceil((4 * n) / 16) * 16;
-  }
-  const need = Math.ceil(at / PAGE) - own.memory.buffer.byteLength / PAGE;
-  if (need > 0) own.memory.grow(need);
-  arrays.forEach((a, i) => new Float32Array(own!.memory.buffer, offsets[i] as number, a.length).set(a));
-  return [own, offsets];
+  const own = ownMemoryModule<ActivationExports>(NAME, EXP_TABLE);
+  const offsets = own.layout([...arrays.map((a) => a.length), ...outputLengths]);
+  arrays.forEach((a, i) => new Float32Array(own.memory.buffer, offsets[i] as number, a.length).set(a));
+  return [instanceOf(own), offsets];
 };
 
 /** `out` from the own memory's block at `offset` */
@@ -70,34 +53,14 @@ export const copyOut = (m: ActivationInstance, offset: number, out: Float32Array
 
 // ------------------------------------------------------------------------------------- the tfjs wasm heap
 
-/** the part of tfjs-backend-wasm's Emscripten module used here: its memory and its allocator */
-interface EmscriptenHeap {
-  asm: { memory: WebAssembly.Memory };
-  _malloc(bytes: number): number;
-}
-
-const heapOf = (backend: unknown): EmscriptenHeap | undefined => {
-  const wasm = (backend as { wasm?: Partial<EmscriptenHeap> } | undefined)?.wasm;
-  return wasm?.asm?.memory instanceof WebAssembly.Memory && typeof wasm._malloc === 'function' ? (wasm as EmscriptenHeap) : undefined;
-};
-
-const inHeap = new WeakMap<WebAssembly.Memory, ActivationInstance>();
-
-/** the active backend's heap when it is the tfjs wasm backend's */
-const activeHeap = (): EmscriptenHeap | undefined => (tf.getBackend() === 'wasm' ? heapOf(tf.backend()) : undefined);
-
 /**
  * the instance that runs in the tfjs wasm heap when every array is a view of it (the wasm backend's tensors), else
  * undefined (copy into the own memory). a heap's instance is made by prepareHeap, never here: its table is an
  * allocation in the heap, which may grow it and detach the views that a kernel holds.
  */
 export const heapInstance = (arrays: readonly Float32Array[]): ActivationInstance | undefined => {
-  const heap = activeHeap();
-  if (heap === undefined) return undefined;
-  const m = inHeap.get(heap.asm.memory);
-  if (m === undefined) return undefined;
-  const buffer = m.memory.buffer;
-  return arrays.every((a) => a.buffer === buffer) ? m : undefined;
+  const m = readyHeapModule<ActivationExports>(NAME);
+  return m !== undefined && m.holds(arrays) ? instanceOf(m) : undefined;
 };
 
 /**
@@ -105,11 +68,7 @@ export const heapInstance = (arrays: readonly Float32Array[]): ActivationInstanc
  * life) if there is none yet. call only while no view of the heap is held: after a kernel's last use of its views.
  */
 export const prepareHeap = (): void => {
-  const heap = activeHeap();
-  if (heap === undefined || inHeap.has(heap.asm.memory)) return;
-  const table = heap._malloc(TABLE_BYTES);
-  if (table === 0 || table % 8 !== 0) throw new Error(`activation kernels: the tfjs heap gave the exp table ${table}`);
-  inHeap.set(heap.asm.memory, instantiate(heap.asm.memory, table));
+  if (wasmHeapActive() && readyHeapModule(NAME) === undefined) wasmHeapModule<ActivationExports>(NAME, EXP_TABLE);
 };
 
 /**

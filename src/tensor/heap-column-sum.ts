@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelCall } from './kernel-calls.js';
 import { isWasmHeapBackend } from './wasm-heap.js';
-import { wasmModule } from './wasm-module.js';
+import { ownMemoryModule, wasmHeapActive, wasmHeapModule } from './wasm-heap-module.js';
 
 // the bias gradients sum over leading axes (Sum over axis 0 of [N, C], over [0, 1, 2] of NHWC; GroupNorm's over
 // [1, 2]). wasm's Sum reduces only innermost axes: it first transposes x to [outer, C, reduced] (a generic
@@ -10,7 +10,9 @@ import { wasmModule } from './wasm-module.js';
 // so adding row after row into a float32 accumulator per column, starting from 0, performs the very same float32
 // additions: the same bits, without the transpose. assembly/column-sum.ts does it four columns to a v128;
 // columnSumsInto is the same loop in JS (the reference the tests hold the kernel to: a JS number add rounded to
-// float32 on store equals the float32 add, double having more than 2·24 + 2 bits).
+// float32 on store equals the float32 add, double having more than 2·24 + 2 bits). The module imports its memory
+// (scripts/build-wasm.js's IMPORTED_MEMORY): on tfjs's heap it reads x and writes the output in place, no copies;
+// columnSumsCopied runs it on a memory of its own (the path it replaced, kept for the tests' bit comparisons).
 
 interface ColumnSumKernels {
   columnSums(x: number, out: number, outer: number, rows: number, cols: number): void;
@@ -46,6 +48,15 @@ export const columnSumGeometry = (shape: readonly number[], axis: number | numbe
   return { outer: size(0, first), rows: size(first, last + 1), cols: size(last + 1, shape.length), axes };
 };
 
+/** columnSumsInto by the module on a memory of its own: x copied in, the sums copied out into `out` */
+export const columnSumsCopied = (x: Float32Array, outer: number, rows: number, cols: number, out: Float32Array): void => {
+  const mod = ownMemoryModule<ColumnSumKernels>('column-sum');
+  const [xAt, outAt] = mod.layout([x.length, outer * cols]) as [number, number];
+  new Float32Array(mod.memory.buffer, xAt, x.length).set(x);
+  mod.exports.columnSums(xAt, outAt, outer, rows, cols);
+  out.set(new Float32Array(mod.memory.buffer, outAt, outer * cols));
+};
+
 /** Sum over a non-innermost run of axes of float32 x as column sums on the wasm heap; every other case keeps the original kernel */
 export const heapColumnSum =
   (original: KernelCall): KernelCall =>
@@ -55,14 +66,14 @@ export const heapColumnSum =
     const g = columnSumGeometry(x.shape, attrs['axis'] as number | number[]);
     if (g === undefined) return original(inputs, attrs, backend);
     const kept = x.shape.filter((_, a) => !g.axes.includes(a));
-    const n = g.outer * g.rows * g.cols;
-    const mod = wasmModule<ColumnSumKernels>('column-sum');
-    const [xAt, outAt] = mod.layout([n, g.outer * g.cols]) as [number, number];
-    mod.f32(xAt, n).set(backend.typedArrayFromHeap(x) as Float32Array);
-    mod.exports.columnSums(xAt, outAt, g.outer, g.rows, g.cols);
     const out = backend.makeOutput(kept, 'float32');
     // views only after the allocation: a growing heap detaches earlier views
-    (backend.typedArrayFromHeap(out) as Float32Array).set(mod.f32(outAt, g.outer * g.cols));
+    const xs = backend.typedArrayFromHeap(x) as Float32Array;
+    const os = backend.typedArrayFromHeap(out) as Float32Array;
+    if (wasmHeapActive()) {
+      const mod = wasmHeapModule<ColumnSumKernels>('column-sum');
+      mod.exports.columnSums(mod.address(xs), mod.address(os), g.outer, g.rows, g.cols);
+    } else columnSumsCopied(xs, g.outer, g.rows, g.cols, os);
     if (attrs['keepDims'] === true) out.shape = tf.backend_util.expandShapeToKeepDim(kept, g.axes);
     return out;
   };

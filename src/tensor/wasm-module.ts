@@ -21,12 +21,18 @@ export interface WasmModule<E> {
   f64(offset: number, length: number): Float64Array;
 }
 
-const modules = new Map<string, WasmModule<unknown>>();
+/** a module's bytes and their compilation, shared by this loader and wasm-heap-module.ts */
+export interface CompiledWasm {
+  readonly bytes: Uint8Array;
+  readonly module: WebAssembly.Module;
+}
 
-/** the compiled module `name` (dist/wasm/<name>.wasm), instantiated once per process */
-export function wasmModule<E>(name: string): WasmModule<E> {
-  const cached = modules.get(name);
-  if (cached !== undefined) return cached as WasmModule<E>;
+const compiled = new Map<string, CompiledWasm>();
+
+/** dist/wasm/<name>.wasm read and compiled once per process */
+export function compiledWasm(name: string): CompiledWasm {
+  const cached = compiled.get(name);
+  if (cached !== undefined) return cached;
   const path = fileURLToPath(new URL(`../../wasm/${name}.wasm`, import.meta.url));
   let bytes: Buffer;
   try {
@@ -34,7 +40,18 @@ export function wasmModule<E>(name: string): WasmModule<E> {
   } catch {
     throw new Error(`the WebAssembly kernels ${path} are missing: run npm run build (it compiles assembly/${name}.ts)`);
   }
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { abort: () => { throw new Error(`wasm kernel ${name} aborted`); } } });
+  const c: CompiledWasm = { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), module: new WebAssembly.Module(bytes) };
+  compiled.set(name, c);
+  return c;
+}
+
+const modules = new Map<string, WasmModule<unknown>>();
+
+/** the compiled module `name` (dist/wasm/<name>.wasm), instantiated once per process */
+export function wasmModule<E>(name: string): WasmModule<E> {
+  const cached = modules.get(name);
+  if (cached !== undefined) return cached as WasmModule<E>;
+  const instance = new WebAssembly.Instance(compiledWasm(name).module, { env: { abort: () => { throw new Error(`wasm kernel ${name} aborted`); } } });
   const memory = instance.exports['memory'];
   if (!(memory instanceof WebAssembly.Memory)) throw new Error(`dist/wasm/${name}.wasm exports no memory`);
   // static data (tables) ends at the module's __heap_base, which every module exports as heapBase(); blocks start above it

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, registerFastKernels, unregisterFastKernels } from '../../src/tensor/index.js';
-import { columnSumGeometry, columnSumsInto } from '../../src/tensor/heap-column-sum.js';
+import { columnSumGeometry, columnSumsCopied, columnSumsInto } from '../../src/tensor/heap-column-sum.js';
+import { readyHeapModule } from '../../src/tensor/wasm-heap-module.js';
 import { rng } from '../helpers/random-arrays.js';
 
 // the column-sum Sum must give the backend's own kernel's outputs bit for bit: every step shape, random shapes and
@@ -144,4 +145,19 @@ test('column-sum Sum equals wasm\'s Sum bit for bit', async (t) => {
       await tf.setBackend('wasm');
     }
   });
+});
+
+test('in place on the heap: the routed Sum gives the copying path\'s bits (columnSumsCopied), on tensors\' own floats', async () => {
+  await selectBackend('wasm');
+  for (const [shape, axes] of [...STEP_SUMS, [[4099, 5], [0]], [[3, 2000, 7], [1]], [[5, 3, 9], [0, 1]]] as [number[], number[]][]) {
+    const g = columnSumGeometry(shape, axes);
+    if (g === undefined) continue;
+    const x = tensor(shape, 31);
+    const [got] = run(() => [tf.sum(x, axes)]);
+    const copied = new Float32Array(g.outer * g.cols);
+    columnSumsCopied(x.dataSync() as Float32Array, g.outer, g.rows, g.cols, copied);
+    assert.deepEqual(got!.bits, Array.from(new Uint32Array(copied.buffer)), `sum [${shape}] over [${axes}]`);
+    x.dispose();
+  }
+  assert.ok(readyHeapModule('column-sum') !== undefined, 'the sums ran on the heap module');
 });

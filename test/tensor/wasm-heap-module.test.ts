@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { floatStorage } from '../../src/tensor/float-storage.js';
 import { selectBackend } from '../../src/tensor/index.js';
-import { heapSafetyProblem, wasmHeapModule } from '../../src/tensor/wasm-heap-module.js';
+import { type StaticBlock, heapSafetyProblem, ownMemoryModule, readyHeapModule, wasmHeapModule } from '../../src/tensor/wasm-heap-module.js';
 
 interface SquareSum {
   squareSum(g: number, n: number): number;
@@ -37,4 +37,31 @@ test('static data or a start function is refused before instantiation: it would 
 test('no heap module on a backend without tfjs-backend-wasm’s heap', async () => {
   await tf.setBackend('cpu');
   assert.throws(() => wasmHeapModule('optimizer'), /not tfjs-backend-wasm/);
+});
+
+test('a static block is allocated on the heap once, filled, and its address kept; a memory of its own holds it at 0', async () => {
+  await selectBackend('wasm');
+  const table = Float64Array.from([1.5, -2, 3.25, Math.PI]);
+  let fills = 0;
+  const block: StaticBlock = { bytes: 8 * table.length, align: 8, fill: (buffer, at) => { fills++; new Float64Array(buffer, at, table.length).set(table); } };
+  assert.equal(readyHeapModule('activation'), undefined, 'not made before asked for: readyHeapModule never allocates');
+  const m = wasmHeapModule('activation', block);
+  assert.ok(m.staticBlock > 0 && m.staticBlock % 8 === 0, `an 8-aligned heap allocation: ${m.staticBlock}`);
+  assert.deepEqual(new Float64Array(m.memory.buffer, m.staticBlock, table.length), table);
+  assert.equal(wasmHeapModule('activation', block), m, 'once per heap');
+  assert.equal(readyHeapModule('activation'), m);
+  assert.equal(fills, 1);
+  const t = tf.tensor([1, 2, 3]);
+  const view = floatStorage()!.view(t);
+  assert.ok(m.holds([view]) && !m.holds([view, new Float32Array(3)]));
+  t.dispose();
+
+  const own = ownMemoryModule('activation', block);
+  assert.notEqual(own.memory, m.memory);
+  assert.equal(own.staticBlock, 0);
+  assert.deepEqual(new Float64Array(own.memory.buffer, 0, table.length), table);
+  const offsets = own.layout([3, 70000]);
+  assert.deepEqual(offsets, [32, 48], 'blocks after the static block, 16-byte aligned');
+  assert.ok(own.memory.buffer.byteLength >= 48 + 4 * 70000, 'grown to hold the blocks');
+  assert.equal(fills, 2);
 });
