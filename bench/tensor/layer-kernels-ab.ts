@@ -1,10 +1,12 @@
-// the layer kernels (src/tensor/linear-kernel.ts, conv-bias-kernel.ts) before/after on the kernel census's VSD
+// the layer kernels (src/tensor/linear-kernel.ts, conv-bias-kernel.ts, attention-kernel.ts) before/after on the kernel census's VSD
 // step (the vsd-step bench's model and settings, --patch 2, teacher passes on ONNX Runtime): engine dispatches
 // (runKernel calls) and tape nodes per step, and CPU s per step with the side switching step by step, each round
 // run twice with the sides swapped, in one process (the machine is shared: ratios, not absolute seconds).
 // --study: the embedded ablation's own step instead (the committed teacher's architecture, batch 8, LoRA rank 16 on
 // q, k, v, out and the ResBlock convs: those convs keep the op pair), as vsd-step --study.
-// run: npm run build && node dist/bench/tensor/layer-kernels-ab.js [--rounds 3 --steps 5 --batch 16 | --study]
+// --kernels: which kernels the sides differ in: all (the op chains before), linear-conv, or attention (the others
+// on in both sides).
+// run: npm run build && node dist/bench/tensor/layer-kernels-ab.js [--rounds 3 --steps 5 --batch 16 | --study] [--kernels all|linear-conv|attention]
 import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { onnxUNetEngine } from '../../src/diffusion/unet/onnx-unet-engine.js';
 import { selectBackend } from '../../src/tensor/index.js';
 import { registerLinearKernels, unregisterLinearKernels } from '../../src/tensor/linear-kernel.js';
 import { registerConvBiasKernel, unregisterConvBiasKernel } from '../../src/tensor/conv-bias-kernel.js';
+import { registerAttentionKernel, unregisterAttentionKernel } from '../../src/tensor/attention-kernel.js';
 import { benchStepSettings, studyStepSettings } from '../distill/bench-step-settings.js';
 
 const { values: opts } = parseArgs({
@@ -26,8 +29,10 @@ const { values: opts } = parseArgs({
     steps: { type: 'string', default: '5' },
     batch: { type: 'string', default: '16' },
     study: { type: 'boolean', default: false },
+    kernels: { type: 'string', default: 'all' },
   },
 });
+if (!['all', 'linear-conv', 'attention'].includes(opts.kernels)) throw new Error('--kernels must be all, linear-conv or attention');
 const steps = Number(opts.steps);
 
 // kernel-census.ts's model, or (--study) the committed teacher's
@@ -41,13 +46,17 @@ const encodeText = (captions: readonly string[]): tf.Tensor3D =>
 
 type Side = 'before' | 'after';
 const use = (side: Side): void => {
-  if (side === 'after') {
+  const linearConv = side === 'after' || opts.kernels === 'attention';
+  const attention = side === 'after' || opts.kernels === 'linear-conv';
+  if (linearConv) {
     registerLinearKernels('wasm');
     registerConvBiasKernel('wasm');
   } else {
     unregisterLinearKernels('wasm');
     unregisterConvBiasKernel('wasm');
   }
+  if (attention) registerAttentionKernel('wasm');
+  else unregisterAttentionKernel('wasm');
 };
 
 await selectBackend('wasm');
