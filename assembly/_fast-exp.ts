@@ -3,7 +3,7 @@
 // operations as the JS exp, so every result has the same bits; the fraction table 2^(j/32) is not recomputed here
 // (Math.pow need not round as V8's ** does): `table` points at a copy of fast-math.ts's EXP_FRACTION (32 doubles)
 // that the caller wrote; no static data here, so that a module may run in a memory it does not own.
-// assembly/norm.ts's exp but for the table pointer.
+// assembly/norm.ts passes its static table, assembly/activation.ts a block on tfjs's heap.
 
 // fast-math.ts's constants, the same doubles
 const LIMIT: f64 = 700;

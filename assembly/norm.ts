@@ -6,6 +6,8 @@
 // groups, per f64x2. the caller lays out all buffers (no allocation here). a NaN comes out where the JS kernels
 // give one; its sign bit is defined by neither side (IEEE and wasm leave it open; compilers commute operands).
 
+import { expPair, expScalar } from './_fast-exp';
+
 /** fast-math.ts's 2^(j/32), j < 32: written by the caller before the first call */
 const FRACTION: usize = memory.data(32 * 8, 16);
 
@@ -19,15 +21,6 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
-// fast-math.ts's constants, the same doubles
-const LIMIT: f64 = 700;
-const LOG2E_SUB: f64 = 32 * Math.LOG2E;
-const LN2_HI_SUB: f64 = 6.93147180369123816490e-1 / 32;
-const LN2_LO_SUB: f64 = 1.90821492927058770002e-10 / 32;
-const ROUND_MAGIC: f64 = 6755399441055744;
-const P6: f64 = <f64>1 / <f64>6;
-const P24: f64 = <f64>1 / <f64>24;
-const P120: f64 = <f64>1 / <f64>120;
 // the JS tiles: whole rows of C, ≈ 2048 floats (the reductions add per tile, then the tiles' sums)
 const TILE_FLOATS: i32 = 2048;
 
@@ -49,44 +42,6 @@ const TILE_FLOATS: i32 = 2048;
 
 @inline function putF64(base: usize, i: i32, v: f64): void {
   store<f64>(base + (<usize>i << 3), v);
-}
-
-/** fastExp: e^x for x clamped to ±700 via 2^k · 2^(j/32) · p(r); NaN stays NaN (trunc_sat maps it to 0 like `| 0`) */
-@inline function expScalar(x: f64): f64 {
-  const a = min<f64>(max<f64>(x, -LIMIT), LIMIT);
-  const kd = a * LOG2E_SUB + ROUND_MAGIC - ROUND_MAGIC;
-  const ki = <i32>kd; // i32.trunc_sat_f64_s (nontrapping-f2i is on): NaN → 0
-  const r = a - kd * LN2_HI_SUB - kd * LN2_LO_SUB;
-  const p = 1 + r * (1 + r * (0.5 + r * (P6 + r * (P24 + r * P120))));
-  // 2^(ki >> 5) from its exponent bits: exactly the JS table's 2 ** n (|n| ≤ 1010 here, all normal doubles)
-  const pow2 = reinterpret<f64>(<i64>((ki >> 5) + 1023) << 52);
-  return p * load<f64>(FRACTION + (<usize>(ki & 31) << 3)) * pow2;
-}
-
-/**
- * expScalar on both lanes of an f64x2, in the cheapest wasm ops that give the same doubles: the clamp as pmax/pmin
- * (one x86 instruction each; for these bounds they equal Math.max/min, NaN passing through), ki as the low bits of
- * a·L + magic (that sum lies in [2^52, 2^53), where its bits are magic's plus ki) in place of trunc_sat, and
- * 2^(ki >> 5) as exponent bits ((ki + 1023·32) rounded down to a multiple of 32, moved to bit 52). a NaN lane
- * gives garbage indices inside the table and NaN, as in JS.
- */
-@inline function expPair(x: v128): v128 {
-  const a = f64x2.pmin(f64x2.pmax(x, f64x2.splat(-LIMIT)), f64x2.splat(LIMIT));
-  const magic = f64x2.splat(ROUND_MAGIC);
-  const t = f64x2.add(f64x2.mul(a, f64x2.splat(LOG2E_SUB)), magic);
-  const kd = f64x2.sub(t, magic);
-  const r = f64x2.sub(f64x2.sub(a, f64x2.mul(kd, f64x2.splat(LN2_HI_SUB))), f64x2.mul(kd, f64x2.splat(LN2_LO_SUB)));
-  let p = f64x2.add(f64x2.splat(P24), f64x2.mul(r, f64x2.splat(P120)));
-  p = f64x2.add(f64x2.splat(P6), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(0.5), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1), f64x2.mul(r, p));
-  p = f64x2.add(f64x2.splat(1), f64x2.mul(r, p));
-  const ki = i64x2.sub(t, i64x2.splat(reinterpret<i64>(ROUND_MAGIC)));
-  const j = v128.and(ki, i64x2.splat(31));
-  let frac = f64x2.splat(load<f64>(FRACTION + (<usize>i32x4.extract_lane(j, 0) << 3)));
-  frac = f64x2.replace_lane(frac, 1, load<f64>(FRACTION + (<usize>i32x4.extract_lane(j, 2) << 3)));
-  const pow2 = i64x2.shl(v128.and(i64x2.add(ki, i64x2.splat(1023 * 32)), i64x2.splat(~31)), 47);
-  return f64x2.mul(f64x2.mul(p, frac), pow2);
 }
 
 /** floats [p, p + 1] as an f64x2 */
@@ -228,8 +183,8 @@ function applyAffineSilu(x: usize, y: usize, gate: usize, k: usize, s: usize, n:
       const sc = s + (<usize>c << 3);
       const zl = f64x2.add(f64x2.mul(lowPair(v), v128.load(kc)), v128.load(sc));
       const zh = f64x2.add(f64x2.mul(highPair(v), v128.load(kc, 16)), v128.load(sc, 16));
-      const dl = f64x2.add(one, expPair(f64x2.neg(zl)));
-      const dh = f64x2.add(one, expPair(f64x2.neg(zh)));
+      const dl = f64x2.add(one, expPair(f64x2.neg(zl), FRACTION));
+      const dh = f64x2.add(one, expPair(f64x2.neg(zh), FRACTION));
       if (gate == 0) {
         store4(y + at, f64x2.div(zl, dl), f64x2.div(zh, dh));
       } else {
@@ -242,9 +197,9 @@ function applyAffineSilu(x: usize, y: usize, gate: usize, k: usize, s: usize, n:
     for (let c = c4; c < C; c++) {
       const z = f32at(x, o + c) * f64at(k, c) + f64at(s, c);
       if (gate == 0) {
-        putF32(y, o + c, z / (1 + expScalar(-z)));
+        putF32(y, o + c, z / (1 + expScalar(-z, FRACTION)));
       } else {
-        const sig = 1 / (1 + expScalar(-z));
+        const sig = 1 / (1 + expScalar(-z, FRACTION));
         putF32(gate, o + c, sig);
         putF32(y, o + c, z * sig);
       }
@@ -364,7 +319,7 @@ export function groupNormGrad(dy: usize, x: usize, gamma: usize, beta: usize, me
           for (let row = r0; row < r1; row++, at += step) {
             const xhat = f64x2.mul(f64x2.sub(load2(xb + at), m), r);
             const z = f64x2.add(f64x2.mul(xhat, gm), bt);
-            const sig = f64x2.div(one, f64x2.add(one, expPair(f64x2.neg(z))));
+            const sig = f64x2.div(one, f64x2.add(one, expPair(f64x2.neg(z), FRACTION)));
             const dz = f64x2.mul(f64x2.mul(load2(dyb + at), sig), f64x2.add(one, f64x2.mul(z, f64x2.sub(one, sig))));
             v128.store64_lane(dxb + at, f32x4.demote_f64x2_zero(dz), 0);
             sd = f64x2.add(sd, dz);
@@ -391,7 +346,7 @@ export function groupNormGrad(dy: usize, x: usize, gamma: usize, beta: usize, me
           } else {
             const xhat = (f32at(xb, o) - m) * r;
             const z = xhat * gm + bt;
-            const sig = mode == 1 ? f32at(gateb, o) : 1 / (1 + expScalar(-z));
+            const sig = mode == 1 ? f32at(gateb, o) : 1 / (1 + expScalar(-z, FRACTION));
             const dz = f32at(dyb, o) * sig * (1 + z * (1 - sig));
             putF32(dxb, o, dz);
             sd += dz;
